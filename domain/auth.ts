@@ -1,0 +1,39 @@
+/** Who is calling: the organization and role come from the token's claims, never from input. */
+import { ForbiddenError, UnauthorizedError } from './errors';
+
+export const ROLES = ['viewer', 'member', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Principal {
+  orgId: string;
+  role: Role;
+  /** The token subject: a user id, recorded as createdBy. */
+  userId: string;
+}
+
+/** Organization ids become part of every key, so they are restricted to a safe alphabet. */
+const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Claim names: plain ones from our dev issuer, custom: ones from Cognito ID tokens. */
+export function principalFromClaims(claims: Record<string, unknown> | undefined): Principal {
+  if (!claims) throw new UnauthorizedError();
+  const orgId = claims['org_id'] ?? claims['custom:org_id'];
+  const role = claims['role'] ?? claims['custom:role'];
+  const userId = claims['sub'];
+  if (typeof orgId !== 'string' || !ORG_ID.test(orgId)) {
+    throw new UnauthorizedError('The token has no valid org_id claim');
+  }
+  if (typeof role !== 'string' || !ROLES.includes(role as Role)) {
+    throw new UnauthorizedError(`The token's role claim must be one of ${ROLES.join(', ')}`);
+  }
+  if (typeof userId !== 'string' || userId.length === 0) throw new UnauthorizedError('The token has no sub claim');
+  return { orgId, role: role as Role, userId };
+}
+
+export function requireRole(principal: Principal, needed: Role): void {
+  if (ROLES.indexOf(principal.role) < ROLES.indexOf(needed)) {
+    throw new ForbiddenError(`This action needs the ${needed} role; the token has ${principal.role}`, {
+      requiredRole: needed,
+    });
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The API contract: zod schemas that validate requests and generate the OpenAPI document.
+ * Shapes only; the rules that need stored state (options of a field, required fields of a
+ * phase) live in the use cases.
+ */
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { FIELD_TYPES, LIMITS, OPTION_TYPES } from './fields';
+import { idPattern, type IdKind } from './ids';
+
+extendZodWithOpenApi(z);
+
+export { z };
+
+export const Id = (kind: IdKind) =>
+  z
+    .string()
+    .regex(idPattern(kind), { message: `must be a ${kind} id (${idPattern(kind).source.slice(1, 6)}…)` })
+    .openapi({ example: `${idPattern(kind).source.split('_')[0]!.slice(1)}_01JD0000000000000000000000` });
+
+const Name = z.string().trim().min(1, 'must not be empty').max(120);
+const Description = z.string().max(2_000);
+const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' });
+
+export const FieldType = z.enum(FIELD_TYPES).openapi('FieldType');
+
+const Options = z
+  .array(z.string().trim().min(1).max(LIMITS.optionLength))
+  .max(LIMITS.options)
+  .refine((items) => new Set(items).size === items.length, 'options must be unique');
+
+const fieldShape = {
+  label: Name,
+  type: FieldType,
+  description: Description.optional(),
+  required: z.boolean().optional().openapi({ description: 'Must be filled before a card leaves its phase (or, on the start form, to create it).' }),
+  options: Options.optional().openapi({ description: 'Choices of single_select, multi_select and checklist fields.' }),
+};
+
+function optionsMatchType(field: { type?: string; options?: string[] | undefined }, ctx: z.RefinementCtx) {
+  if (field.type === undefined) return;
+  const needsOptions = OPTION_TYPES.has(field.type as never);
+  if (needsOptions && !field.options?.length) {
+    ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${field.type} field needs at least one option` });
+  }
+  if (!needsOptions && field.options !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${field.type} field takes no options` });
+  }
+}
+
+/** A field defined inline while creating a pipe or a database. */
+export const NewFieldInline = z
+  .strictObject({
+    ...fieldShape,
+    isTitle: z.boolean().optional().openapi({ description: 'The card or record title follows this field.' }),
+  })
+  .superRefine(optionsMatchType)
+  .openapi('NewFieldInline');
+
+export const CreatePipeField = z
+  .strictObject({
+    ...fieldShape,
+    phaseId: Id('phase').nullable().optional().openapi({ description: 'The phase the field belongs to; omitted or null for the start form.' }),
+  })
+  .superRefine(optionsMatchType)
+  .openapi('CreatePipeField');
+
+export const CreateDatabaseField = z.strictObject(fieldShape).superRefine(optionsMatchType).openapi('CreateDatabaseField');
+
+export const UpdateField = z
+  .strictObject({
+    label: Name.optional(),
+    description: Description.nullable().optional(),
+    required: z.boolean().optional(),
+    options: Options.optional(),
+  })
+  .openapi('UpdateField');
+
+export const Field = z
+  .object({
+    id: Id('field'),
+    label: z.string(),
+    type: FieldType,
+    description: z.string().optional(),
+    required: z.boolean(),
+    options: z.array(z.string()).optional(),
+    phaseId: z.string().nullable().optional().openapi({ description: 'Pipe fields only: null for the start form.' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Field');
+
+const NewPhase = z.strictObject({
+  name: Name,
+  description: Description.optional(),
+  done: z.boolean().optional().openapi({ description: 'Cards in a done phase are finished.' }),
+  fields: z.array(NewFieldInline).max(50).optional(),
+});
+
+export const CreatePipe = z
+  .strictObject({
+    name: Name,
+    description: Description.optional(),
+    startFormFields: z.array(NewFieldInline).max(50).optional(),
+    phases: z
+      .array(NewPhase)
+      .min(1)
+      .max(30)
+      .optional()
+      .openapi({ description: 'In order; the first is the start phase. Defaults to To do, Doing, Done.' }),
+  })
+  .superRefine((pipe, ctx) => {
+    const all = [...(pipe.startFormFields ?? []), ...(pipe.phases ?? []).flatMap((p) => p.fields ?? [])];
+    if (all.filter((f) => f.isTitle).length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['phases'], message: 'at most one field may be the title field' });
+    }
+    if (all.length + (pipe.phases?.length ?? 3) > 98) {
+      ctx.addIssue({ code: 'custom', path: ['phases'], message: 'a pipe is created with at most 98 phases and fields in all; add more afterwards' });
+    }
+  })
+  .openapi('CreatePipe');
+
+export const UpdatePipe = z
+  .strictObject({
+    name: Name.optional(),
+    description: Description.nullable().optional(),
+    phaseOrder: z.array(Id('phase')).min(1).max(100).optional().openapi({ description: 'All phase ids of the pipe, in their new order.' }),
+    titleFieldId: Id('field').nullable().optional(),
+  })
+  .openapi('UpdatePipe');
+
+export const CreatePhase = z
+  .strictObject({
+    name: Name,
+    description: Description.optional(),
+    done: z.boolean().optional(),
+    position: z.number().int().min(0).max(100).optional().openapi({ description: '0-based position; appended when omitted.' }),
+  })
+  .openapi('CreatePhase');
+
+export const UpdatePhase = z
+  .strictObject({ name: Name.optional(), description: Description.nullable().optional(), done: z.boolean().optional() })
+  .openapi('UpdatePhase');
+
+export const Phase = z
+  .object({
+    id: Id('phase'),
+    name: z.string(),
+    description: z.string().optional(),
+    done: z.boolean(),
+    fields: z.array(Field),
+  })
+  .openapi('Phase');
+
+export const PipeSummary = z
+  .object({
+    id: Id('pipe'),
+    name: z.string(),
+    description: z.string().optional(),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('PipeSummary');
+
+export const Pipe = PipeSummary.extend({
+  titleFieldId: z.string().nullable(),
+  startForm: z.object({ fields: z.array(Field) }),
+  phases: z.array(Phase),
+}).openapi('Pipe');
+
+/** Field values keyed by field id; each field type checks its own values (422 names the field). */
+export const Values = z
+  .record(Id('field'), z.unknown())
+  .refine((values) => Object.keys(values).length <= 200, 'at most 200 values at once')
+  .openapi('Values', {
+    description: 'Values keyed by field id. null clears a value.',
+    example: { fld_01JD0000000000000000000000: 'Ada Lovelace' },
+  });
+
+const ItemTitle = z.string().trim().min(1).max(LIMITS.shortText);
+
+export const CreateCard = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('CreateCard');
+export const UpdateCard = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('UpdateCard');
+export const MoveCard = z.strictObject({ phaseId: Id('phase') }).openapi('MoveCard');
+
+export const PhaseVisit = z
+  .object({ phaseId: z.string(), enteredAt: Timestamp, leftAt: Timestamp.optional() })
+  .openapi('PhaseVisit');
+
+export const Card = z
+  .object({
+    id: Id('card'),
+    pipeId: Id('pipe'),
+    phaseId: Id('phase'),
+    title: z.string(),
+    values: z.record(z.string(), z.unknown()),
+    finished: z.boolean(),
+    finishedAt: Timestamp.optional(),
+    phaseHistory: z.array(PhaseVisit),
+    version: z.number().int(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Card');
+
+export const CreateDatabase = z
+  .strictObject({ name: Name, description: Description.optional(), fields: z.array(NewFieldInline).max(90).optional() })
+  .superRefine((db, ctx) => {
+    if ((db.fields ?? []).filter((f) => f.isTitle).length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['fields'], message: 'at most one field may be the title field' });
+    }
+  })
+  .openapi('CreateDatabase');
+
+export const UpdateDatabase = z
+  .strictObject({ name: Name.optional(), description: Description.nullable().optional(), titleFieldId: Id('field').nullable().optional() })
+  .openapi('UpdateDatabase');
+
+export const DatabaseSummary = PipeSummary.extend({ id: Id('database') }).openapi('DatabaseSummary');
+export const Database = DatabaseSummary.extend({ titleFieldId: z.string().nullable(), fields: z.array(Field) }).openapi('Database');
+
+export const CreateRecord = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('CreateRecord');
+export const UpdateRecord = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('UpdateRecord');
+
+export const DbRecord = z
+  .object({
+    id: Id('record'),
+    databaseId: Id('database'),
+    title: z.string(),
+    values: z.record(z.string(), z.unknown()),
+    version: z.number().int(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Record');
+
+export const Pagination = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).optional().openapi({ description: 'Page size, 1 to 100 (default 50).' }),
+  cursor: z.string().max(2_048).optional().openapi({ description: 'nextCursor of the previous page.' }),
+});
+
+export const ListCardsQuery = Pagination.extend({ phaseId: Id('phase').optional() });
+
+export const page = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      items: z.array(item),
+      nextCursor: z.string().nullable().openapi({ description: 'Pass as ?cursor= for the next page; null on the last page.' }),
+    })
+    .openapi(name);
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details.' });
+
+export const Health = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health');
+
+export type CreatePipeInput = z.infer<typeof CreatePipe>;
+export type NewFieldInlineInput = z.infer<typeof NewFieldInline>;

@@ -1,0 +1,205 @@
+/**
+ * The route manifest: one entry per HTTP route. The CDK API stack builds one Lambda per entry
+ * (granted RO or RW on the table), the local gateway dispatches with it, the handlers validate
+ * with its schemas and the OpenAPI document is generated from it.
+ */
+import type { Role } from '../../domain/auth';
+import * as s from '../../domain/schemas';
+import { z } from '../../domain/schemas';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RouteSpec {
+  method: HttpMethod;
+  /** API Gateway path syntax: /v1/cards/{cardId} */
+  path: string;
+  /** Handler module under functions/api/ (without extension) and its export. */
+  handler: { module: string; export: string };
+  /** Table access the function is granted: read-only or read-write. */
+  access: 'RO' | 'RW' | 'NONE';
+  /** The least role allowed, or null for a public route (no authorizer). */
+  role: Role | null;
+  summary: string;
+  tag: string;
+  request?: {
+    params?: z.ZodObject;
+    query?: z.ZodObject;
+    body?: z.ZodType;
+  };
+  /** Success status and body schema; errors are problem+json. */
+  success: { status: number; description: string; schema?: z.ZodType; etag?: boolean };
+}
+
+const params = <K extends string>(shape: Record<K, z.ZodType>) => z.strictObject(shape);
+const pipeParams = params({ pipeId: s.Id('pipe') });
+const phaseParams = params({ pipeId: s.Id('pipe'), phaseId: s.Id('phase') });
+const pipeFieldParams = params({ pipeId: s.Id('pipe'), fieldId: s.Id('field') });
+const cardParams = params({ cardId: s.Id('card') });
+const dbParams = params({ databaseId: s.Id('database') });
+const dbFieldParams = params({ databaseId: s.Id('database'), fieldId: s.Id('field') });
+const recordParams = params({ recordId: s.Id('record') });
+
+const noContent = { status: 204, description: 'Deleted' };
+
+export const routes = {
+  health: {
+    method: 'GET', path: '/v1/health', handler: { module: 'system', export: 'health' }, access: 'NONE', role: null,
+    summary: 'Liveness check', tag: 'Operations', success: { status: 200, description: 'Up', schema: s.Health },
+  },
+  openapi: {
+    method: 'GET', path: '/v1/openapi.json', handler: { module: 'system', export: 'openapi' }, access: 'NONE', role: null,
+    summary: 'This OpenAPI document', tag: 'Operations', success: { status: 200, description: 'OpenAPI 3.1 document' },
+  },
+
+  createPipe: {
+    method: 'POST', path: '/v1/pipes', handler: { module: 'pipes', export: 'createPipe' }, access: 'RW', role: 'admin',
+    summary: 'Create a pipe, optionally with its phases and fields', tag: 'Pipes',
+    request: { body: s.CreatePipe }, success: { status: 201, description: 'Created', schema: s.Pipe, etag: true },
+  },
+  listPipes: {
+    method: 'GET', path: '/v1/pipes', handler: { module: 'pipes', export: 'listPipes' }, access: 'RO', role: 'viewer',
+    summary: 'List pipes', tag: 'Pipes',
+    request: { query: s.Pagination }, success: { status: 200, description: 'A page of pipes', schema: s.page(s.PipeSummary, 'PipePage') },
+  },
+  getPipe: {
+    method: 'GET', path: '/v1/pipes/{pipeId}', handler: { module: 'pipes', export: 'getPipe' }, access: 'RO', role: 'viewer',
+    summary: 'Get a pipe definition: phases in order, start form and phase fields', tag: 'Pipes',
+    request: { params: pipeParams }, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+  },
+  updatePipe: {
+    method: 'PATCH', path: '/v1/pipes/{pipeId}', handler: { module: 'pipes', export: 'updatePipe' }, access: 'RW', role: 'admin',
+    summary: 'Rename a pipe, reorder its phases or choose its title field', tag: 'Pipes',
+    request: { params: pipeParams, body: s.UpdatePipe }, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+  },
+  deletePipe: {
+    method: 'DELETE', path: '/v1/pipes/{pipeId}', handler: { module: 'pipes', export: 'deletePipe' }, access: 'RW', role: 'admin',
+    summary: 'Delete a pipe that has no cards', tag: 'Pipes', request: { params: pipeParams }, success: noContent,
+  },
+  createPhase: {
+    method: 'POST', path: '/v1/pipes/{pipeId}/phases', handler: { module: 'pipes', export: 'createPhase' }, access: 'RW', role: 'admin',
+    summary: 'Add a phase', tag: 'Pipes',
+    request: { params: pipeParams, body: s.CreatePhase }, success: { status: 201, description: 'The pipe', schema: s.Pipe, etag: true },
+  },
+  updatePhase: {
+    method: 'PATCH', path: '/v1/pipes/{pipeId}/phases/{phaseId}', handler: { module: 'pipes', export: 'updatePhase' }, access: 'RW', role: 'admin',
+    summary: 'Rename a phase or mark it done', tag: 'Pipes',
+    request: { params: phaseParams, body: s.UpdatePhase }, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+  },
+  deletePhase: {
+    method: 'DELETE', path: '/v1/pipes/{pipeId}/phases/{phaseId}', handler: { module: 'pipes', export: 'deletePhase' }, access: 'RW', role: 'admin',
+    summary: 'Delete an empty phase and its fields', tag: 'Pipes', request: { params: phaseParams }, success: noContent,
+  },
+  createPipeField: {
+    method: 'POST', path: '/v1/pipes/{pipeId}/fields', handler: { module: 'pipes', export: 'createPipeField' }, access: 'RW', role: 'admin',
+    summary: 'Add a field to the start form or a phase', tag: 'Pipes',
+    request: { params: pipeParams, body: s.CreatePipeField }, success: { status: 201, description: 'The field', schema: s.Field },
+  },
+  updatePipeField: {
+    method: 'PATCH', path: '/v1/pipes/{pipeId}/fields/{fieldId}', handler: { module: 'pipes', export: 'updatePipeField' }, access: 'RW', role: 'admin',
+    summary: 'Change a field (its type is fixed)', tag: 'Pipes',
+    request: { params: pipeFieldParams, body: s.UpdateField }, success: { status: 200, description: 'The field', schema: s.Field },
+  },
+  deletePipeField: {
+    method: 'DELETE', path: '/v1/pipes/{pipeId}/fields/{fieldId}', handler: { module: 'pipes', export: 'deletePipeField' }, access: 'RW', role: 'admin',
+    summary: 'Delete a field', tag: 'Pipes', request: { params: pipeFieldParams }, success: noContent,
+  },
+
+  createCard: {
+    method: 'POST', path: '/v1/pipes/{pipeId}/cards', handler: { module: 'cards', export: 'createCard' }, access: 'RW', role: 'member',
+    summary: 'Create a card in the start phase', tag: 'Cards',
+    request: { params: pipeParams, body: s.CreateCard }, success: { status: 201, description: 'The card', schema: s.Card, etag: true },
+  },
+  listCards: {
+    method: 'GET', path: '/v1/pipes/{pipeId}/cards', handler: { module: 'cards', export: 'listCards' }, access: 'RO', role: 'viewer',
+    summary: 'List the cards of a pipe (phase by phase, in phase order) or of one phase', tag: 'Cards',
+    request: { params: pipeParams, query: s.ListCardsQuery }, success: { status: 200, description: 'A page of cards', schema: s.page(s.Card, 'CardPage') },
+  },
+  getCard: {
+    method: 'GET', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'getCard' }, access: 'RO', role: 'viewer',
+    summary: 'Get a card', tag: 'Cards', request: { params: cardParams }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+  },
+  updateCard: {
+    method: 'PATCH', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'updateCard' }, access: 'RW', role: 'member',
+    summary: 'Update field values (merged; null clears)', tag: 'Cards',
+    request: { params: cardParams, body: s.UpdateCard }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+  },
+  moveCard: {
+    method: 'POST', path: '/v1/cards/{cardId}/move', handler: { module: 'cards', export: 'moveCard' }, access: 'RW', role: 'member',
+    summary: 'Move a card to another phase', tag: 'Cards',
+    request: { params: cardParams, body: s.MoveCard }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+  },
+  deleteCard: {
+    method: 'DELETE', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'deleteCard' }, access: 'RW', role: 'member',
+    summary: 'Delete a card', tag: 'Cards', request: { params: cardParams }, success: noContent,
+  },
+
+  createDatabase: {
+    method: 'POST', path: '/v1/databases', handler: { module: 'databases', export: 'createDatabase' }, access: 'RW', role: 'admin',
+    summary: 'Create a database with its fields', tag: 'Databases',
+    request: { body: s.CreateDatabase }, success: { status: 201, description: 'Created', schema: s.Database, etag: true },
+  },
+  listDatabases: {
+    method: 'GET', path: '/v1/databases', handler: { module: 'databases', export: 'listDatabases' }, access: 'RO', role: 'viewer',
+    summary: 'List databases', tag: 'Databases',
+    request: { query: s.Pagination }, success: { status: 200, description: 'A page of databases', schema: s.page(s.DatabaseSummary, 'DatabasePage') },
+  },
+  getDatabase: {
+    method: 'GET', path: '/v1/databases/{databaseId}', handler: { module: 'databases', export: 'getDatabase' }, access: 'RO', role: 'viewer',
+    summary: 'Get a database with its fields', tag: 'Databases',
+    request: { params: dbParams }, success: { status: 200, description: 'The database', schema: s.Database, etag: true },
+  },
+  updateDatabase: {
+    method: 'PATCH', path: '/v1/databases/{databaseId}', handler: { module: 'databases', export: 'updateDatabase' }, access: 'RW', role: 'admin',
+    summary: 'Rename a database or choose its title field', tag: 'Databases',
+    request: { params: dbParams, body: s.UpdateDatabase }, success: { status: 200, description: 'The database', schema: s.Database, etag: true },
+  },
+  deleteDatabase: {
+    method: 'DELETE', path: '/v1/databases/{databaseId}', handler: { module: 'databases', export: 'deleteDatabase' }, access: 'RW', role: 'admin',
+    summary: 'Delete a database that has no records', tag: 'Databases', request: { params: dbParams }, success: noContent,
+  },
+  createDatabaseField: {
+    method: 'POST', path: '/v1/databases/{databaseId}/fields', handler: { module: 'databases', export: 'createDatabaseField' }, access: 'RW', role: 'admin',
+    summary: 'Add a field', tag: 'Databases',
+    request: { params: dbParams, body: s.CreateDatabaseField }, success: { status: 201, description: 'The field', schema: s.Field },
+  },
+  updateDatabaseField: {
+    method: 'PATCH', path: '/v1/databases/{databaseId}/fields/{fieldId}', handler: { module: 'databases', export: 'updateDatabaseField' }, access: 'RW', role: 'admin',
+    summary: 'Change a field (its type is fixed)', tag: 'Databases',
+    request: { params: dbFieldParams, body: s.UpdateField }, success: { status: 200, description: 'The field', schema: s.Field },
+  },
+  deleteDatabaseField: {
+    method: 'DELETE', path: '/v1/databases/{databaseId}/fields/{fieldId}', handler: { module: 'databases', export: 'deleteDatabaseField' }, access: 'RW', role: 'admin',
+    summary: 'Delete a field', tag: 'Databases', request: { params: dbFieldParams }, success: noContent,
+  },
+
+  createRecord: {
+    method: 'POST', path: '/v1/databases/{databaseId}/records', handler: { module: 'records', export: 'createRecord' }, access: 'RW', role: 'member',
+    summary: 'Create a record', tag: 'Records',
+    request: { params: dbParams, body: s.CreateRecord }, success: { status: 201, description: 'The record', schema: s.DbRecord, etag: true },
+  },
+  listRecords: {
+    method: 'GET', path: '/v1/databases/{databaseId}/records', handler: { module: 'records', export: 'listRecords' }, access: 'RO', role: 'viewer',
+    summary: 'List the records of a database (creation order)', tag: 'Records',
+    request: { params: dbParams, query: s.Pagination }, success: { status: 200, description: 'A page of records', schema: s.page(s.DbRecord, 'RecordPage') },
+  },
+  getRecord: {
+    method: 'GET', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'getRecord' }, access: 'RO', role: 'viewer',
+    summary: 'Get a record', tag: 'Records', request: { params: recordParams }, success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
+  },
+  updateRecord: {
+    method: 'PATCH', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'updateRecord' }, access: 'RW', role: 'member',
+    summary: 'Update field values (merged; null clears)', tag: 'Records',
+    request: { params: recordParams, body: s.UpdateRecord }, success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
+  },
+  deleteRecord: {
+    method: 'DELETE', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'deleteRecord' }, access: 'RW', role: 'member',
+    summary: 'Delete a record', tag: 'Records', request: { params: recordParams }, success: noContent,
+  },
+} satisfies Record<string, RouteSpec>;
+
+export type RouteId = keyof typeof routes;
+
+export const routeList: Array<RouteSpec & { id: RouteId }> = Object.entries(routes).map(([id, spec]) => ({
+  id: id as RouteId,
+  ...(spec as RouteSpec),
+}));
