@@ -71,7 +71,7 @@ function text(value: unknown, max: number): Check {
   return { ok: true, value };
 }
 
-function stringList(value: unknown, each: (item: string) => string | null, max = LIMITS.listValues): Check {
+function stringList(value: unknown, each: (item: string) => string | null, max: number = LIMITS.listValues): Check {
   if (!Array.isArray(value)) return fail('must be an array of strings', 'field.wrongType');
   if (value.length > max) return fail(`must have at most ${max} items`, 'field.tooMany');
   const seen = new Set<string>();

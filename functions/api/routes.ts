@@ -30,7 +30,7 @@ export interface RouteSpec {
   success: { status: number; description: string; schema?: z.ZodType; etag?: boolean };
 }
 
-const params = <K extends string>(shape: Record<K, z.ZodType>) => z.strictObject(shape);
+const params = z.strictObject;
 const pipeParams = params({ pipeId: s.Id('pipe') });
 const phaseParams = params({ pipeId: s.Id('pipe'), phaseId: s.Id('phase') });
 const pipeFieldParams = params({ pipeId: s.Id('pipe'), fieldId: s.Id('field') });

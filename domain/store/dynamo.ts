@@ -1,0 +1,103 @@
+/** Small wrappers over lib-dynamodb that every repository uses: paging, transactions, batches. */
+import {
+  BatchWriteCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+
+export type Item = Record<string, unknown>;
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Codes of the items of a cancelled transaction, in order ('None' for those that passed). */
+export class TransactionCancelled extends Error {
+  constructor(readonly codes: string[]) {
+    super(`Transaction cancelled: ${codes.join(', ')}`);
+  }
+  failed(index: number): boolean {
+    return this.codes[index] === 'ConditionalCheckFailed';
+  }
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+export async function transactWrite(doc: DynamoDBDocumentClient, items: TransactItem[]): Promise<void> {
+  try {
+    await doc.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+    if (e.name === 'TransactionCanceledException' && e.CancellationReasons) {
+      const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
+      // A conflict with another transaction is transient: the SDK's retry does not cover it.
+      if (codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed')) throw error;
+      throw new TransactionCancelled(codes);
+    }
+    throw error;
+  }
+}
+
+/** Reads every item of a query (for small, bounded partitions such as a pipe definition). */
+export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...((page.Items ?? []) as Item[]));
+    startKey = page.LastEvaluatedKey as Item | undefined;
+  } while (startKey);
+  return items;
+}
+
+export async function queryPage(
+  doc: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<{ items: Item[]; lastKey?: Item }> {
+  const page = await doc.send(new QueryCommand(input));
+  return { items: (page.Items ?? []) as Item[], lastKey: page.LastEvaluatedKey as Item | undefined };
+}
+
+export async function countQuery(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<number> {
+  let count = 0;
+  let startKey: Item | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, Select: 'COUNT', ExclusiveStartKey: startKey }));
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey as Item | undefined;
+  } while (startKey);
+  return count;
+}
+
+/** Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed. */
+export async function batchDelete(doc: DynamoDBDocumentClient, table: string, keyList: Item[]): Promise<void> {
+  for (let i = 0; i < keyList.length; i += 25) {
+    let requests: Array<{ DeleteRequest: { Key: Item } }> = keyList.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('BatchWrite left items unprocessed after 8 attempts');
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const result = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
+    }
+  }
+}
+
+/** Builds `SET #a = :a, …` parts for a map of attribute names to values. */
+export function setClauses(values: Record<string, unknown>, prefix = 'a') {
+  const names: Record<string, string> = {};
+  const vals: Record<string, unknown> = {};
+  const set: string[] = [];
+  const remove: string[] = [];
+  Object.entries(values).forEach(([name, value], i) => {
+    names[`#${prefix}${i}`] = name;
+    if (value === undefined || value === null) {
+      remove.push(`#${prefix}${i}`);
+    } else {
+      vals[`:${prefix}${i}`] = value;
+      set.push(`#${prefix}${i} = :${prefix}${i}`);
+    }
+  });
+  return { names, values: vals, set, remove };
+}

@@ -1,0 +1,204 @@
+/**
+ * Cards and records: the items that live in a pipe or a database. Each has its own partition
+ * (its header, and later its connection edges); GSI1 lists them per phase or per database and
+ * GSI2 finds them by title prefix.
+ */
+import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { normalizeTitle } from '../fields';
+import type { Card, DbRecord } from '../model';
+import { containerLive, strip } from './containers';
+import { isConditionFailure, queryAll, queryPage, setClauses, transactWrite, type Item, type TransactItem } from './dynamo';
+import { ENTITY, gsi1, gsi2, keys } from './keys';
+
+export type ItemKind = 'card' | 'record';
+
+export class ItemStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {}
+
+  key(orgId: string, kind: ItemKind, id: string) {
+    return kind === 'card' ? keys.card(orgId, id) : keys.record(orgId, id);
+  }
+
+  indexKeys(orgId: string, kind: ItemKind, item: { id: string; title: string; pipeId?: string; phaseId?: string; databaseId?: string }) {
+    const titleKey = gsi2.titleSortKey(normalizeTitle(item.title), item.id);
+    return kind === 'card'
+      ? {
+          GSI1PK: gsi1.cardsOfPhase(orgId, item.pipeId!, item.phaseId!),
+          GSI1SK: gsi1.byId(item.id),
+          GSI2PK: gsi2.cardTitles(orgId, item.pipeId!),
+          GSI2SK: titleKey,
+        }
+      : {
+          GSI1PK: gsi1.recordsOfDatabase(orgId, item.databaseId!),
+          GSI1SK: gsi1.byId(item.id),
+          GSI2PK: gsi2.recordTitles(orgId, item.databaseId!),
+          GSI2SK: titleKey,
+        };
+  }
+
+  /** Writes a new card under a live pipe and phase, or a record under a live database. */
+  async create(orgId: string, kind: ItemKind, entity: Card | DbRecord): Promise<'ok' | 'containerGone' | 'phaseClosed'> {
+    const isCard = kind === 'card';
+    const card = entity as Card;
+    const record = entity as DbRecord;
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...this.key(orgId, kind, entity.id), ...this.indexKeys(orgId, kind, entity), entity: isCard ? ENTITY.card : ENTITY.record, orgId, ...entity },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      containerLive(orgId, isCard ? 'pipe' : 'database', isCard ? card.pipeId : record.databaseId, this.table),
+    ];
+    if (isCard) items.push(this.phaseOpen(orgId, card.pipeId, card.phaseId));
+    try {
+      await transactWrite(this.doc, items);
+      return 'ok';
+    } catch (error) {
+      if ((error as { failed?: (i: number) => boolean }).failed?.(1)) return 'containerGone';
+      if ((error as { failed?: (i: number) => boolean }).failed?.(2)) return 'phaseClosed';
+      throw error;
+    }
+  }
+
+  phaseOpen(orgId: string, pipeId: string, phaseId: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: keys.phase(orgId, pipeId, phaseId),
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(closing)',
+      },
+    };
+  }
+
+  /** The item's partition in one strongly consistent Query: its header (and, later, its edges). */
+  async get<T>(orgId: string, kind: ItemKind, id: string): Promise<T | null> {
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': this.key(orgId, kind, id).PK },
+      ConsistentRead: true,
+    });
+    const meta = items.find((i) => i['SK'] === '#META');
+    return meta ? strip<T>(meta) : null;
+  }
+
+  /**
+   * Merges values field by field, so concurrent updates of different fields both survive.
+   * With an expected version (If-Match) the update is refused if the item changed meanwhile.
+   * Returns null when the item is gone or the version does not match.
+   */
+  async updateValues<T>(
+    orgId: string,
+    kind: ItemKind,
+    id: string,
+    change: { values: Record<string, unknown>; title?: string; indexKeys?: Record<string, string>; now: string },
+    expectedVersion?: number,
+  ): Promise<T | null> {
+    const names: Record<string, string> = { '#values': 'values' };
+    const values: Record<string, unknown> = { ':one': 1, ':now': change.now };
+    const set = ['version = version + :one', 'updatedAt = :now'];
+    const remove: string[] = [];
+    Object.entries(change.values).forEach(([fieldId, value], i) => {
+      names[`#f${i}`] = fieldId;
+      if (value === null) remove.push(`#values.#f${i}`);
+      else {
+        values[`:f${i}`] = value;
+        set.push(`#values.#f${i} = :f${i}`);
+      }
+    });
+    const top = setClauses({ ...(change.title !== undefined ? { title: change.title } : {}), ...change.indexKeys }, 't');
+    Object.assign(names, top.names);
+    Object.assign(values, top.values);
+    set.push(...top.set);
+    if (expectedVersion !== undefined) values[':expected'] = expectedVersion;
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(orgId, kind, id),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<T>(result.Attributes as Item);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Moves a card, guarded by the version it was read at and by the target phase being open. */
+  async move(orgId: string, moved: Card, readVersion: number): Promise<'ok' | 'stale' | 'phaseClosed'> {
+    const top = setClauses(
+      {
+        phaseId: moved.phaseId,
+        phaseHistory: moved.phaseHistory,
+        finishedAt: moved.finishedAt,
+        updatedAt: moved.updatedAt,
+        GSI1PK: gsi1.cardsOfPhase(orgId, moved.pipeId, moved.phaseId),
+      },
+      'm',
+    );
+    try {
+      await transactWrite(this.doc, [
+        {
+          Update: {
+            TableName: this.table,
+            Key: keys.card(orgId, moved.id),
+            UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
+            ConditionExpression: 'attribute_exists(PK) AND version = :read',
+            ExpressionAttributeNames: top.names,
+            ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },
+          },
+        },
+        this.phaseOpen(orgId, moved.pipeId, moved.phaseId),
+      ]);
+      return 'ok';
+    } catch (error) {
+      const failed = (error as { failed?: (i: number) => boolean }).failed;
+      if (failed?.(0)) return 'stale';
+      if (failed?.(1)) return 'phaseClosed';
+      throw error;
+    }
+  }
+
+  /** Deletes an item; null when it is gone or (with an expected version) has changed. */
+  async delete<T>(orgId: string, kind: ItemKind, id: string, expectedVersion?: number): Promise<T | null> {
+    try {
+      const result = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: this.key(orgId, kind, id),
+          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+          ExpressionAttributeValues: expectedVersion !== undefined ? { ':expected': expectedVersion } : undefined,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return strip<T>(result.Attributes as Item);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /** A page of a GSI1 list (cards of a phase, records of a database), in creation order. */
+  async listIndex(partition: string, limit: number, startKey?: Item): Promise<{ items: Item[]; lastKey?: Item }> {
+    const page = await queryPage(this.doc, {
+      TableName: this.table,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': partition },
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    });
+    return { items: page.items.map((i) => strip<Item>(i)), lastKey: page.lastKey };
+  }
+}

@@ -1,0 +1,28 @@
+import * as records from '../../domain/records';
+import { contextFor } from '../shared/store';
+import { apiHandler, ifMatchVersion } from './http';
+import { routes } from './routes';
+
+export const createRecord = apiHandler(routes.createRecord, async ({ principal, params, body }) => {
+  const record = await records.createRecord(contextFor(principal), params.databaseId, body);
+  return { body: record, version: record.version, headers: { location: `/v1/records/${record.id}` } };
+});
+
+export const listRecords = apiHandler(routes.listRecords, async ({ principal, params, query }) => ({
+  body: await records.listRecords(contextFor(principal), params.databaseId, query),
+}));
+
+export const getRecord = apiHandler(routes.getRecord, async ({ principal, params }) => {
+  const record = await records.getRecord(contextFor(principal), params.recordId);
+  return { body: record, version: record.version };
+});
+
+export const updateRecord = apiHandler(routes.updateRecord, async ({ principal, params, body, headers }) => {
+  const record = await records.updateRecord(contextFor(principal), params.recordId, body, ifMatchVersion(headers));
+  return { body: record, version: record.version };
+});
+
+export const deleteRecord = apiHandler(routes.deleteRecord, async ({ principal, params, headers }) => {
+  await records.deleteRecord(contextFor(principal), params.recordId, ifMatchVersion(headers));
+  return {};
+});
