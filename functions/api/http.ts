@@ -86,12 +86,26 @@ function readBody(event: ApiEvent): unknown {
   if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/.test(contentType)) {
     throw new AppError(415, 'request.unsupportedMediaType', `Send JSON (Content-Type: application/json), not ${contentType}`);
   }
+  let forbiddenKey: string | undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(raw);
+    parsed = JSON.parse(raw, (key, value) => {
+      if (FORBIDDEN_KEYS.has(key)) forbiddenKey ??= key;
+      return value;
+    });
   } catch (error) {
     throw new BadRequestError(`The body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON', code: 'request.invalidJson' }]);
   }
+  if (forbiddenKey) {
+    throw new BadRequestError(`The body uses the reserved property name "${forbiddenKey}"`, [
+      { path: 'body', message: `reserved property name "${forbiddenKey}"`, code: 'request.reservedProperty' },
+    ]);
+  }
+  return parsed;
 }
+
+/** Names that could reach an object's prototype if any code merged the body naively. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): ApiResult {
   return {

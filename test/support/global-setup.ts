@@ -2,14 +2,12 @@
  * Starts one DynamoDB Local for the whole test run and creates the table from the shared
  * definition. Test files isolate themselves by organization id, so they share the table.
  */
-import type { TestProject } from 'vitest/node';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../../infra/local/dynamodb-local';
 
-export default async function setup(project: TestProject) {
+export default async function setup() {
   const dynamo = await startDynamoDbLocal();
   const tableName = 'cardflow-test';
   await ensureTable(dynamo.endpoint, tableName);
-  project.provide('dynamoEndpoint', dynamo.endpoint);
   // Workers inherit this environment: the SDK reads the endpoint variable itself, exactly as
   // the deployed functions read their configuration. No other seam exists.
   Object.assign(process.env, {
@@ -23,10 +21,4 @@ export default async function setup(project: TestProject) {
   return async () => {
     await dynamo.stop();
   };
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    dynamoEndpoint: string;
-  }
 }

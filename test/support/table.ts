@@ -1,0 +1,27 @@
+/** Direct table reads for assertions: what an organization holds, item by item. */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../domain/store/client';
+import { orgPrefix } from '../../domain/store/keys';
+
+/**
+ * Every item of an organization (a Scan is fine in tests; no request path uses one). Sorted, so
+ * two snapshots compare equal when nothing was written.
+ */
+export async function snapshotOrg(orgId: string): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(
+      new ScanCommand({
+        TableName: process.env['TABLE_NAME'],
+        FilterExpression: 'begins_with(PK, :prefix)',
+        ExpressionAttributeValues: { ':prefix': orgPrefix(orgId) },
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+      }),
+    );
+    items.push(...((page.Items ?? []) as Array<Record<string, unknown>>));
+    startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (startKey);
+  return items.sort((a, b) => `${a['PK']}|${a['SK']}`.localeCompare(`${b['PK']}|${b['SK']}`));
+}
