@@ -1,0 +1,26 @@
+/**
+ * CDK entry point (cdk.json: `npx tsx infra/app.ts`). Synthesizes offline: no lookups.
+ *
+ *   npx cdk synth -c stage=dev
+ *   npx cdk deploy --all -c stage=prod -c jwtIssuer=https://issuer.example.com/ -c jwtAudience=api
+ *
+ * Context: stage (default dev), removalPolicy (retain | destroy, dev only), jwtIssuer,
+ * jwtAudience (comma-separated), throttleRate, throttleBurst.
+ */
+import { App, Aspects } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { createCardflowStacks } from './stacks/cardflow';
+import { readSettings } from './stacks/settings';
+
+const app = new App();
+const account = process.env.CDK_DEFAULT_ACCOUNT;
+const region = process.env.CDK_DEFAULT_REGION;
+
+createCardflowStacks(
+  app,
+  readSettings(app.node),
+  account || region ? { ...(account ? { account } : {}), ...(region ? { region } : {}) } : undefined,
+);
+
+Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+app.synth();

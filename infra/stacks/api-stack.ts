@@ -1,0 +1,197 @@
+/**
+ * The HTTP API: one Lambda per entry of the route manifest (functions/api/routes.ts), each granted
+ * exactly the table access its entry declares, behind a JWT authorizer unless the entry is public.
+ */
+import {
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  LogGroupLogDestination,
+  type CfnRoute,
+  type IHttpRouteAuthorizer,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { routeList, type RouteId } from '../../functions/api/routes';
+import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
+import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
+
+export interface ApiStackProps extends StackProps {
+  table: ITable;
+  /** Used in resource names and descriptions. */
+  stage: string;
+  /** External token issuer; when absent a Cognito user pool is created and trusted. */
+  jwt?: JwtSettings;
+  throttle?: { rateLimit: number; burstLimit: number };
+  logRetention?: RetentionDays;
+  /** For the user pool and log groups; RETAIN unless a dev stack asks otherwise. */
+  removalPolicy?: RemovalPolicy;
+}
+
+/** One JSON object per request (API Gateway HTTP API $context variables). */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  userAgent: '$context.identity.userAgent',
+});
+
+const pascal = (id: string) => id.charAt(0).toUpperCase() + id.slice(1);
+
+export class ApiStack extends Stack {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly functions: Partial<Record<RouteId, HouseFunction>> = {};
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    // The table comes from the data stack through an export/import pair (strong): the data stack
+    // cannot be deleted from under this one. Said explicitly; must precede any child construct.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+
+    // --- Who may call: an external issuer, or a user pool of our own -------------------------
+    let issuer: string;
+    let audience: string[];
+    if (props.jwt) {
+      ({ issuer, audience } = props.jwt);
+    } else {
+      const pool = new cognito.UserPool(this, 'UserPool', {
+        // Users are created by an administrator, who sets the organization and role.
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        autoVerify: { email: true },
+        standardAttributes: { email: { required: true, mutable: true } },
+        customAttributes: {
+          // Part of every key: set once when the user is created, never changed.
+          org_id: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: false }),
+          role: new cognito.StringAttribute({ minLen: 1, maxLen: 16, mutable: true }),
+        },
+        passwordPolicy: {
+          minLength: 12,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireDigits: true,
+          requireSymbols: true,
+          tempPasswordValidity: Duration.days(3),
+        },
+        mfa: cognito.Mfa.REQUIRED,
+        mfaSecondFactor: { otp: true, sms: false },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        // Plus tier: threat protection (compromised credentials, adaptive authentication) enforced.
+        featurePlan: cognito.FeaturePlan.PLUS,
+        standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+        removalPolicy,
+      });
+      const client = pool.addClient('WebClient', {
+        authFlows: { userSrp: true },
+        generateSecret: false,
+        disableOAuth: true,
+        preventUserExistenceErrors: true,
+        enableTokenRevocation: true,
+        idTokenValidity: Duration.hours(1),
+        accessTokenValidity: Duration.hours(1),
+        refreshTokenValidity: Duration.days(30),
+        readAttributes: new cognito.ClientAttributes()
+          .withStandardAttributes({ email: true, emailVerified: true })
+          .withCustomAttributes('org_id', 'role'),
+        // Without this list a user could UpdateUserAttributes on custom:role and make themselves
+        // admin. Only administrators (AdminUpdateUserAttributes, IAM) change roles.
+        writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+      });
+      this.userPool = pool;
+      this.userPoolClient = client;
+      // The custom:org_id and custom:role claims are in the ID token, whose aud is the client id.
+      // ProviderURL is cognito-idp.<region>.amazonaws.com/<pool id>: the pool's own `iss`, minus the scheme.
+      issuer = `https://${pool.userPoolProviderUrl}`;
+      audience = [client.userPoolClientId];
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    }
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: audience });
+
+    // --- The API: protected by default, public routes opt out explicitly ---------------------
+    this.api = new HttpApi(this, 'HttpApi', {
+      apiName: `${SERVICE_NAME}-${props.stage}`,
+      description: `${SERVICE_NAME} HTTP API (${props.stage})`,
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+    });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    const publicAuthorizer: IHttpRouteAuthorizer = new HttpNoneAuthorizer();
+    for (const route of routeList) {
+      const name = pascal(route.id);
+      const fn = new HouseFunction(this, name, {
+        entry: `functions/api/${route.handler.module}.ts`,
+        handler: route.handler.export,
+        description: `${SERVICE_NAME} ${route.method} ${route.path}`,
+        environment: { TABLE_NAME: props.table.tableName },
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+      bindTable(fn.function, props.table, route.access);
+      this.functions[route.id] = fn;
+
+      const [httpRoute] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function),
+        ...(route.role === null ? { authorizer: publicAuthorizer } : {}),
+      });
+      if (route.role === null && httpRoute) {
+        NagSuppressions.addResourceSuppressions(httpRoute.node.defaultChild as CfnRoute, [
+          {
+            id: 'AwsSolutions-APIG4',
+            reason: `${route.method} ${route.path} is public by design (role null in the route manifest): it returns no tenant data and must be reachable without a token.`,
+          },
+        ]);
+      }
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.stage.url });
+    new CfnOutput(this, 'JwtIssuer', { value: issuer });
+  }
+}

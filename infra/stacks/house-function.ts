@@ -1,0 +1,140 @@
+/**
+ * The house Lambda defaults in one construct: Node.js 24 on arm64, ESM bundle built locally by
+ * esbuild (minified, with source maps), its own log group with retention, its own role with no
+ * managed policy (only write access to that log group), and `bindTable` for least-privilege
+ * table access.
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { TABLE_DEFINITION } from '../../domain/store/table';
+
+/** Repository root: every entry path and the lock file are resolved from here, whatever the cwd. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const SERVICE_NAME = 'cardflow';
+
+export interface HouseFunctionProps {
+  /** Entry file, relative to the repository root (functions/api/cards.ts). */
+  entry: string;
+  /** Named export of the entry file. */
+  handler: string;
+  description?: string;
+  environment?: Record<string, string>;
+  memorySize?: number;
+  timeout?: Duration;
+  logRetention?: RetentionDays;
+  /** Removal policy of the function's log group. */
+  logRemovalPolicy?: RemovalPolicy;
+}
+
+export class HouseFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    // An explicit role instead of the default one with AWSLambdaBasicExecutionRole: that managed
+    // policy lets the function write to any log group in the account; this one only to its own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${SERVICE_NAME} ${props.handler}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(REPO_ROOT, props.entry),
+      handler: props.handler,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      ...(props.description !== undefined ? { description: props.description } : {}),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        ...props.environment,
+      },
+      bundling: {
+        // esbuild is a devDependency: bundling runs locally, never in Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: the version in package-lock.json is the one that runs, not
+        // whatever the Lambda runtime happens to ship.
+        externalModules: [],
+        // ESM output has no `require`; CommonJS dependencies bundled into it still call it.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
+    });
+  }
+}
+
+export type TableAccess = 'RO' | 'RW' | 'NONE';
+
+/**
+ * Item-level actions only. Transactions have no IAM actions of their own: TransactGetItems is
+ * authorized as GetItem and TransactWriteItems as Put/Update/Delete/ConditionCheckItem on each
+ * item. No Scan (no request path scans), no DescribeTable, and never table management.
+ */
+export const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+/** An index can only be queried. */
+export const INDEX_READ_ACTIONS = ['dynamodb:Query'] as const;
+
+/**
+ * Least-privilege table access for one function: RO reads items and queries the indexes, RW
+ * also writes items, NONE grants nothing. Index ARNs are named one by one (from
+ * TABLE_DEFINITION unless given), so no `index/*` wildcard is needed.
+ */
+export function bindTable(
+  grantee: iam.IGrantable,
+  table: ITable,
+  access: TableAccess,
+  indexNames: readonly string[] = TABLE_DEFINITION.globalSecondaryIndexes.map((gsi) => gsi.indexName),
+): iam.Grant[] {
+  if (access === 'NONE') return [];
+  const tableActions = access === 'RW' ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : [...TABLE_READ_ACTIONS];
+  const grants = [iam.Grant.addToPrincipal({ grantee, actions: tableActions, resourceArns: [table.tableArn] })];
+  if (indexNames.length > 0) {
+    grants.push(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...INDEX_READ_ACTIONS],
+        resourceArns: indexNames.map((name) => `${table.tableArn}/index/${name}`),
+      }),
+    );
+  }
+  return grants;
+}

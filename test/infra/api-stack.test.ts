@@ -1,0 +1,312 @@
+/**
+ * The API stack against the route manifest: one function per route, wired to its route, with
+ * the authorizer and the table access the manifest declares.
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { routeList } from '../../functions/api/routes';
+import { INDEX_READ_ACTIONS, TABLE_READ_ACTIONS } from '../../infra/stacks/house-function';
+import { DEFAULT_THROTTLE } from '../../infra/stacks/settings';
+import { TABLE_DEFINITION } from '../../domain/store/table';
+import { actionsOf, allStatements, buildStacks, grants, onlyResource, resourcesOf, statementsForRole } from './synth';
+
+/** Actions that change data or the table; none may be granted to a read-only function. */
+const WRITE_ACTIONS = [
+  'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem',
+  'PartiQLInsert', 'PartiQLUpdate', 'PartiQLDelete',
+  'CreateTable', 'UpdateTable', 'DeleteTable', 'UpdateTimeToLive', 'UpdateContinuousBackups',
+  'RestoreTableFromBackup', 'RestoreTableToPointInTime', 'DeleteBackup', 'PutResourcePolicy', 'DeleteResourcePolicy',
+].map((a) => `dynamodb:${a}`);
+
+const PUBLIC_ROUTE_KEYS = ['GET /v1/health', 'GET /v1/openapi.json'];
+
+// Prepare (shared by the describe blocks below: one synthesis per file)
+const { data, api } = buildStacks();
+const template = Template.fromStack(api);
+const dataTemplate = Template.fromStack(data);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  api.getLogicalId(construct.node.defaultChild as CfnFunction | CfnRole);
+
+function fnOf(routeId: (typeof routeList)[number]['id']) {
+  const fn = api.functions[routeId];
+  if (!fn) throw new Error(`no function for ${routeId}`);
+  return fn;
+}
+
+describe('functions', () => {
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+
+  it('has exactly one function per route of the manifest', () => {
+    expect(Object.keys(functions)).toHaveLength(routeList.length);
+    expect(Object.keys(api.functions).sort()).toEqual(routeList.map((r) => r.id).sort());
+  });
+
+  it.each(routeList)('$id: nodejs24.x on arm64, handler export, house environment', (route) => {
+    const fn = functions[logicalId(fnOf(route.id).function)]!;
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: `index.${route.handler.export}`,
+      MemorySize: 512,
+      Timeout: 10,
+      Environment: {
+        Variables: {
+          TABLE_NAME: expect.anything(),
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'cardflow',
+        },
+      },
+    });
+  });
+
+  it('writes each function to its own log group with a retention', () => {
+    const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    const used = new Set<string>();
+    for (const fn of Object.values(functions)) {
+      const ref = fn.Properties!.LoggingConfig?.LogGroup?.Ref as string;
+      expect(logGroups[ref], 'function without its own log group').toBeDefined();
+      expect(logGroups[ref]!.Properties!.RetentionInDays).toBe(30);
+      used.add(ref);
+    }
+    expect(used.size).toBe(routeList.length);
+  });
+
+  it('uses no AWS managed policy on any role', () => {
+    for (const role of Object.values(resourcesOf(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties!.ManagedPolicyArns ?? []).toEqual([]);
+    }
+  });
+
+  it('lets each function write only to its own log group', () => {
+    for (const route of routeList) {
+      const fn = fnOf(route.id);
+      const logStatements = statementsForRole(template, logicalId(fn.role)).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('logs:')),
+      );
+      expect(logStatements).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [api.getLogicalId(fn.logGroup.node.defaultChild as never), 'Arn'] } }),
+      ]);
+    }
+  });
+});
+
+describe('routes', () => {
+  const routesByKey = Object.fromEntries(
+    Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map(([, r]) => [r.Properties!.RouteKey as string, r]),
+  );
+  const [authorizerId] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
+
+  it('has one API route per manifest entry', () => {
+    expect(Object.keys(routesByKey).sort()).toEqual(routeList.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it.each(routeList)('$method $path: JWT unless public, integrated with its own function', (route) => {
+    const key = `${route.method} ${route.path}`;
+    const apiRoute = routesByKey[key]!.Properties!;
+    if (PUBLIC_ROUTE_KEYS.includes(key)) {
+      expect(route.role).toBeNull();
+      expect(apiRoute.AuthorizationType).toBe('NONE');
+    } else {
+      expect(apiRoute).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    }
+    const integrationId = apiRoute.Target['Fn::Join'][1][1].Ref as string;
+    const integration = resourcesOf(template, 'AWS::ApiGatewayV2::Integration')[integrationId]!;
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(fnOf(route.id).function), 'Arn'] },
+    });
+  });
+
+  it('only the health and OpenAPI routes are public in the manifest', () => {
+    expect(routeList.filter((r) => r.role === null).map((r) => `${r.method} ${r.path}`).sort()).toEqual([...PUBLIC_ROUTE_KEYS].sort());
+  });
+
+  it('has no CORS configuration', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', CorsConfiguration: Match.absent() });
+  });
+});
+
+describe('stage', () => {
+  const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+
+  it('is the auto-deployed $default stage with default throttling', () => {
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit, ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit },
+    });
+  });
+
+  it('writes JSON access logs to a log group with a retention', () => {
+    const { DestinationArn, Format } = stage.Properties!.AccessLogSettings;
+    const logGroupId = DestinationArn['Fn::GetAtt'][0] as string;
+    expect(resourcesOf(template, 'AWS::Logs::LogGroup')[logGroupId]!.Properties!.RetentionInDays).toBe(30);
+    const format = JSON.parse(Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      latency: '$context.responseLatency',
+    });
+  });
+
+  it('takes throttling from context', () => {
+    const { api: throttled } = buildStacks({ throttleRate: '7', throttleBurst: 11 });
+    Template.fromStack(throttled).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 11 },
+    });
+  });
+
+  it('outputs the API URL', () => {
+    template.hasOutput('ApiUrl', {});
+  });
+});
+
+describe('table access', () => {
+  const dynamoStatementsOf = (routeId: (typeof routeList)[number]['id']) =>
+    statementsForRole(template, logicalId(fnOf(routeId).role)).filter((s) =>
+      actionsOf(s).some((a) => a === '*' || a.toLowerCase().startsWith('dynamodb:')),
+    );
+
+  const ro = routeList.filter((r) => r.access === 'RO');
+  const rw = routeList.filter((r) => r.access === 'RW');
+  const none = routeList.filter((r) => r.access === 'NONE');
+
+  it('the manifest has routes of each kind', () => {
+    expect(ro.length).toBeGreaterThan(0);
+    expect(rw.length).toBeGreaterThan(0);
+    expect(none.length).toBeGreaterThan(0);
+  });
+
+  it.each(ro)('$id (RO) can read and query the indexes, and write nothing', (route) => {
+    const statements = dynamoStatementsOf(route.id);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']) }),
+    );
+    for (const s of statements) {
+      expect(s.NotAction).toBeUndefined();
+      for (const action of actionsOf(s)) {
+        expect(WRITE_ACTIONS.filter((w) => grants(action, w)), `${route.id} is granted ${action}`).toEqual([]);
+        expect([...TABLE_READ_ACTIONS, ...INDEX_READ_ACTIONS]).toContain(action);
+      }
+    }
+  });
+
+  it.each(rw)('$id (RW) can write items, transactionally, but not scan', (route) => {
+    const statements = dynamoStatementsOf(route.id);
+    const actions = statements.flatMap(actionsOf);
+    for (const needed of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) {
+      expect(actions).toContain(needed);
+    }
+    expect(actions.filter((a) => grants(a, 'dynamodb:Scan'))).toEqual([]);
+  });
+
+  it.each(none)('$id (NONE) has no table access at all', (route) => {
+    expect(dynamoStatementsOf(route.id)).toEqual([]);
+  });
+
+  it('scopes table actions to the table and index queries to the named indexes', () => {
+    for (const route of [...ro, ...rw]) {
+      for (const s of dynamoStatementsOf(route.id)) {
+        const resources = JSON.stringify(s.Resource);
+        expect(resources).not.toBe('"*"');
+        expect(resources).not.toContain('/index/*');
+        if (actionsOf(s).some((a) => a !== 'dynamodb:Query')) {
+          expect(resources).not.toContain('/index/');
+        } else {
+          for (const gsi of TABLE_DEFINITION.globalSecondaryIndexes) expect(resources).toContain(`/index/${gsi.indexName}`);
+        }
+      }
+    }
+  });
+
+  it('no policy in any stack allows dynamodb:* or dynamodb:DeleteTable', () => {
+    for (const t of [template, dataTemplate]) {
+      for (const s of allStatements(t)) {
+        if (s.Effect !== 'Allow') continue;
+        expect(s.NotAction, 'Allow + NotAction is a wildcard in disguise').toBeUndefined();
+        for (const action of actionsOf(s)) {
+          expect(grants(action, 'dynamodb:DeleteTable'), `allows ${action}`).toBe(false);
+          expect(action === '*' || action.toLowerCase() === 'dynamodb:*').toBe(false);
+        }
+      }
+    }
+  });
+
+  it("passes the data stack's table name (imported), never a literal", () => {
+    const [tableId] = onlyResource(dataTemplate, 'AWS::DynamoDB::GlobalTable');
+    const outputs = dataTemplate.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    const exported = Object.values(outputs).find((o) => JSON.stringify(o.Value) === JSON.stringify({ Ref: tableId }) && o.Export);
+    expect(exported, 'the data stack exports the table name').toBeDefined();
+    for (const route of routeList) {
+      const fn = resourcesOf(template, 'AWS::Lambda::Function')[logicalId(fnOf(route.id).function)]!;
+      expect(fn.Properties!.Environment.Variables.TABLE_NAME).toEqual({ 'Fn::ImportValue': exported!.Export!.Name });
+    }
+  });
+});
+
+describe('authorizer with the built-in user pool', () => {
+  const [poolId, pool] = onlyResource(template, 'AWS::Cognito::UserPool');
+  const [clientId, client] = onlyResource(template, 'AWS::Cognito::UserPoolClient');
+
+  it('trusts ID tokens of its own user pool and client', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: clientId }],
+        Issuer: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [poolId, 'ProviderURL'] }]] },
+      },
+    });
+  });
+
+  it('admin-created users with an immutable org_id, a role, strong passwords, MFA and threat protection', () => {
+    expect(pool.Properties).toMatchObject({
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+      Policies: { PasswordPolicy: { RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true } },
+    });
+    expect(pool.Properties!.Policies.PasswordPolicy.MinimumLength).toBeGreaterThanOrEqual(12);
+    expect(pool.Properties!.Schema).toContainEqual(expect.objectContaining({ Name: 'org_id', Mutable: false }));
+    expect(pool.Properties!.Schema).toContainEqual(expect.objectContaining({ Name: 'role' }));
+    expect(pool.DeletionPolicy).toBe('Retain');
+  });
+
+  it('users cannot change their own organization or role through the client', () => {
+    expect(client.Properties!.WriteAttributes).toBeDefined();
+    expect(client.Properties!.WriteAttributes).not.toContain('custom:role');
+    expect(client.Properties!.WriteAttributes).not.toContain('custom:org_id');
+    expect(client.Properties!.ReadAttributes).toEqual(expect.arrayContaining(['custom:org_id', 'custom:role']));
+    expect(client.Properties!.GenerateSecret).toBe(false);
+  });
+
+  it('outputs the pool and client ids', () => {
+    template.hasOutput('UserPoolId', {});
+    template.hasOutput('UserPoolClientId', {});
+  });
+});
+
+describe('authorizer with an external issuer', () => {
+  const issuer = 'https://auth.example.com/';
+  const { api: external } = buildStacks({ jwtIssuer: issuer, jwtAudience: 'cardflow-api, cardflow-cli' });
+  const externalTemplate = Template.fromStack(external);
+
+  it('trusts the issuer and every audience given, and creates no user pool', () => {
+    externalTemplate.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: issuer, Audience: ['cardflow-api', 'cardflow-cli'] },
+    });
+    externalTemplate.resourceCountIs('AWS::Cognito::UserPool', 0);
+    externalTemplate.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
+  });
+
+  it('rejects an issuer without an audience', () => {
+    expect(() => buildStacks({ jwtIssuer: issuer })).toThrow(/jwtAudience/);
+  });
+});

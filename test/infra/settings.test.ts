@@ -1,0 +1,45 @@
+/** Context → settings → stack names: what `cdk synth -c key=value` accepts and refuses. */
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_THROTTLE, readSettings } from '../../infra/stacks/settings';
+import { buildStacks } from './synth';
+
+const settingsFor = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
+
+describe('settings from context', () => {
+  it('defaults: dev, retain, own user pool, default throttling', () => {
+    expect(settingsFor({})).toEqual({
+      stage: 'dev',
+      removalPolicy: RemovalPolicy.RETAIN,
+      throttle: DEFAULT_THROTTLE,
+      logRetention: 30,
+    });
+  });
+
+  it('names the stacks after the stage', () => {
+    const { data, api } = buildStacks({ stage: 'staging' });
+    expect([data.stackName, api.stackName]).toEqual(['staging-Cardflow-Data', 'staging-Cardflow-Api']);
+    Template.fromStack(api); // references (and so dependencies) are resolved at synthesis
+    expect(api.dependencies).toContain(data);
+  });
+
+  it('splits and trims the audience list', () => {
+    expect(settingsFor({ jwtIssuer: 'https://issuer.example.com', jwtAudience: ' a ,b,, c' }).jwt).toEqual({
+      issuer: 'https://issuer.example.com',
+      audience: ['a', 'b', 'c'],
+    });
+  });
+
+  it.each([
+    [{ stage: 'Prod!' }, /stage/],
+    [{ removalPolicy: 'snapshot' }, /removalPolicy/],
+    [{ stage: 'prod', removalPolicy: 'destroy' }, /refused/],
+    [{ throttleRate: 'fast' }, /throttleRate/],
+    [{ throttleBurst: '0' }, /throttleBurst/],
+    [{ jwtIssuer: 'http://insecure.example.com', jwtAudience: 'a' }, /https/],
+    [{ jwtAudience: 'a' }, /jwtIssuer/],
+  ])('refuses %o', (context, message) => {
+    expect(() => settingsFor(context)).toThrow(message);
+  });
+});
