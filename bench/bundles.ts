@@ -1,0 +1,78 @@
+/**
+ * Bundle sizes of the Lambda handlers, built as the CDK stack builds them (HouseFunction's
+ * bundling: esbuild, ESM, node24, minified, tree-shaken, AWS SDK bundled, createRequire banner),
+ * one bundle per handler module (every route of a module ships the module's whole bundle), next
+ * to a baseline that only uses the DynamoDB client and lib-dynamodb.
+ */
+import { gzipSync } from 'node:zlib';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+
+export interface BundleSize {
+  name: string;
+  routes: string[];
+  bytes: number;
+  gzipBytes: number;
+  /** The largest contributors to the output, by package (repository source as "app"). */
+  parts: Array<{ name: string; bytes: number }>;
+}
+
+const LAMBDA_OPTIONS: BuildOptions = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  treeShaking: true,
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+  outfile: 'index.mjs',
+};
+
+const BASELINE_SOURCE = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+export const handler = async (event) => {
+  const out = await client.send(new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': event.pk } }));
+  return { statusCode: 200, body: JSON.stringify(out.Items) };
+};
+`;
+
+function packageOf(path: string): string {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replaceAll('\\', '/'));
+  return m ? m[1]! : 'app';
+}
+
+function parts(metafile: Metafile): BundleSize['parts'] {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = packageOf(path);
+      byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...byPackage.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+async function measure(name: string, routes: string[], options: BuildOptions): Promise<BundleSize> {
+  const result = await build({ ...LAMBDA_OPTIONS, ...options });
+  const js = result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!.contents;
+  return { name, routes, bytes: js.byteLength, gzipBytes: gzipSync(js).byteLength, parts: parts(result.metafile!) };
+}
+
+export async function bundleSizes(
+  root: string,
+  modules: Map<string, string[]>,
+): Promise<{ baseline: BundleSize; handlers: BundleSize[] }> {
+  const baseline = await measure('baseline (client-dynamodb + lib-dynamodb)', [], {
+    stdin: { contents: BASELINE_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' },
+  });
+  const handlers: BundleSize[] = [];
+  for (const [module, routes] of modules) {
+    handlers.push(await measure(`functions/api/${module}.ts`, routes, { entryPoints: [`${root}/functions/api/${module}.ts`], absWorkingDir: root }));
+  }
+  return { baseline, handlers };
+}

@@ -1,0 +1,393 @@
+/**
+ * `npm run bench`: for each scenario of bench/scenarios.ts, the DynamoDB requests the operation
+ * makes (counted by an SDK middleware on the handlers' own client), the capacity units they
+ * consume by DynamoDB's sizing rules (bench/capacity.ts) next to the least the design allows,
+ * and the median latency over the local HTTP gateway next to the DynamoDB calls inside it, all
+ * in the same run; then the bundle sizes of the Lambda handlers. Prints markdown and writes
+ * bench/last-run.json.
+ *
+ * Self-contained: starts its own in-memory DynamoDB Local and local gateway (the runtime of
+ * `npm start`, without the demo seed) and uses fresh organizations.
+ *
+ *   npm run bench -- [--iterations 30] [--warmup 3] [--only card] [--no-bundles]
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+// Before any module that builds an SDK client is loaded: every import below is dynamic.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+process.env['POWERTOOLS_LOG_LEVEL'] ??= 'ERROR';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TABLE_NAME = 'cardflow-bench';
+
+const { values: args } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    'no-bundles': { type: 'boolean', default: false },
+  },
+});
+const ITERATIONS = Number(args.iterations);
+const WARMUP = Number(args.warmup);
+
+const ABBREVIATIONS: Record<string, string> = {
+  Query: 'Q',
+  GetItem: 'Get',
+  PutItem: 'Put',
+  UpdateItem: 'Upd',
+  DeleteItem: 'Del',
+  TransactWriteItems: 'TxW',
+  TransactGetItems: 'TxG',
+  BatchWriteItem: 'BW',
+  BatchGetItem: 'BG',
+  Scan: 'Scan',
+};
+
+const READS = new Set(['Query', 'Scan', 'GetItem', 'BatchGetItem', 'TransactGetItems']);
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '–');
+const units = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function countBy(commands: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of commands) out[c] = (out[c] ?? 0) + 1;
+  return out;
+}
+
+function formatRequests(counts: Record<string, number>): string {
+  const total = sum(Object.values(counts));
+  const parts = Object.entries(counts).map(([c, n]) => `${n} ${ABBREVIATIONS[c] ?? c}`);
+  return `${total} (${parts.join(', ')})`;
+}
+
+function sameCounts(a: Record<string, number>, b: Record<string, number>) {
+  return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+}
+
+async function main() {
+  const startedAt = Date.now();
+  const capacity = await import('./capacity');
+  capacity.selfCheck();
+
+  const { DynamoDBClient, GetItemCommand, QueryCommand } = await import('@aws-sdk/client-dynamodb');
+  const { TABLE_DEFINITION } = await import('../domain/store/table');
+  const { routes } = await import('../functions/api/routes');
+  const { Meter } = await import('./meter');
+  const { scenarios } = await import('./scenarios');
+  type Api = import('./scenarios').Api;
+  type RouteId = import('../functions/api/routes').RouteId;
+
+  // --- the local runtime (DynamoDB Local + table + gateway), configured like a deployment
+  const keyDir = await mkdtemp(join(tmpdir(), 'cardflow-bench-'));
+  let transport: 'gateway' | 'direct' = 'gateway';
+  let stopRuntime: () => Promise<void>;
+  let dynamoEndpoint: string;
+  let apiFor: (orgId: string) => Promise<Api>;
+
+  const expectStatus = (routeId: RouteId, status: number, body: unknown) => {
+    const expected = routes[routeId].success.status;
+    if (status !== expected) throw new Error(`${routeId} answered ${status}, expected ${expected}: ${JSON.stringify(body)}`);
+  };
+
+  try {
+    const { startLocalRuntime } = await import('../infra/local/runtime');
+    const runtime = await startLocalRuntime({ port: 0, seed: false, quiet: true, tableName: TABLE_NAME, keyFile: join(keyDir, 'key.json') });
+    stopRuntime = runtime.stop;
+    dynamoEndpoint = runtime.dynamoEndpoint;
+    apiFor = async (orgId) => {
+      const token = await runtime.issuer.mintToken({ orgId, role: 'admin' });
+      return async (routeId, options = {}) => {
+        const route = routes[routeId];
+        const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? ''));
+        const query = options.query && Object.keys(options.query).length ? `?${new URLSearchParams(options.query)}` : '';
+        const response = await fetch(`${runtime.url}${path}${query}`, {
+          method: route.method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...options.headers,
+          },
+          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        });
+        const text = await response.text();
+        const body = text && /json/.test(response.headers.get('content-type') ?? '') ? JSON.parse(text) : text || undefined;
+        expectStatus(routeId, response.status, body);
+        return { status: response.status, headers: Object.fromEntries(response.headers), body };
+      };
+    };
+  } catch (error) {
+    // Fallback: the runtime could not be loaded; invoke the handlers directly with v2 events.
+    console.error(`local runtime unavailable (${(error as Error).message}); measuring by direct handler invocation`);
+    transport = 'direct';
+    const local = await import('../infra/local/dynamodb-local');
+    const dynamo = await local.startDynamoDbLocal();
+    await local.ensureTable(dynamo.endpoint, TABLE_NAME);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: local.LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: local.LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: local.LOCAL_CREDENTIALS.secretAccessKey,
+      TABLE_NAME,
+    });
+    stopRuntime = dynamo.stop;
+    dynamoEndpoint = dynamo.endpoint;
+    const { call } = await import('../test/support/api');
+    apiFor = async (orgId) => async (routeId, options = {}) => {
+      const result = await call(routeId, options, { orgId, role: 'admin' });
+      expectStatus(routeId, result.status, result.body);
+      return result;
+    };
+  }
+
+  // --- the counting middleware on the very client the handlers use (same module instance)
+  const { LOCAL_CREDENTIALS, LOCAL_REGION } = await import('../infra/local/dynamodb-local');
+  const raw = new DynamoDBClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const indexes = TABLE_DEFINITION.globalSecondaryIndexes.map((g) => ({ indexName: g.indexName, partitionKey: g.partitionKey, sortKey: g.sortKey }));
+  const meter = new Meter(raw, TABLE_NAME, { partitionKey: TABLE_DEFINITION.partitionKey, sortKey: TABLE_DEFINITION.sortKey }, indexes);
+  const { dynamoClient } = await import('../domain/store/client');
+  dynamoClient.middlewareStack.add(meter.middleware as never, { step: 'build', priority: 'high', name: 'benchCounter' });
+
+  const size: import('./scenarios').Sizer = {
+    async item(key) {
+      const out = await raw.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { PK: { S: key.PK }, SK: { S: key.SK } }, ConsistentRead: true }));
+      return capacity.itemSize(out.Item as never);
+    },
+    async partition(pk) {
+      const perItem: number[] = [];
+      let start: Record<string, any> | undefined;
+      do {
+        const out = await raw.send(
+          new QueryCommand({ TableName: TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true, ExclusiveStartKey: start }),
+        );
+        for (const item of out.Items ?? []) perItem.push(capacity.itemSize(item as never));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return { bytes: sum(perItem), items: perItem.length, perItem };
+    },
+    async index(indexName, pk, limit) {
+      const gsi = indexes.find((g) => g.indexName === indexName)!;
+      const out = await raw.send(
+        new QueryCommand({
+          TableName: TABLE_NAME,
+          IndexName: indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': gsi.partitionKey },
+          ExpressionAttributeValues: { ':pk': { S: pk } },
+          ...(limit ? { Limit: limit } : {}),
+        }),
+      );
+      const items = out.Items ?? [];
+      return { bytes: sum(items.map((i) => capacity.itemSize(i as never))), items: items.length };
+    },
+  };
+
+  // --- scenarios
+  const selected = scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
+  const rows: any[] = [];
+  const runId = randomUUID().slice(0, 8);
+  try {
+    for (const [index, s] of selected.entries()) {
+      try {
+        rows.push(await measure(s, index));
+      } catch (error) {
+        const message = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        rows.push({ name: s.name, route: s.route, error: message });
+        process.stderr.write(`${s.name}: FAILED ${message}\n`);
+      }
+    }
+  } finally {
+    raw.destroy();
+    await stopRuntime();
+    await rm(keyDir, { recursive: true, force: true });
+  }
+
+  async function measure(s: (typeof scenarios)[number], index: number) {
+    // Same length for every scenario: the org id is in every key, so it weighs on every size.
+    const orgId = `bench-${runId}-${String(index).padStart(2, '0')}`;
+    const ctx = { orgId, api: await apiFor(orgId), size };
+    const state = await s.setup(ctx);
+    let n = 0;
+    for (let w = 0; w < WARMUP; w++, n++) {
+      const input = s.prepare ? await s.prepare(ctx, state, n) : undefined;
+      await s.run(ctx, state, input, n);
+    }
+
+    // Metered iteration: sizes every request (extra uncounted reads: not timed).
+    const meteredInput = s.prepare ? await s.prepare(ctx, state, n) : undefined;
+    meter.start(true);
+    let metered;
+    let result;
+    try {
+      result = await s.run(ctx, state, meteredInput, n);
+    } finally {
+      metered = meter.stop();
+    }
+    n++;
+    const minimum = await s.minimum(ctx, { state, input: meteredInput, result });
+    const charges = metered.map((c) => c.charge!);
+    const rcu = sum(charges.map((c) => c.rcu));
+    const wcu = sum(charges.map((c) => c.wcu));
+
+    // Timed iterations: count and time only.
+    const gatewayMs: number[] = [];
+    const dynamoMs: number[] = [];
+    const requestCounts: Array<Record<string, number>> = [];
+    for (let i = 0; i < ITERATIONS; i++, n++) {
+      const input = s.prepare ? await s.prepare(ctx, state, n) : undefined;
+      meter.start(false);
+      const t0 = process.hrtime.bigint();
+      let calls;
+      try {
+        await s.run(ctx, state, input, n);
+      } finally {
+        const t1 = process.hrtime.bigint();
+        calls = meter.stop();
+        gatewayMs.push(Number(t1 - t0) / 1e6);
+      }
+      dynamoMs.push(sum(calls.map((c) => c.ms)));
+      requestCounts.push(countBy(calls.map((c) => c.command)));
+    }
+
+    const measured = countBy(metered.map((c) => c.command));
+    const stable = requestCounts.every((c) => sameCounts(c, measured));
+    // A GetItem may stand in for a Query (and an UpdateItem for a TransactWriteItems): requests
+    // are compared by class, reads and writes; capacity shows what the choice of kind costs.
+    const byClass = (counts: Record<string, number>, cls: 'read' | 'write') =>
+      sum(Object.entries(counts).filter(([c]) => READS.has(c) === (cls === 'read')).map(([, k]) => k));
+    const over: string[] = [];
+    if (byClass(measured, 'read') > byClass(minimum.requests, 'read') || byClass(measured, 'write') > byClass(minimum.requests, 'write')) {
+      over.push('requests');
+    }
+    if (rcu > minimum.rcu + 1e-9) over.push('RCU');
+    if (wcu > minimum.wcu + 1e-9) over.push('WCU');
+    const row = {
+      name: s.name,
+      route: s.route,
+      transport,
+      requests: measured,
+      requestsStable: stable,
+      minimum,
+      rcu,
+      wcu,
+      over,
+      latency: {
+        iterations: ITERATIONS,
+        gatewayP50: median(gatewayMs),
+        gatewayP95: quantile(gatewayMs, 0.95),
+        dynamoP50: median(dynamoMs),
+        dynamoP95: quantile(dynamoMs, 0.95),
+        ratio: median(gatewayMs) / median(dynamoMs),
+        gatewayMs,
+        dynamoMs,
+      },
+      calls: metered.map((c) => ({ command: c.command, detail: c.detail, charge: c.charge })),
+    };
+    process.stderr.write(`${s.name}: ${formatRequests(measured)}, ${units(rcu)} RCU, ${units(wcu)} WCU, p50 ${ms(row.latency.gatewayP50)} ms\n`);
+    return row;
+  }
+
+  // --- bundles
+  let bundles: Awaited<ReturnType<typeof import('./bundles').bundleSizes>> | undefined;
+  if (!args['no-bundles']) {
+    const modules = new Map<string, string[]>();
+    for (const [id, route] of Object.entries(routes)) {
+      const list = modules.get(route.handler.module) ?? [];
+      list.push(id);
+      modules.set(route.handler.module, list);
+    }
+    const { bundleSizes } = await import('./bundles');
+    bundles = await bundleSizes(ROOT, modules);
+  }
+
+  // --- report
+  const out: string[] = [];
+  const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
+  out.push(`## cardflow bench — ${new Date().toISOString()}`);
+  out.push('');
+  out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory.`);
+  out.push('');
+  out.push('| operation | DynamoDB requests | min | RCU | min | WCU | min | gateway p50 ms | p95 | DynamoDB p50 ms | gateway ÷ DynamoDB | over minimum |');
+  out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  for (const r of rows) {
+    if (r.error) {
+      out.push(`| ${r.name} | **failed**: ${r.error.replaceAll('|', '\\|')} |||||||||||`);
+      continue;
+    }
+    out.push(
+      `| ${r.name} | ${formatRequests(r.requests)}${r.requestsStable ? '' : ' (varies)'} | ${formatRequests(r.minimum.requests)} | ${units(r.rcu)} | ${units(r.minimum.rcu)} | ${units(r.wcu)} | ${units(r.minimum.wcu)} | ${ms(r.latency.gatewayP50)} | ${ms(r.latency.gatewayP95)} | ${ms(r.latency.dynamoP50)} | ${r.latency.ratio.toFixed(1)}× | ${r.over.length ? `**${r.over.join(', ')}**` : ''} |`,
+    );
+  }
+  out.push('');
+  out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}. Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
+  out.push('');
+  out.push('### What the minimum assumes');
+  out.push('');
+  out.push('| operation | minimum | why |');
+  out.push('|---|---|---|');
+  for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
+
+  const flagged = rows.filter((r) => r.over?.length);
+  if (flagged.length) {
+    out.push('');
+    out.push('### Above the minimum: where it goes');
+    out.push('');
+    for (const r of flagged) {
+      out.push(`- **${r.name}** (${r.over.join(', ')}):`);
+      for (const c of r.calls) {
+        const writes = (c.charge?.writes ?? [])
+          .map((w: any) => `${w.action}${w.transactional ? ' (tx)' : ''} ${w.tableWcu} WCU${w.tableRcu ? ` ${w.tableRcu} RCU` : ''}${w.index.length ? ` + ${w.index.map((i: any) => `${i.indexName} ${i.kind} ${i.wcu}`).join(', ')}` : ''}`)
+          .join('; ');
+        const reads = (c.charge?.reads ?? []).map((x: any) => `${x.items} items ${x.bytes} B → ${x.rcu} RCU`).join('; ');
+        out.push(`  - ${c.command}${c.detail ? ` [${c.detail}]` : ''}: ${[reads, writes].filter(Boolean).join('; ')}`);
+      }
+    }
+  }
+
+  if (bundles) {
+    out.push('');
+    out.push('### Lambda bundles (esbuild as HouseFunction bundles: ESM, node24, minified, SDK included)');
+    out.push('');
+    out.push('| bundle | routes | bytes | gzip | × baseline | largest parts |');
+    out.push('|---|--:|--:|--:|--:|---|');
+    const b = bundles.baseline;
+    const kb = (x: number) => `${(x / 1024).toFixed(1)} KiB`;
+    const partList = (p: typeof b.parts) => p.slice(0, 4).map((x) => `${x.name} ${kb(x.bytes)}`).join(', ');
+    out.push(`| ${b.name} | – | ${b.bytes.toLocaleString('en')} | ${b.gzipBytes.toLocaleString('en')} | 1.00 | ${partList(b.parts)} |`);
+    for (const h of bundles.handlers) {
+      out.push(`| ${h.name} | ${h.routes.length} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`);
+    }
+  }
+  out.push('');
+  out.push(`_Total bench time ${((Date.now() - startedAt) / 1000).toFixed(0)} s._`);
+
+  const markdown = out.join('\n');
+  console.log(markdown);
+  await writeFile(
+    join(ROOT, 'bench/last-run.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles }, null, 2)}\n`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
