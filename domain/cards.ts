@@ -1,12 +1,29 @@
-/** Card use cases: create in the start phase, update values, move, list, delete. */
+/** Card use cases: create in the start phase, update values, move under the connection rules, list, delete. */
 import { nowIso, type UseCaseContext } from './context';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from './errors';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
+import {
+  assertNotSynced,
+  changedMeanwhile,
+  connectionFieldSteps,
+  createSteps,
+  deleteWithEdges,
+  headerView,
+  missingFields,
+  readHeader,
+  refreshNeighbours,
+  runSteps,
+  summaryChanged,
+  summaryOf,
+  splitValues,
+  type Step,
+} from './edges';
 import { newId } from './ids';
-import { applyPatch, checkPatch, deriveTitle, missingRequired } from './item-values';
-import type { Card, Page, PipeDefinition } from './model';
+import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import type { Card, Connection, Edge, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
+import type { ItemHeader } from './store/items';
 import { gsi1 } from './store/keys';
 
 const UNTITLED = 'Untitled card';
@@ -14,12 +31,6 @@ const MOVE_ATTEMPTS = 5;
 
 export function cardView(card: Card) {
   return { ...card, finished: card.finishedAt !== undefined };
-}
-
-async function readCard(ctx: UseCaseContext, cardId: string): Promise<Card> {
-  const card = await ctx.store.items.get<Card>(ctx.principal.orgId, 'card', cardId);
-  if (!card) throw new NotFoundError('Card', cardId);
-  return card;
 }
 
 function checkVersion(card: Card, ifMatch: number | undefined) {
@@ -35,39 +46,54 @@ async function refusedWrite(ctx: UseCaseContext, cardId: string): Promise<never>
   throw new PreconditionFailedError(`Card ${cardId} changed meanwhile (now version ${current.version})`, { currentVersion: current.version });
 }
 
-export async function createCard(ctx: UseCaseContext, pipeId: string, input: { title?: string; values?: Record<string, unknown> }) {
-  const { orgId, userId } = ctx.principal;
-  const def = await loadPipe(ctx, pipeId);
-  const startPhaseId = def.pipe.phaseOrder[0]!;
-  const values = applyPatch({}, checkPatch(def.fields, input.values));
-  const startForm = def.fields.filter((f) => (f.phaseId ?? null) === null);
-  const missing = missingRequired(startForm, values, 'startForm.requiredFieldMissing');
-  if (missing.length) {
-    throw new ValidationError(`The start form needs: ${missing.map((m) => m.message.replace(/ is required$/, '')).join(', ')}`, missing, 'card.startFormIncomplete');
-  }
+/**
+ * Builds a new card for the start phase and the writes that create it with its connection-field
+ * children. `preset` values (auto-fill from a parent) sit under the request's own values.
+ */
+export async function prepareCard(
+  ctx: UseCaseContext,
+  def: PipeDefinition,
+  input: { title?: string; values?: Record<string, unknown> },
+  preset: Record<string, unknown> = {},
+): Promise<{ card: Card; steps: Step[] }> {
   const now = nowIso(ctx);
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
+  const startPhaseId = def.pipe.phaseOrder[0]!;
   const startPhase = def.phases.find((p) => p.id === startPhaseId);
   const card: Card = {
     id: newId('card'),
-    pipeId,
+    pipeId: def.pipe.id,
     phaseId: startPhaseId,
     title: deriveTitle(def.pipe.titleFieldId, values, input.title, undefined, UNTITLED),
     values,
     ...(startPhase?.done ? { finishedAt: now } : {}),
     phaseHistory: [{ phaseId: startPhaseId, enteredAt: now }],
     version: 1,
-    createdBy: userId,
+    createdBy: ctx.principal.userId,
     createdAt: now,
     updatedAt: now,
   };
-  const outcome = await ctx.store.items.create(orgId, 'card', card);
-  if (outcome === 'containerGone') throw new NotFoundError('Pipe', pipeId);
-  if (outcome === 'phaseClosed') throw new ConflictError(`The start phase of pipe ${pipeId} is being deleted; try again`, 'phase.closing');
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now);
+  const startForm = def.fields.filter((f) => (f.phaseId ?? null) === null);
+  const missing = missingFields(startForm, values, linked.counts, 'startForm.requiredFieldMissing');
+  if (missing.length) {
+    throw new ValidationError(`The start form needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.startFormIncomplete');
+  }
+  return { card, steps: [...createSteps(ctx, 'card', card), ...linked.steps] };
+}
+
+export async function createCard(ctx: UseCaseContext, pipeId: string, input: { title?: string; values?: Record<string, unknown> }) {
+  const def = await loadPipe(ctx, pipeId);
+  const { card, steps } = await prepareCard(ctx, def, input);
+  await runSteps(ctx, steps);
   return cardView(card);
 }
 
+/** The card with its parents and children grouped by connection, from one Query. */
 export async function getCard(ctx: UseCaseContext, cardId: string) {
-  return cardView(await readCard(ctx, cardId));
+  const header = await readHeader<Card>(ctx, 'card', cardId);
+  return { ...cardView(header.item), ...headerView(header) };
 }
 
 export async function updateCard(
@@ -77,21 +103,37 @@ export async function updateCard(
   ifMatch?: number,
 ) {
   const { orgId } = ctx.principal;
-  const card = await readCard(ctx, cardId);
+  const header = await readHeader<Card>(ctx, 'card', cardId);
+  const card = header.item;
   checkVersion(card, ifMatch);
   const def = await loadPipe(ctx, card.pipeId);
-  const patch = checkPatch(def.fields, input.values);
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const patch = checkPatch(def.fields, plain);
+  assertNotSynced(def.incoming, header.parents, patch);
   if (input.title !== undefined && def.pipe.titleFieldId) {
     throw new ValidationError('This pipe takes card titles from a field; set that field instead', [
       { path: 'body.title', message: `the title follows field ${def.pipe.titleFieldId}`, code: 'card.titleFromField' },
     ]);
   }
-  if (Object.keys(patch).length === 0 && input.title === undefined) return cardView(card);
-  const title = deriveTitle(def.pipe.titleFieldId, applyPatch(card.values, patch), input.title, card.title, UNTITLED);
-  const titleChange =
-    title !== card.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, 'card', { ...card, title }).GSI2SK } } : {};
-  const updated = await ctx.store.items.updateValues<Card>(orgId, 'card', cardId, { values: patch, ...titleChange, now: nowIso(ctx) }, ifMatch);
-  if (!updated) return refusedWrite(ctx, cardId);
+  if (Object.keys(patch).length === 0 && input.title === undefined && connections.size === 0) return cardView(card);
+  const now = nowIso(ctx);
+  const values = applyPatch(card.values, patch);
+  const title = deriveTitle(def.pipe.titleFieldId, values, input.title, card.title, UNTITLED);
+  const next: Card = { ...card, values, title, version: card.version + 1, updatedAt: now };
+  const titleChange = title !== card.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, 'card', next).GSI2SK } } : {};
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', next), header, connections, now);
+  let updated: Card;
+  if (linked.steps.length === 0) {
+    const result = await ctx.store.items.updateValues<Card>(orgId, 'card', cardId, { values: patch, ...titleChange, now }, ifMatch);
+    if (!result) return refusedWrite(ctx, cardId);
+    updated = result;
+  } else {
+    // Connection-field changes and the values go in one transaction, guarded by the version read.
+    const guard = ctx.store.items.valuesUpdate(orgId, 'card', cardId, { values: patch, ...titleChange, now }, card.version);
+    await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile('Card', cardId, ifMatch) }, ...linked.steps]);
+    updated = next;
+  }
+  if (summaryChanged(summaryOf('card', card), summaryOf('card', updated))) await refreshNeighbours(ctx, header, summaryOf('card', updated));
   return cardView(updated);
 }
 
@@ -110,42 +152,79 @@ export function enterPhase(card: Card, def: PipeDefinition, phaseId: string, now
   };
 }
 
+/** The connection rules a move breaks (Pipefy's four), as problems that name the connection and children. */
+async function brokenRules(ctx: UseCaseContext, header: ItemHeader<Card>, outgoing: Connection[], finishing: boolean): Promise<FieldProblem[]> {
+  const problems: FieldProblem[] = [];
+  for (const connection of outgoing) {
+    const { rules } = connection;
+    const needChild = rules.childRequiredToMove || (finishing && rules.childRequiredToFinish);
+    const needFinished = rules.childrenFinishedToMove || (finishing && rules.childrenFinishedToFinish);
+    if (!needChild && !needFinished) continue;
+    const count = header.counts[connection.id] ?? 0;
+    const path = `connections.${connection.id}`;
+    if (needChild && count === 0) {
+      problems.push({ path, message: `${connection.name}: a child must exist before this card can ${rules.childRequiredToMove ? 'move on' : 'finish'}`, code: 'connection.childRequired' });
+    }
+    if (needFinished && count > 0) {
+      const children: Edge[] = header.complete
+        ? header.children.filter((e) => e.connectionId === connection.id)
+        : await ctx.store.connections.allChildren(ctx.principal.orgId, 'card', header.item.id, connection.id);
+      const open = children.filter((e) => !e.summary.finished);
+      if (open.length) {
+        problems.push({
+          path,
+          message: `${connection.name}: ${open.length} child${open.length === 1 ? ' is' : 'ren are'} not finished: ${open.slice(0, 10).map((e) => `${e.summary.title} (${e.childId})`).join(', ')}${open.length > 10 ? ', …' : ''}`,
+          code: 'connection.childrenUnfinished',
+        });
+      }
+    }
+  }
+  return problems;
+}
+
 export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: string, ifMatch?: number) {
   for (let attempt = 1; ; attempt++) {
-    const card = await readCard(ctx, cardId);
+    const header = await readHeader<Card>(ctx, 'card', cardId);
+    const card = header.item;
     checkVersion(card, ifMatch);
     const def = await loadPipe(ctx, card.pipeId);
-    if (!def.phases.some((p) => p.id === phaseId)) {
+    const target = def.phases.find((p) => p.id === phaseId);
+    if (!target) {
       throw new ValidationError(`Phase ${phaseId} is not a phase of pipe ${card.pipeId}`, [
         { path: 'body.phaseId', message: `${phaseId} is not a phase of this card's pipe`, code: 'phase.unknown' },
       ]);
     }
     if (phaseId === card.phaseId) return cardView(card);
-    const missing = missingRequired(def.fields.filter((f) => f.phaseId === card.phaseId), card.values, 'phase.requiredFieldMissing');
+    const phaseName = def.phases.find((p) => p.id === card.phaseId)?.name ?? card.phaseId;
+    const missing = missingFields(def.fields.filter((f) => f.phaseId === card.phaseId), card.values, header.counts, 'phase.requiredFieldMissing');
     if (missing.length) {
-      const phaseName = def.phases.find((p) => p.id === card.phaseId)?.name ?? card.phaseId;
-      throw new ValidationError(
-        `The card cannot leave ${phaseName} until these fields are filled: ${missing.map((m) => m.message.replace(/ is required$/, '')).join(', ')}`,
-        missing,
-        'card.requiredFieldsMissing',
-      );
+      throw new ValidationError(`The card cannot leave ${phaseName} until these are filled: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.requiredFieldsMissing');
+    }
+    const broken = await brokenRules(ctx, header, def.outgoing, target.done);
+    if (broken.length) {
+      throw new ValidationError(`The card cannot move to ${target.name}: ${broken.map((p) => p.message).join('; ')}`, broken, 'card.connectionRulesUnmet');
     }
     const moved = enterPhase(card, def, phaseId, nowIso(ctx));
-    const outcome = await ctx.store.items.move(ctx.principal.orgId, moved, card.version);
-    if (outcome === 'ok') return cardView(moved);
-    if (outcome === 'phaseClosed') throw new ConflictError(`Phase ${phaseId} is being deleted`, 'phase.closing');
-    // Someone changed the card between our read and our write.
-    if (ifMatch !== undefined) return refusedWrite(ctx, cardId);
-    if (attempt >= MOVE_ATTEMPTS) throw new ConflictError(`Card ${cardId} keeps changing; try again`, 'resource.concurrentChange');
+    const [update, phaseOpen] = ctx.store.items.moveItems(ctx.principal.orgId, moved, card.version);
+    try {
+      await runSteps(ctx, [
+        { item: update!, fail: () => new PreconditionFailedError('stale') },
+        { item: phaseOpen!, fail: () => new ConflictError(`Phase ${phaseId} is being deleted`, 'phase.closing') },
+      ]);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      // Someone changed the card between our read and our write.
+      if (ifMatch !== undefined) return refusedWrite(ctx, cardId);
+      if (attempt >= MOVE_ATTEMPTS) throw new ConflictError(`Card ${cardId} keeps changing; try again`, 'resource.concurrentChange');
+      continue;
+    }
+    await refreshNeighbours(ctx, header, summaryOf('card', moved));
+    return cardView(moved);
   }
 }
 
 export async function deleteCard(ctx: UseCaseContext, cardId: string, ifMatch?: number) {
-  const deleted = await ctx.store.items.delete<Card>(ctx.principal.orgId, 'card', cardId, ifMatch);
-  if (!deleted) {
-    if (ifMatch === undefined) throw new NotFoundError('Card', cardId);
-    await refusedWrite(ctx, cardId);
-  }
+  await deleteWithEdges(ctx, 'card', cardId, ifMatch);
 }
 
 type ListState = { phase: number; key?: Record<string, unknown> };

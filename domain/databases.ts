@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from './errors'
 import { assertTitleField, buildField, fieldView, type FieldChange, type NewFieldInput } from './field-defs';
 import { newId } from './ids';
 import type { Database, DatabaseDefinition, Field } from './model';
-import { deleteContainerField, updateContainerField } from './pipes';
+import { assertNoConnections, deleteContainerField, updateContainerField } from './pipes';
 import { bumpContainer, strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled } from './store/dynamo';
@@ -21,6 +21,7 @@ export function databaseView(def: DatabaseDefinition) {
     createdAt: database.createdAt,
     updatedAt: database.updatedAt,
     fields: def.fields.map(fieldView),
+    connections: { asParent: def.outgoing, asChild: def.incoming },
   };
 }
 
@@ -61,7 +62,7 @@ export async function createDatabase(
   };
   const c = ctx.store.containers;
   await c.createAll([c.databaseItem(orgId, database), ...fields.map((f) => c.fieldItem(orgId, 'database', f))]);
-  return databaseView({ database, fields });
+  return databaseView({ database, fields, outgoing: [], incoming: [] });
 }
 
 export async function listDatabases(ctx: UseCaseContext, query: { limit?: number; cursor?: string }) {
@@ -131,6 +132,7 @@ export async function deleteDatabase(ctx: UseCaseContext, databaseId: string, if
   const { orgId } = ctx.principal;
   const def = await loadDatabase(ctx, databaseId);
   checkVersion(def.database, ifMatch);
+  assertNoConnections(def.outgoing, def.incoming, `Database ${databaseId}`);
   const key = keys.database(orgId, databaseId);
   const c = ctx.store.containers;
   try {

@@ -10,6 +10,7 @@ export interface NewFieldInput {
   description?: string;
   required?: boolean;
   options?: string[];
+  connectionId?: string;
 }
 
 export function buildField(containerId: string, input: NewFieldInput, now: string, phaseId?: string | null): Field {
@@ -22,6 +23,7 @@ export function buildField(containerId: string, input: NewFieldInput, now: strin
     ...(input.description ? { description: input.description } : {}),
     required: input.required ?? false,
     ...(input.options ? { options: input.options } : {}),
+    ...(input.connectionId ? { connectionId: input.connectionId } : {}),
     createdAt: now,
     updatedAt: now,
   };

@@ -18,6 +18,7 @@ export const FIELD_TYPES = [
   'checklist',
   'assignee',
   'attachment',
+  'connection',
 ] as const;
 
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -42,7 +43,15 @@ export interface FieldSpec {
   type: FieldType;
   options?: string[];
   required?: boolean;
+  /** connection fields: the connection whose children are the field's value. */
+  connectionId?: string;
 }
+
+/**
+ * A connection field's value in a request: the full list of connected ids (replace all), or
+ * ids to add and to remove. Its stored form is the edges themselves, never a copy in values.
+ */
+export type ConnectionFieldChange = { set: string[] } | { add: string[]; remove: string[] };
 
 export type FieldValue = string | number | string[];
 
@@ -150,7 +159,36 @@ export function checkValue(field: FieldSpec, value: unknown): Check {
       return stringList(value, (item) => (USER_ID.test(item) ? null : `"${item}" is not a user id`));
     case 'attachment':
       return stringList(value, httpUrl, 20);
+    case 'connection':
+      return fail('is a connection field: its value is the list of connected ids', 'field.connectionValue');
   }
+}
+
+const ITEM_ID = /^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Parses a connection field's value: an id list, or { add, remove }. */
+export function parseConnectionChange(value: unknown): ConnectionFieldChange | string {
+  const ids = (list: unknown): string[] | string => {
+    if (!Array.isArray(list)) return 'must be an array of card or record ids';
+    if (list.length > LIMITS.listValues) return `must have at most ${LIMITS.listValues} ids`;
+    for (const id of list) if (typeof id !== 'string' || !ITEM_ID.test(id)) return `${JSON.stringify(id)} is not a card or record id`;
+    if (new Set(list).size !== list.length) return 'lists an id twice';
+    return list as string[];
+  };
+  if (Array.isArray(value)) {
+    const set = ids(value);
+    return typeof set === 'string' ? set : { set };
+  }
+  if (value && typeof value === 'object') {
+    const { add = [], remove = [], ...rest } = value as Record<string, unknown>;
+    if (Object.keys(rest).length) return `unknown property ${Object.keys(rest)[0]}; use add and remove`;
+    const a = ids(add);
+    const r = ids(remove);
+    if (typeof a === 'string') return `add ${a}`;
+    if (typeof r === 'string') return `remove ${r}`;
+    return { add: a, remove: r };
+  }
+  return 'must be a list of ids, or { "add": [...], "remove": [...] }';
 }
 
 /** True when a stored value counts as filled in (for required fields). */

@@ -12,6 +12,8 @@ export interface Field {
   description?: string;
   required: boolean;
   options?: string[];
+  /** connection fields: the connection whose children are the field's value. */
+  connectionId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -41,6 +43,9 @@ export interface PipeDefinition {
   pipe: Pipe;
   phases: Phase[];
   fields: Field[];
+  /** Connections where this pipe is the parent, and where it is the child. */
+  outgoing: Connection[];
+  incoming: Connection[];
 }
 
 export interface Database {
@@ -56,6 +61,75 @@ export interface Database {
 export interface DatabaseDefinition {
   database: Database;
   fields: Field[];
+  outgoing: Connection[];
+  incoming: Connection[];
+}
+
+export type ContainerType = 'pipe' | 'database';
+export type ItemType = 'card' | 'record';
+
+export interface ContainerRef {
+  type: ContainerType;
+  id: string;
+}
+
+export interface FieldMapEntry {
+  childFieldId: string;
+  /** Copy from this parent field … */
+  parentFieldId?: string;
+  /** … or set this fixed value. */
+  value?: unknown;
+  /** The child field follows later changes of the parent field, and is read-only on the child. */
+  sync: boolean;
+}
+
+export interface ConnectionRules {
+  childRequiredToMove: boolean;
+  childRequiredToFinish: boolean;
+  childrenFinishedToMove: boolean;
+  childrenFinishedToFinish: boolean;
+}
+
+export type OnParentDelete = 'unlink' | 'block' | 'cascade';
+
+export interface Connection {
+  id: string;
+  name: string;
+  parent: ContainerRef;
+  child: ContainerRef;
+  entries: 'single' | 'multiple';
+  /** multiple entries: at most this many children per parent (none: unlimited). */
+  maxChildren?: number;
+  canCreate: boolean;
+  canConnectExisting: boolean;
+  fieldMap: FieldMapEntry[];
+  rules: ConnectionRules;
+  onParentDelete: OnParentDelete;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What an edge holds about the item at its other end: enough for a card header. */
+export interface ItemSummary {
+  id: string;
+  type: ItemType;
+  /** The pipe or database of the item. */
+  containerId: string;
+  title: string;
+  phaseId?: string;
+  finished: boolean;
+  /** The item version the summary was taken at; older refreshes never overwrite newer ones. */
+  version: number;
+}
+
+export interface Edge {
+  connectionId: string;
+  parentId: string;
+  childId: string;
+  /** The summary of the far end, as seen from the partition the edge lives in. */
+  summary: ItemSummary;
+  connectedAt: string;
 }
 
 export interface PhaseVisit {

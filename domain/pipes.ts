@@ -3,7 +3,7 @@ import { nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from './errors';
 import { assertTitleField, buildField, changeField, fieldView, type FieldChange, type NewFieldInput } from './field-defs';
 import { newId } from './ids';
-import type { Field, Phase, Pipe, PipeDefinition } from './model';
+import type { Connection, Field, Phase, Pipe, PipeDefinition } from './model';
 import type { CreatePipeInput } from './schemas';
 import { bumpContainer, strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
@@ -28,6 +28,7 @@ export function pipeView(def: PipeDefinition) {
     createdAt: pipe.createdAt,
     updatedAt: pipe.updatedAt,
     startForm: { fields: byPhase(null) },
+    connections: { asParent: def.outgoing, asChild: def.incoming },
     phases: phases.map((p) => ({
       id: p.id,
       name: p.name,
@@ -47,6 +48,16 @@ export async function loadPipe(ctx: UseCaseContext, pipeId: string): Promise<Pip
   const def = await ctx.store.containers.loadPipe(ctx.principal.orgId, pipeId);
   if (!def) throw new NotFoundError('Pipe', pipeId);
   return def;
+}
+
+/** A container that takes part in connections keeps them from dangling: delete those first. */
+export function assertNoConnections(outgoing: Connection[], incoming: Connection[], what: string) {
+  const all = [...new Map([...outgoing, ...incoming].map((c) => [c.id, c])).values()];
+  if (all.length) {
+    throw new ConflictError(`${what} takes part in connections ${all.map((c) => `${c.name} (${c.id})`).join(', ')}; delete them first`, 'container.hasConnections', {
+      connectionIds: all.map((c) => c.id),
+    });
+  }
 }
 
 function checkVersion(pipe: Pipe, ifMatch: number | undefined) {
@@ -105,7 +116,7 @@ export async function createPipe(ctx: UseCaseContext, input: CreatePipeInput) {
   };
   const c = ctx.store.containers;
   await c.createAll([c.pipeItem(orgId, pipe), ...phases.map((p) => c.phaseItem(orgId, p)), ...fields.map((f) => c.fieldItem(orgId, 'pipe', f))]);
-  return pipeView({ pipe, phases, fields });
+  return pipeView({ pipe, phases, fields, outgoing: [], incoming: [] });
 }
 
 export async function listPipes(ctx: UseCaseContext, query: { limit?: number; cursor?: string }) {
@@ -186,6 +197,7 @@ export async function deletePipe(ctx: UseCaseContext, pipeId: string, ifMatch?: 
   const { orgId } = ctx.principal;
   const def = await loadPipe(ctx, pipeId);
   checkVersion(def.pipe, ifMatch);
+  assertNoConnections(def.outgoing, def.incoming, `Pipe ${pipeId}`);
   const key = keys.pipe(orgId, pipeId);
   const c = ctx.store.containers;
   try {
@@ -248,6 +260,7 @@ export async function createPhase(
     definitionConflict(error, pipeId, ifMatch);
   }
   return pipeView({
+    ...def,
     pipe: { ...def.pipe, phaseOrder: order, version: def.pipe.version + 1, updatedAt: now },
     phases: [...def.phases, phase],
     fields: def.fields,
@@ -293,6 +306,7 @@ export async function updatePhase(
     definitionConflict(error, pipeId, ifMatch);
   }
   return pipeView({
+    ...def,
     pipe: { ...def.pipe, version: def.pipe.version + 1, updatedAt: now },
     phases: def.phases.map((p) => (p.id === phaseId ? next : p)),
     fields: def.fields,

@@ -1,21 +1,31 @@
-/** Record use cases: the rows of a database, validated like card values. */
+/** Record use cases: the rows of a database, validated like card values; a record can be a parent or a child. */
 import { nowIso, type UseCaseContext } from './context';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
-import { newId } from './ids';
-import { applyPatch, checkPatch, deriveTitle, missingRequired } from './item-values';
-import type { DbRecord } from './model';
 import { loadDatabase } from './databases';
+import {
+  assertNotSynced,
+  changedMeanwhile,
+  connectionFieldSteps,
+  createSteps,
+  deleteWithEdges,
+  headerView,
+  missingFields,
+  readHeader,
+  refreshNeighbours,
+  runSteps,
+  splitValues,
+  summaryChanged,
+  summaryOf,
+  type Step,
+} from './edges';
+import { newId } from './ids';
+import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import type { DatabaseDefinition, DbRecord } from './model';
 import { strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { gsi1 } from './store/keys';
 
 const UNTITLED = 'Untitled record';
-
-async function readRecord(ctx: UseCaseContext, recordId: string): Promise<DbRecord> {
-  const record = await ctx.store.items.get<DbRecord>(ctx.principal.orgId, 'record', recordId);
-  if (!record) throw new NotFoundError('Record', recordId);
-  return record;
-}
 
 async function refusedWrite(ctx: UseCaseContext, recordId: string): Promise<never> {
   const current = await ctx.store.items.get<DbRecord>(ctx.principal.orgId, 'record', recordId);
@@ -23,32 +33,42 @@ async function refusedWrite(ctx: UseCaseContext, recordId: string): Promise<neve
   throw new PreconditionFailedError(`Record ${recordId} changed meanwhile (now version ${current.version})`, { currentVersion: current.version });
 }
 
-export async function createRecord(ctx: UseCaseContext, databaseId: string, input: { title?: string; values?: Record<string, unknown> }) {
-  const { orgId, userId } = ctx.principal;
-  const def = await loadDatabase(ctx, databaseId);
-  const values = applyPatch({}, checkPatch(def.fields, input.values));
-  const missing = missingRequired(def.fields, values, 'record.requiredFieldMissing');
-  if (missing.length) {
-    throw new ValidationError(`The record needs: ${missing.map((m) => m.message.replace(/ is required$/, '')).join(', ')}`, missing, 'record.incomplete');
-  }
+/** Builds a new record and the writes that create it; `preset` values (auto-fill) sit under the request's. */
+export async function prepareRecord(
+  ctx: UseCaseContext,
+  def: DatabaseDefinition,
+  input: { title?: string; values?: Record<string, unknown> },
+  preset: Record<string, unknown> = {},
+): Promise<{ record: DbRecord; steps: Step[] }> {
   const now = nowIso(ctx);
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
   const record: DbRecord = {
     id: newId('record'),
-    databaseId,
+    databaseId: def.database.id,
     title: deriveTitle(def.database.titleFieldId, values, input.title, undefined, UNTITLED),
     values,
     version: 1,
-    createdBy: userId,
+    createdBy: ctx.principal.userId,
     createdAt: now,
     updatedAt: now,
   };
-  const outcome = await ctx.store.items.create(orgId, 'record', record);
-  if (outcome !== 'ok') throw new NotFoundError('Database', databaseId);
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now);
+  const missing = missingFields(def.fields, values, linked.counts, 'record.requiredFieldMissing');
+  if (missing.length) throw new ValidationError(`The record needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'record.incomplete');
+  return { record, steps: [...createSteps(ctx, 'record', record), ...linked.steps] };
+}
+
+export async function createRecord(ctx: UseCaseContext, databaseId: string, input: { title?: string; values?: Record<string, unknown> }) {
+  const def = await loadDatabase(ctx, databaseId);
+  const { record, steps } = await prepareRecord(ctx, def, input);
+  await runSteps(ctx, steps);
   return record;
 }
 
 export async function getRecord(ctx: UseCaseContext, recordId: string) {
-  return readRecord(ctx, recordId);
+  const header = await readHeader<DbRecord>(ctx, 'record', recordId);
+  return { ...header.item, ...headerView(header) };
 }
 
 export async function updateRecord(
@@ -58,35 +78,47 @@ export async function updateRecord(
   ifMatch?: number,
 ) {
   const { orgId } = ctx.principal;
-  const record = await readRecord(ctx, recordId);
+  const header = await readHeader<DbRecord>(ctx, 'record', recordId);
+  const record = header.item;
   if (ifMatch !== undefined && ifMatch !== record.version) {
     throw new PreconditionFailedError(`Record ${recordId} is at version ${record.version}, not ${ifMatch}`, { currentVersion: record.version });
   }
   const def = await loadDatabase(ctx, record.databaseId);
-  const patch = checkPatch(def.fields, input.values);
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const patch = checkPatch(def.fields, plain);
+  assertNotSynced(def.incoming, header.parents, patch);
   if (input.title !== undefined && def.database.titleFieldId) {
     throw new ValidationError('This database takes record titles from a field; set that field instead', [
       { path: 'body.title', message: `the title follows field ${def.database.titleFieldId}`, code: 'record.titleFromField' },
     ]);
   }
-  const next = applyPatch(record.values, patch);
+  const now = nowIso(ctx);
+  const values = applyPatch(record.values, patch);
+  const title = deriveTitle(def.database.titleFieldId, values, input.title, record.title, UNTITLED);
+  const next: DbRecord = { ...record, values, title, version: record.version + 1, updatedAt: now };
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', next), header, connections, now);
   // A database has no phases: its required fields hold at every write.
-  const cleared = missingRequired(def.fields.filter((f) => patch[f.id] === null), next, 'record.requiredFieldMissing');
+  const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
+  const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
   if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
-  if (Object.keys(patch).length === 0 && input.title === undefined) return record;
-  const title = deriveTitle(def.database.titleFieldId, next, input.title, record.title, UNTITLED);
-  const titleChange =
-    title !== record.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, 'record', { ...record, title }).GSI2SK } } : {};
-  const updated = await ctx.store.items.updateValues<DbRecord>(orgId, 'record', recordId, { values: patch, ...titleChange, now: nowIso(ctx) }, ifMatch);
-  return updated ?? refusedWrite(ctx, recordId);
+  if (Object.keys(patch).length === 0 && input.title === undefined && connections.size === 0) return record;
+  const titleChange = title !== record.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, 'record', next).GSI2SK } } : {};
+  let updated: DbRecord;
+  if (linked.steps.length === 0) {
+    const result = await ctx.store.items.updateValues<DbRecord>(orgId, 'record', recordId, { values: patch, ...titleChange, now }, ifMatch);
+    if (!result) return refusedWrite(ctx, recordId);
+    updated = result;
+  } else {
+    const guard = ctx.store.items.valuesUpdate(orgId, 'record', recordId, { values: patch, ...titleChange, now }, record.version);
+    await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile('Record', recordId, ifMatch) }, ...linked.steps]);
+    updated = next;
+  }
+  if (summaryChanged(summaryOf('record', record), summaryOf('record', updated))) await refreshNeighbours(ctx, header, summaryOf('record', updated));
+  return updated;
 }
 
 export async function deleteRecord(ctx: UseCaseContext, recordId: string, ifMatch?: number) {
-  const deleted = await ctx.store.items.delete<DbRecord>(ctx.principal.orgId, 'record', recordId, ifMatch);
-  if (!deleted) {
-    if (ifMatch === undefined) throw new NotFoundError('Record', recordId);
-    await refusedWrite(ctx, recordId);
-  }
+  await deleteWithEdges(ctx, 'record', recordId, ifMatch);
 }
 
 export async function listRecords(ctx: UseCaseContext, databaseId: string, query: { limit?: number; cursor?: string }) {

@@ -37,8 +37,14 @@ const fieldShape = {
   options: Options.optional().openapi({ description: 'Choices of single_select, multi_select and checklist fields.' }),
 };
 
-function optionsMatchType(field: { type?: string; options?: string[] | undefined }, ctx: z.RefinementCtx) {
+function optionsMatchType(field: { type?: string; options?: string[] | undefined; connectionId?: string | undefined }, ctx: z.RefinementCtx) {
   if (field.type === undefined) return;
+  if (field.type === 'connection' && !field.connectionId) {
+    ctx.addIssue({ code: 'custom', path: ['connectionId'], message: 'a connection field names its connection (connectionId); create the connection first' });
+  }
+  if (field.type !== 'connection' && field.connectionId !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['connectionId'], message: `a ${field.type} field takes no connectionId` });
+  }
   const needsOptions = OPTION_TYPES.has(field.type as never);
   if (needsOptions && !field.options?.length) {
     ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${field.type} field needs at least one option` });
@@ -57,15 +63,20 @@ export const NewFieldInline = z
   .superRefine(optionsMatchType)
   .openapi('NewFieldInline');
 
+const connectionIdShape = {
+  connectionId: Id('connection').optional().openapi({ description: 'connection fields: the connection (with this pipe or database as parent) whose children are the value.' }),
+};
+
 export const CreatePipeField = z
   .strictObject({
     ...fieldShape,
+    ...connectionIdShape,
     phaseId: Id('phase').nullable().optional().openapi({ description: 'The phase the field belongs to; omitted or null for the start form.' }),
   })
   .superRefine(optionsMatchType)
   .openapi('CreatePipeField');
 
-export const CreateDatabaseField = z.strictObject(fieldShape).superRefine(optionsMatchType).openapi('CreateDatabaseField');
+export const CreateDatabaseField = z.strictObject({ ...fieldShape, ...connectionIdShape }).superRefine(optionsMatchType).openapi('CreateDatabaseField');
 
 export const UpdateField = z
   .strictObject({
@@ -84,6 +95,7 @@ export const Field = z
     description: z.string().optional(),
     required: z.boolean(),
     options: z.array(z.string()).optional(),
+    connectionId: z.string().optional(),
     phaseId: z.string().nullable().optional().openapi({ description: 'Pipe fields only: null for the start form.' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -163,15 +175,21 @@ export const PipeSummary = z
   })
   .openapi('PipeSummary');
 
+/** Defined below with the connection schemas; referenced lazily by pipes and databases. */
+const ContainerConnections = z.lazy(() =>
+  z.object({ asParent: z.array(Connection), asChild: z.array(Connection) }).openapi({ description: 'Connections this pipe or database takes part in.' }),
+);
+
 export const Pipe = PipeSummary.extend({
   titleFieldId: z.string().nullable(),
   startForm: z.object({ fields: z.array(Field) }),
   phases: z.array(Phase),
+  connections: ContainerConnections,
 }).openapi('Pipe');
 
 /** Field values keyed by field id; each field type checks its own values (422 names the field). */
 export const Values = z
-  .record(Id('field'), z.unknown())
+  .record(Id('field'), z.unknown().openapi({ description: 'A value of the field type; for a connection field, a list of ids (replaces all) or { add, remove }.' }))
   .refine((values) => Object.keys(values).length <= 200, 'at most 200 values at once')
   .openapi('Values', {
     description: 'Values keyed by field id. null clears a value.',
@@ -219,7 +237,7 @@ export const UpdateDatabase = z
   .openapi('UpdateDatabase');
 
 export const DatabaseSummary = PipeSummary.extend({ id: Id('database') }).openapi('DatabaseSummary');
-export const Database = DatabaseSummary.extend({ titleFieldId: z.string().nullable(), fields: z.array(Field) }).openapi('Database');
+export const Database = DatabaseSummary.extend({ titleFieldId: z.string().nullable(), fields: z.array(Field), connections: ContainerConnections }).openapi('Database');
 
 export const CreateRecord = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('CreateRecord');
 export const UpdateRecord = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('UpdateRecord');
@@ -268,3 +286,153 @@ export const Health = z.object({ status: z.literal('ok'), version: z.string() })
 
 export type CreatePipeInput = z.infer<typeof CreatePipe>;
 export type NewFieldInlineInput = z.infer<typeof NewFieldInline>;
+
+// ——— Connections ———
+
+export const ContainerRef = z
+  .strictObject({ type: z.enum(['pipe', 'database']), id: z.string() })
+  .superRefine((ref, ctx) => {
+    const kind = ref.type === 'pipe' ? 'pipe' : 'database';
+    if (!idPattern(kind).test(ref.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: `must be a ${kind} id` });
+  })
+  .openapi('ContainerRef');
+
+export const FieldMapEntry = z
+  .strictObject({
+    childFieldId: Id('field'),
+    parentFieldId: Id('field').optional().openapi({ description: 'Copy the value of this parent field…' }),
+    value: z.unknown().optional().openapi({ description: '…or set this fixed value.' }),
+    sync: z.boolean().optional().openapi({ description: 'The child field follows later parent changes and is read-only on the child. Needs parentFieldId.' }),
+  })
+  .superRefine((entry, ctx) => {
+    if ((entry.parentFieldId === undefined) === (entry.value === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['parentFieldId'], message: 'give either parentFieldId or value' });
+    }
+    if (entry.sync && entry.parentFieldId === undefined) ctx.addIssue({ code: 'custom', path: ['sync'], message: 'only a copied parent field can be synced' });
+  })
+  .openapi('FieldMapEntry');
+
+export const ConnectionRules = z
+  .strictObject({
+    childRequiredToMove: z.boolean().optional().openapi({ description: 'A child must exist before the parent card may leave its phase.' }),
+    childRequiredToFinish: z.boolean().optional().openapi({ description: 'A child must exist before the parent card may enter a done phase.' }),
+    childrenFinishedToMove: z.boolean().optional().openapi({ description: 'All children must be finished before the parent card may leave its phase.' }),
+    childrenFinishedToFinish: z.boolean().optional().openapi({ description: 'All children must be finished before the parent card may enter a done phase.' }),
+  })
+  .openapi('ConnectionRules');
+
+const Entries = z.enum(['single', 'multiple']).openapi({ description: 'single: a parent has at most one child through the connection.' });
+const OnParentDelete = z.enum(['unlink', 'block', 'cascade']).openapi({ description: 'What deleting a parent does to its children: unlink them (default), refuse (409), or delete them too.' });
+
+const connectionShape = {
+  name: Name,
+  entries: Entries,
+  maxChildren: z.number().int().min(1).max(100_000).optional().openapi({ description: 'multiple entries: at most this many children per parent.' }),
+  canCreate: z.boolean().optional().openapi({ description: 'Children may be created from the parent (default true).' }),
+  canConnectExisting: z.boolean().optional().openapi({ description: 'Existing items may be searched and connected (default true).' }),
+  fieldMap: z.array(FieldMapEntry).max(100).optional(),
+  rules: ConnectionRules.optional(),
+  onParentDelete: OnParentDelete.optional(),
+};
+
+export const CreateConnection = z
+  .strictObject({ ...connectionShape, parent: ContainerRef, child: ContainerRef })
+  .superRefine((c, ctx) => {
+    if (c.entries === 'single' && c.maxChildren !== undefined) ctx.addIssue({ code: 'custom', path: ['maxChildren'], message: 'single entries allow one child; drop maxChildren' });
+    if (c.canCreate === false && c.canConnectExisting === false) ctx.addIssue({ code: 'custom', path: ['canCreate'], message: 'allow creating, connecting existing items, or both' });
+  })
+  .openapi('CreateConnection');
+
+export const UpdateConnection = z
+  .strictObject({
+    name: Name.optional(),
+    entries: Entries.optional(),
+    maxChildren: z.number().int().min(1).max(100_000).nullable().optional(),
+    canCreate: z.boolean().optional(),
+    canConnectExisting: z.boolean().optional(),
+    fieldMap: z.array(FieldMapEntry).max(100).optional(),
+    rules: ConnectionRules.optional(),
+    onParentDelete: OnParentDelete.optional(),
+  })
+  .openapi('UpdateConnection');
+
+export const Connection = z
+  .object({
+    id: Id('connection'),
+    name: z.string(),
+    parent: ContainerRef,
+    child: ContainerRef,
+    entries: Entries,
+    maxChildren: z.number().int().optional(),
+    canCreate: z.boolean(),
+    canConnectExisting: z.boolean(),
+    fieldMap: z.array(z.object({ childFieldId: z.string(), parentFieldId: z.string().optional(), value: z.unknown().optional(), sync: z.boolean() })),
+    rules: z.object({ childRequiredToMove: z.boolean(), childRequiredToFinish: z.boolean(), childrenFinishedToMove: z.boolean(), childrenFinishedToFinish: z.boolean() }),
+    onParentDelete: OnParentDelete,
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Connection');
+
+export const ListConnectionsQuery = Pagination.extend({
+  pipeId: Id('pipe').optional(),
+  databaseId: Id('database').optional(),
+});
+
+export const DeleteConnectionQuery = z.strictObject({
+  cascade: z.enum(['true', 'false']).optional().openapi({ description: 'true: also remove every edge made through the connection.' }),
+});
+
+const ItemId = z
+  .string()
+  .regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be a card or record id' })
+  .openapi({ example: 'card_01JD0000000000000000000000' });
+
+export const CandidatesQuery = Pagination.extend({
+  parentId: ItemId.openapi({ description: 'The parent card or record; candidates already connected to it are marked.' }),
+  q: z.string().max(200).optional().openapi({ description: 'Title prefix, case- and accent-insensitive.' }),
+  finished: z.enum(['true', 'false']).optional().openapi({ description: 'Only finished (true) or unfinished (false) cards.' }),
+});
+
+export const ConnectChild = z
+  .union([
+    z.strictObject({ connectionId: Id('connection'), childId: ItemId }),
+    z.strictObject({ connectionId: Id('connection'), create: z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }) }),
+  ])
+  .openapi('ConnectChild', { description: 'Connect an existing card or record (childId), or create one from the parent (create).' });
+
+export const ChildrenQuery = Pagination.extend({ connectionId: Id('connection') });
+export const RemoveChildQuery = z.strictObject({ connectionId: Id('connection') });
+
+export const ItemSummary = z
+  .object({
+    id: z.string(),
+    type: z.enum(['card', 'record']),
+    containerId: z.string(),
+    title: z.string(),
+    phaseId: z.string().optional(),
+    finished: z.boolean(),
+    version: z.number().int(),
+  })
+  .openapi('ItemSummary');
+
+export const ConnectedItem = ItemSummary.extend({ connectedAt: Timestamp }).openapi('ConnectedItem');
+
+export const ConnectionGroup = z
+  .object({
+    connectionId: z.string(),
+    count: z.number().int().optional().openapi({ description: 'children: how many in all' }),
+    items: z.array(ConnectedItem),
+    hasMore: z.boolean().optional().openapi({ description: 'children: more than shown; page with GET …/children?connectionId=' }),
+  })
+  .openapi('ConnectionGroup');
+
+const withConnections = { parents: z.array(ConnectionGroup), children: z.array(ConnectionGroup) };
+export const CardWithConnections = Card.extend(withConnections).openapi('CardWithConnections');
+export const RecordWithConnections = DbRecord.extend(withConnections).openapi('RecordWithConnections');
+
+export const Candidate = ItemSummary.extend({ connected: z.boolean() }).openapi('Candidate');
+
+export type CreateConnectionInput = z.infer<typeof CreateConnection>;
+export type UpdateConnectionInput = z.infer<typeof UpdateConnection>;

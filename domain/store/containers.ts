@@ -3,8 +3,8 @@
  * partition, so one strongly consistent Query reads it whole.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Database, DatabaseDefinition, Field, Phase, Pipe, PipeDefinition } from '../model';
-import { batchDelete, countQuery, queryAll, queryPage, transactWrite, type Item, type TransactItem } from './dynamo';
+import type { Connection, Database, DatabaseDefinition, Field, Phase, Pipe, PipeDefinition } from '../model';
+import { batchDelete, countQuery, queryAll, queryPage, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
 import { ENTITY, gsi1, keys } from './keys';
 
 const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'entity', 'orgId', 'deleting', 'closing'];
@@ -17,6 +17,14 @@ export function strip<T>(item: Item): T {
 }
 
 export type ContainerKind = 'pipe' | 'database';
+
+/** The connection copies a container partition holds, by direction. */
+function connectionsIn(items: Item[]) {
+  return {
+    outgoing: items.filter((i) => i['entity'] === ENTITY.connectionOut).map((i) => strip<Connection>(i)),
+    incoming: items.filter((i) => i['entity'] === ENTITY.connectionIn).map((i) => strip<Connection>(i)),
+  };
+}
 
 export function containerKey(orgId: string, kind: ContainerKind, id: string) {
   return kind === 'pipe' ? keys.pipe(orgId, id) : keys.database(orgId, id);
@@ -118,6 +126,7 @@ export class ContainerStore {
       pipe: strip<Pipe>(items.find((i) => i['entity'] === ENTITY.pipe)!),
       phases: items.filter((i) => i['entity'] === ENTITY.phase && !i['closing']).map((i) => strip<Phase>(i)),
       fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
+      ...connectionsIn(items),
     };
   }
 
@@ -127,6 +136,7 @@ export class ContainerStore {
     return {
       database: strip<Database>(items.find((i) => i['entity'] === ENTITY.database)!),
       fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
+      ...connectionsIn(items),
     };
   }
 
@@ -148,6 +158,26 @@ export class ContainerStore {
 
   async transact(items: TransactItem[]): Promise<void> {
     await transactWrite(this.doc, items);
+  }
+
+  /**
+   * Clean-up writes whose conditions may already be settled by an earlier, interrupted run:
+   * tried as one transaction, and item by item (skipping failed conditions) if that is refused.
+   */
+  async transactLenient(items: TransactItem[]): Promise<void> {
+    if (!items.length) return;
+    try {
+      await transactWrite(this.doc, items);
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled)) throw error;
+      for (const item of items) {
+        try {
+          await transactWrite(this.doc, [item]);
+        } catch (single) {
+          if (!(single instanceof TransactionCancelled)) throw single;
+        }
+      }
+    }
   }
 
   /**

@@ -25,18 +25,27 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
+const CONFLICT_ATTEMPTS = 8;
+
+/**
+ * Runs a transaction. A cancellation caused only by a conflicting concurrent transaction wrote
+ * nothing and is retried with jittered backoff (the SDK does not retry it); a failed condition is
+ * reported as TransactionCancelled with the reason of each item.
+ */
 export async function transactWrite(doc: DynamoDBDocumentClient, items: TransactItem[]): Promise<void> {
-  try {
-    await doc.send(new TransactWriteCommand({ TransactItems: items }));
-  } catch (error) {
-    const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
-    if (e.name === 'TransactionCanceledException' && e.CancellationReasons) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (error) {
+      const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+      if (e.name !== 'TransactionCanceledException' || !e.CancellationReasons) throw error;
       const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
-      // A conflict with another transaction is transient: the SDK's retry does not cover it.
-      if (codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed')) throw error;
-      throw new TransactionCancelled(codes);
+      const conflictOnly = codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+      if (!conflictOnly) throw new TransactionCancelled(codes);
+      if (attempt >= CONFLICT_ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
     }
-    throw error;
   }
 }
 

@@ -1,10 +1,16 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConnectionStore } from './connections';
 import { ContainerStore } from './containers';
 import { ItemStore } from './items';
 
 /** The repository the use cases talk to. Built once per container by the handlers. */
 export function createStore(doc: DynamoDBDocumentClient, table: string) {
-  return { table, containers: new ContainerStore(doc, table), items: new ItemStore(doc, table) };
+  return {
+    table,
+    containers: new ContainerStore(doc, table),
+    items: new ItemStore(doc, table),
+    connections: new ConnectionStore(doc, table),
+  };
 }
 
 export type Store = ReturnType<typeof createStore>;

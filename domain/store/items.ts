@@ -3,14 +3,32 @@
  * (its header, and later its connection edges); GSI1 lists them per phase or per database and
  * GSI2 finds them by title prefix.
  */
-import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { normalizeTitle } from '../fields';
-import type { Card, DbRecord } from '../model';
+import type { Card, DbRecord, Edge } from '../model';
 import { containerLive, strip } from './containers';
-import { isConditionFailure, queryAll, queryPage, setClauses, transactWrite, type Item, type TransactItem } from './dynamo';
+import { isConditionFailure, queryPage, setClauses, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
 import { ENTITY, gsi1, gsi2, keys } from './keys';
 
 export type ItemKind = 'card' | 'record';
+
+/** How many items one header read returns at most: the item, counts, parents, first children. */
+export const HEADER_PAGE = 250;
+
+export interface ValuesChange {
+  values: Record<string, unknown>;
+  title?: string;
+  indexKeys?: Record<string, string>;
+  now: string;
+}
+
+export interface ItemHeader<T> {
+  item: T;
+  parents: Edge[];
+  children: Edge[];
+  counts: Record<string, number>;
+  complete: boolean;
+}
 
 export class ItemStore {
   constructor(
@@ -39,8 +57,25 @@ export class ItemStore {
         };
   }
 
-  /** Writes a new card under a live pipe and phase, or a record under a live database. */
-  async create(orgId: string, kind: ItemKind, entity: Card | DbRecord): Promise<'ok' | 'containerGone' | 'phaseClosed'> {
+  /**
+   * Writes a new card under a live pipe and phase, or a record under a live database, together
+   * with `extra` writes (edges) in the same transaction. The first items are, in order: the new
+   * item, the container check, and for cards the phase check.
+   */
+  async create(orgId: string, kind: ItemKind, entity: Card | DbRecord, extra: TransactItem[] = []): Promise<'ok' | 'containerGone' | 'phaseClosed'> {
+    try {
+      await transactWrite(this.doc, [...this.createItems(orgId, kind, entity), ...extra]);
+      return 'ok';
+    } catch (error) {
+      if (error instanceof TransactionCancelled) {
+        if (error.failed(1)) return 'containerGone';
+        if (kind === 'card' && error.failed(2)) return 'phaseClosed';
+      }
+      throw error;
+    }
+  }
+
+  createItems(orgId: string, kind: ItemKind, entity: Card | DbRecord): TransactItem[] {
     const isCard = kind === 'card';
     const card = entity as Card;
     const record = entity as DbRecord;
@@ -55,14 +90,7 @@ export class ItemStore {
       containerLive(orgId, isCard ? 'pipe' : 'database', isCard ? card.pipeId : record.databaseId, this.table),
     ];
     if (isCard) items.push(this.phaseOpen(orgId, card.pipeId, card.phaseId));
-    try {
-      await transactWrite(this.doc, items);
-      return 'ok';
-    } catch (error) {
-      if ((error as { failed?: (i: number) => boolean }).failed?.(1)) return 'containerGone';
-      if ((error as { failed?: (i: number) => boolean }).failed?.(2)) return 'phaseClosed';
-      throw error;
-    }
+    return items;
   }
 
   phaseOpen(orgId: string, pipeId: string, phaseId: string): TransactItem {
@@ -75,16 +103,35 @@ export class ItemStore {
     };
   }
 
-  /** The item's partition in one strongly consistent Query: its header (and, later, its edges). */
-  async get<T>(orgId: string, kind: ItemKind, id: string): Promise<T | null> {
-    const items = await queryAll(this.doc, {
+  /**
+   * The item's header in one strongly consistent Query page: the item, its child counts, its
+   * parents and as many children as fit (the sort keys put children last). `complete` says
+   * whether every child was returned.
+   */
+  async getWithEdges<T>(orgId: string, kind: ItemKind, id: string, limit = HEADER_PAGE): Promise<ItemHeader<T> | null> {
+    const page = await queryPage(this.doc, {
       TableName: this.table,
       KeyConditionExpression: 'PK = :pk',
       ExpressionAttributeValues: { ':pk': this.key(orgId, kind, id).PK },
       ConsistentRead: true,
+      Limit: limit,
     });
-    const meta = items.find((i) => i['SK'] === '#META');
-    return meta ? strip<T>(meta) : null;
+    const meta = page.items.find((i) => i['SK'] === '#META');
+    if (!meta) return null;
+    const counts: Record<string, number> = {};
+    for (const item of page.items) if (item['entity'] === ENTITY.childCount) counts[item['connectionId'] as string] = item['count'] as number;
+    return {
+      item: strip<T>(meta),
+      parents: page.items.filter((i) => i['entity'] === ENTITY.parentEdge).map((i) => strip<Edge>(i)),
+      children: page.items.filter((i) => i['entity'] === ENTITY.childEdge).map((i) => strip<Edge>(i)),
+      counts,
+      complete: page.lastKey === undefined,
+    };
+  }
+
+  async get<T>(orgId: string, kind: ItemKind, id: string): Promise<T | null> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(orgId, kind, id), ConsistentRead: true }));
+    return item ? strip<T>(item) : null;
   }
 
   /**
@@ -96,10 +143,22 @@ export class ItemStore {
     orgId: string,
     kind: ItemKind,
     id: string,
-    change: { values: Record<string, unknown>; title?: string; indexKeys?: Record<string, string>; now: string },
+    change: ValuesChange,
     expectedVersion?: number,
   ): Promise<T | null> {
-    const names: Record<string, string> = { '#values': 'values' };
+    const update = this.valuesUpdate(orgId, kind, id, change, expectedVersion).Update!;
+    try {
+      const result = await this.doc.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
+      return strip<T>(result.Attributes as Item);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /** The update of `updateValues` as a transaction item, for writes that go with edge changes. */
+  valuesUpdate(orgId: string, kind: ItemKind, id: string, change: ValuesChange, expectedVersion?: number): TransactItem {
+    const names: Record<string, string> = Object.keys(change.values).length ? { '#values': 'values' } : {};
     const values: Record<string, unknown> = { ':one': 1, ':now': change.now };
     const set = ['version = version + :one', 'updatedAt = :now'];
     const remove: string[] = [];
@@ -116,27 +175,20 @@ export class ItemStore {
     Object.assign(values, top.values);
     set.push(...top.set);
     if (expectedVersion !== undefined) values[':expected'] = expectedVersion;
-    try {
-      const result = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(orgId, kind, id),
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return strip<T>(result.Attributes as Item);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return {
+      Update: {
+        TableName: this.table,
+        Key: this.key(orgId, kind, id),
+        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+        ExpressionAttributeValues: values,
+      },
+    };
   }
 
-  /** Moves a card, guarded by the version it was read at and by the target phase being open. */
-  async move(orgId: string, moved: Card, readVersion: number): Promise<'ok' | 'stale' | 'phaseClosed'> {
+  /** The writes that move a card: guarded by the version it was read at and an open target phase. */
+  moveItems(orgId: string, moved: Card, readVersion: number): TransactItem[] {
     const top = setClauses(
       {
         phaseId: moved.phaseId,
@@ -147,27 +199,19 @@ export class ItemStore {
       },
       'm',
     );
-    try {
-      await transactWrite(this.doc, [
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.card(orgId, moved.id),
-            UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
-            ConditionExpression: 'attribute_exists(PK) AND version = :read',
-            ExpressionAttributeNames: top.names,
-            ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },
-          },
+    return [
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.card(orgId, moved.id),
+          UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(PK) AND version = :read',
+          ExpressionAttributeNames: top.names,
+          ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },
         },
-        this.phaseOpen(orgId, moved.pipeId, moved.phaseId),
-      ]);
-      return 'ok';
-    } catch (error) {
-      const failed = (error as { failed?: (i: number) => boolean }).failed;
-      if (failed?.(0)) return 'stale';
-      if (failed?.(1)) return 'phaseClosed';
-      throw error;
-    }
+      },
+      this.phaseOpen(orgId, moved.pipeId, moved.phaseId),
+    ];
   }
 
   /** Deletes an item; null when it is gone or (with an expected version) has changed. */

@@ -11,6 +11,12 @@ export const ENTITY = {
   card: 'Card',
   record: 'Record',
   idempotency: 'Idempotency',
+  connection: 'Connection',
+  connectionOut: 'ConnectionOut',
+  connectionIn: 'ConnectionIn',
+  childEdge: 'ChildEdge',
+  parentEdge: 'ParentEdge',
+  childCount: 'ChildCount',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -37,6 +43,18 @@ export const keys = {
   }),
   card: (orgId: string, cardId: string) => ({ PK: `${org(orgId)}#CARD#${cardId}`, SK: META }),
   record: (orgId: string, recordId: string) => ({ PK: `${org(orgId)}#REC#${recordId}`, SK: META }),
+  connection: (orgId: string, connectionId: string) => ({ PK: `${org(orgId)}#CONN#${connectionId}`, SK: META }),
+  /** Copies of a connection definition in its parent's and its child's container partitions. */
+  connectionOut: (containerPk: string, connectionId: string) => ({ PK: containerPk, SK: `CONNOUT#${connectionId}` }),
+  connectionIn: (containerPk: string, connectionId: string) => ({ PK: containerPk, SK: `CONNIN#${connectionId}` }),
+  /**
+   * Edges live in the partitions of the items they join. Their sort keys are chosen so that
+   * counts and parents sort before #META's neighbours and children last: one Query page of an
+   * item returns its header, its counts, its parents and as many children as fit.
+   */
+  childEdge: (itemPk: string, connectionId: string, childId: string) => ({ PK: itemPk, SK: `CHILD#${connectionId}#${childId}` }),
+  parentEdge: (itemPk: string, connectionId: string, parentId: string) => ({ PK: itemPk, SK: `#PARENT#${connectionId}#${parentId}` }),
+  childCount: (itemPk: string, connectionId: string) => ({ PK: itemPk, SK: `#COUNT#${connectionId}` }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,
@@ -49,6 +67,10 @@ export const gsi1 = {
   databasesOfOrg: (orgId: string) => `${org(orgId)}#DBS`,
   cardsOfPhase: (orgId: string, pipeId: string, phaseId: string) => `${org(orgId)}#PIPE#${pipeId}#PHASE#${phaseId}`,
   recordsOfDatabase: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#RECORDS`,
+  connectionsOfOrg: (orgId: string) => `${org(orgId)}#CONNS`,
+  /** Every child edge of a connection: counts them and removes them when the connection goes. */
+  edgesOfConnection: (orgId: string, connectionId: string) => `${org(orgId)}#CONN#${connectionId}#EDGES`,
+  edgeSortKey: (parentId: string, childId: string) => `${parentId}#${childId}`,
   /** Sort key inside a list: creation order, since ids are ULIDs. */
   byId: (id: string) => id,
 };
@@ -59,6 +81,8 @@ export const gsi2 = {
   recordTitles: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#TITLE`,
   titleSortKey: (normalizedTitle: string, id: string) => `${normalizedTitle}#${id}`,
 };
+
+export const EDGE_PREFIX = { child: 'CHILD#', parent: '#PARENT#', count: '#COUNT#', connOut: 'CONNOUT#', connIn: 'CONNIN#' } as const;
 
 /** The partition-key prefix every item of an organization starts with (invariant checks, tests). */
 export const orgPrefix = (orgId: string) => `${org(orgId)}#`;

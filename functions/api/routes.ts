@@ -38,6 +38,10 @@ const cardParams = params({ cardId: s.Id('card') });
 const dbParams = params({ databaseId: s.Id('database') });
 const dbFieldParams = params({ databaseId: s.Id('database'), fieldId: s.Id('field') });
 const recordParams = params({ recordId: s.Id('record') });
+const connectionParams = params({ connectionId: s.Id('connection') });
+const childId = z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be a card or record id' });
+const cardChildParams = params({ cardId: s.Id('card'), childId });
+const recordChildParams = params({ recordId: s.Id('record'), childId });
 
 const noContent = { status: 204, description: 'Deleted' };
 
@@ -116,7 +120,7 @@ export const routes = {
   },
   getCard: {
     method: 'GET', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'getCard' }, access: 'RO', role: 'viewer',
-    summary: 'Get a card', tag: 'Cards', request: { params: cardParams }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+    summary: 'Get a card with its parents and children (the card header), in one read', tag: 'Cards', request: { params: cardParams }, success: { status: 200, description: 'The card', schema: s.CardWithConnections, etag: true },
   },
   updateCard: {
     method: 'PATCH', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'updateCard' }, access: 'RW', role: 'member',
@@ -184,7 +188,7 @@ export const routes = {
   },
   getRecord: {
     method: 'GET', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'getRecord' }, access: 'RO', role: 'viewer',
-    summary: 'Get a record', tag: 'Records', request: { params: recordParams }, success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
+    summary: 'Get a record with its parents and children, in one read', tag: 'Records', request: { params: recordParams }, success: { status: 200, description: 'The record', schema: s.RecordWithConnections, etag: true },
   },
   updateRecord: {
     method: 'PATCH', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'updateRecord' }, access: 'RW', role: 'member',
@@ -194,6 +198,67 @@ export const routes = {
   deleteRecord: {
     method: 'DELETE', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'deleteRecord' }, access: 'RW', role: 'member',
     summary: 'Delete a record', tag: 'Records', request: { params: recordParams }, success: noContent,
+  },
+
+  createConnection: {
+    method: 'POST', path: '/v1/connections', handler: { module: 'connections', export: 'createConnection' }, access: 'RW', role: 'admin',
+    summary: 'Connect a parent pipe or database to a child pipe or database', tag: 'Connections',
+    request: { body: s.CreateConnection }, success: { status: 201, description: 'The connection', schema: s.Connection, etag: true },
+  },
+  listConnections: {
+    method: 'GET', path: '/v1/connections', handler: { module: 'connections', export: 'listConnections' }, access: 'RO', role: 'viewer',
+    summary: 'List connections, of the organization or of one pipe or database (either side)', tag: 'Connections',
+    request: { query: s.ListConnectionsQuery }, success: { status: 200, description: 'A page of connections', schema: s.page(s.Connection, 'ConnectionPage') },
+  },
+  getConnection: {
+    method: 'GET', path: '/v1/connections/{connectionId}', handler: { module: 'connections', export: 'getConnection' }, access: 'RO', role: 'viewer',
+    summary: 'Get a connection', tag: 'Connections',
+    request: { params: connectionParams }, success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
+  },
+  updateConnection: {
+    method: 'PATCH', path: '/v1/connections/{connectionId}', handler: { module: 'connections', export: 'updateConnection' }, access: 'RW', role: 'admin',
+    summary: 'Change a connection (its parent and child are fixed)', tag: 'Connections',
+    request: { params: connectionParams, body: s.UpdateConnection }, success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
+  },
+  deleteConnection: {
+    method: 'DELETE', path: '/v1/connections/{connectionId}', handler: { module: 'connections', export: 'deleteConnection' }, access: 'RW', role: 'admin',
+    summary: 'Delete a connection (409 while it joins items, unless ?cascade=true)', tag: 'Connections',
+    request: { params: connectionParams, query: s.DeleteConnectionQuery }, success: noContent,
+  },
+  connectionCandidates: {
+    method: 'GET', path: '/v1/connections/{connectionId}/candidates', handler: { module: 'connections', export: 'connectionCandidates' }, access: 'RO', role: 'viewer',
+    summary: 'Connectable children by title prefix, marking those already connected to the parent', tag: 'Connections',
+    request: { params: connectionParams, query: s.CandidatesQuery }, success: { status: 200, description: 'A page of candidates', schema: s.page(s.Candidate, 'CandidatePage') },
+  },
+  addCardChild: {
+    method: 'POST', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'addCardChild' }, access: 'RW', role: 'member',
+    summary: 'Connect an existing child, or create one from this card', tag: 'Connections',
+    request: { params: cardParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)' },
+  },
+  listCardChildren: {
+    method: 'GET', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'listCardChildren' }, access: 'RO', role: 'viewer',
+    summary: 'Page through the children of a card through one connection', tag: 'Connections',
+    request: { params: cardParams, query: s.ChildrenQuery }, success: { status: 200, description: 'A page of children', schema: s.page(s.ConnectedItem, 'ChildPage') },
+  },
+  removeCardChild: {
+    method: 'DELETE', path: '/v1/cards/{cardId}/children/{childId}', handler: { module: 'children', export: 'removeCardChild' }, access: 'RW', role: 'member',
+    summary: 'Disconnect a child', tag: 'Connections',
+    request: { params: cardChildParams, query: s.RemoveChildQuery }, success: noContent,
+  },
+  addRecordChild: {
+    method: 'POST', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'addRecordChild' }, access: 'RW', role: 'member',
+    summary: 'Connect an existing child, or create one from this record', tag: 'Connections',
+    request: { params: recordParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)' },
+  },
+  listRecordChildren: {
+    method: 'GET', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'listRecordChildren' }, access: 'RO', role: 'viewer',
+    summary: 'Page through the children of a record through one connection', tag: 'Connections',
+    request: { params: recordParams, query: s.ChildrenQuery }, success: { status: 200, description: 'A page of children', schema: s.page(s.ConnectedItem, 'RecordChildPage') },
+  },
+  removeRecordChild: {
+    method: 'DELETE', path: '/v1/records/{recordId}/children/{childId}', handler: { module: 'children', export: 'removeRecordChild' }, access: 'RW', role: 'member',
+    summary: 'Disconnect a child', tag: 'Connections',
+    request: { params: recordChildParams, query: s.RemoveChildQuery }, success: noContent,
   },
 } satisfies Record<string, RouteSpec>;
 

@@ -1,0 +1,71 @@
+/** Adding children to a parent card or record: connect an existing item, or create one from the parent. */
+import { prepareCard, cardView } from './cards';
+import { convertValue } from './connections';
+import { nowIso, type UseCaseContext } from './context';
+import {
+  assertParent,
+  connectExisting,
+  connectionFor,
+  containerDefinition,
+  containerOf,
+  edgeSteps,
+  parentStep,
+  readHeader,
+  runSteps,
+  summaryOf,
+  type AnyItem,
+} from './edges';
+import { ValidationError } from './errors';
+import type { Card, DatabaseDefinition, DbRecord, ItemType, PipeDefinition } from './model';
+import { prepareRecord } from './records';
+
+type AddChild = { connectionId: string; childId: string } | { connectionId: string; create: { title?: string; values?: Record<string, unknown> } };
+
+export async function addChild(ctx: UseCaseContext, parentType: ItemType, parentId: string, body: AddChild) {
+  if ('childId' in body) return { kind: 'connected' as const, edge: await connectExisting(ctx, parentType, parentId, body.connectionId, body.childId) };
+  return { kind: 'created' as const, ...(await createChild(ctx, parentType, parentId, body.connectionId, body.create)) };
+}
+
+/**
+ * Creates a child from its parent: auto-filled from the connection's field map (request values
+ * override all but synced fields), written with both edges and the count in one transaction.
+ */
+export async function createChild(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, input: { title?: string; values?: Record<string, unknown> }) {
+  const connection = await connectionFor(ctx, connectionId);
+  const header = await readHeader<AnyItem>(ctx, parentType, parentId);
+  assertParent(connection, parentType, header.item);
+  if (!connection.canCreate) {
+    throw new ValidationError(`Connection ${connection.name} only connects existing items`, [{ path: 'body.create', message: 'this connection does not create children', code: 'connection.createDisabled' }]);
+  }
+  const synced = connection.fieldMap.filter((e) => e.sync && e.childFieldId in (input.values ?? {}));
+  if (synced.length) {
+    throw new ValidationError('Synced fields take their value from the parent', synced.map((e) => ({
+      path: `body.create.values.${e.childFieldId}`,
+      message: `follows parent field ${e.parentFieldId}; change it on the parent`,
+      code: 'field.syncedFromParent',
+    })));
+  }
+  const parentDef = await containerDefinition(ctx, parentType, containerOf(parentType, header.item));
+  const childType: ItemType = connection.child.type === 'pipe' ? 'card' : 'record';
+  const childDef = await containerDefinition(ctx, childType, connection.child.id);
+  const preset: Record<string, unknown> = {};
+  for (const entry of connection.fieldMap) {
+    const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
+    if (!childField) continue;
+    if (entry.parentFieldId === undefined) {
+      preset[childField.id] = entry.value;
+      continue;
+    }
+    const parentField = parentDef.fields.find((f) => f.id === entry.parentFieldId);
+    const value = header.item.values[entry.parentFieldId];
+    if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
+  }
+  const prepared =
+    childType === 'card'
+      ? await prepareCard(ctx, childDef as PipeDefinition, input, preset).then(({ card, steps }) => ({ child: card as AnyItem, steps }))
+      : await prepareRecord(ctx, childDef as DatabaseDefinition, input, preset).then(({ record, steps }) => ({ child: record as AnyItem, steps }));
+  const parent = summaryOf(parentType, header.item);
+  const child = summaryOf(childType, prepared.child);
+  await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], nowIso(ctx), false), parentStep(ctx, parent)]);
+  return { childType, child: childType === 'card' ? cardView(prepared.child as Card) : (prepared.child as DbRecord) };
+}
