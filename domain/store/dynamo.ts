@@ -1,6 +1,10 @@
 /** Small wrappers over lib-dynamodb that every repository uses: paging, transactions, batches. */
 import {
   BatchWriteCommand,
+  DeleteCommand,
+  PutCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
   QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
@@ -33,6 +37,7 @@ const CONFLICT_ATTEMPTS = 8;
  * reported as TransactionCancelled with the reason of each item.
  */
 export async function transactWrite(doc: DynamoDBDocumentClient, items: TransactItem[]): Promise<void> {
+  if (items.length === 1 && !items[0]!.ConditionCheck) return singleWrite(doc, items[0]!);
   for (let attempt = 1; ; attempt++) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -46,6 +51,21 @@ export async function transactWrite(doc: DynamoDBDocumentClient, items: Transact
       if (attempt >= CONFLICT_ATTEMPTS) throw error;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
     }
+  }
+}
+
+/**
+ * One write needs no transaction, which would cost twice the write units: it runs as the plain
+ * conditional Put, Update or Delete, and fails the same way a one-item transaction would.
+ */
+async function singleWrite(doc: DynamoDBDocumentClient, item: TransactItem): Promise<void> {
+  try {
+    if (item.Put) await doc.send(new PutCommand(item.Put));
+    else if (item.Update) await doc.send(new UpdateCommand(item.Update as UpdateCommandInput));
+    else if (item.Delete) await doc.send(new DeleteCommand(item.Delete));
+  } catch (error) {
+    if (isConditionFailure(error)) throw new TransactionCancelled(['ConditionalCheckFailed']);
+    throw error;
   }
 }
 
