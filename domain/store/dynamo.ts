@@ -29,7 +29,7 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
-const CONFLICT_ATTEMPTS = 8;
+const CONFLICT_ATTEMPTS = 10;
 
 /**
  * Runs a transaction. A cancellation caused only by a conflicting concurrent transaction wrote
@@ -48,8 +48,9 @@ export async function transactWrite(doc: DynamoDBDocumentClient, items: Transact
       const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
       const conflictOnly = codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
       if (!conflictOnly) throw new TransactionCancelled(codes);
-      if (attempt >= CONFLICT_ATTEMPTS) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
+      // Still contended after every attempt: the caller answers 409 and the client may retry.
+      if (attempt >= CONFLICT_ATTEMPTS) throw new TransactionCancelled(codes);
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
     }
   }
 }

@@ -161,7 +161,8 @@ export class ItemStore {
     const names: Record<string, string> = Object.keys(change.values).length ? { '#values': 'values' } : {};
     const values: Record<string, unknown> = { ':one': 1, ':now': change.now };
     const set = ['version = version + :one', 'updatedAt = :now'];
-    const remove: string[] = [];
+    // A user write: whatever propagation marked on the item no longer describes this change.
+    const remove: string[] = ['changedBy'];
     Object.entries(change.values).forEach(([fieldId, value], i) => {
       names[`#f${i}`] = fieldId;
       if (value === null) remove.push(`#values.#f${i}`);
@@ -204,7 +205,7 @@ export class ItemStore {
         Update: {
           TableName: this.table,
           Key: keys.card(orgId, moved.id),
-          UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
+          UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')} REMOVE ${[...top.remove, 'changedBy'].join(', ')}`,
           ConditionExpression: 'attribute_exists(PK) AND version = :read',
           ExpressionAttributeNames: top.names,
           ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },

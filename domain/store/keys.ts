@@ -17,6 +17,7 @@ export const ENTITY = {
   childEdge: 'ChildEdge',
   parentEdge: 'ParentEdge',
   childCount: 'ChildCount',
+  propagationJob: 'PropagationJob',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -55,6 +56,11 @@ export const keys = {
   childEdge: (itemPk: string, connectionId: string, childId: string) => ({ PK: itemPk, SK: `CHILD#${connectionId}#${childId}` }),
   parentEdge: (itemPk: string, connectionId: string, parentId: string) => ({ PK: itemPk, SK: `#PARENT#${connectionId}#${parentId}` }),
   childCount: (itemPk: string, connectionId: string) => ({ PK: itemPk, SK: `#COUNT#${connectionId}` }),
+  /** A fan-out too large for one stream invocation continues from the cursor this item holds. */
+  propagationJob: (orgId: string, parentId: string, parentVersion: number) => ({
+    PK: `${org(orgId)}#JOB#${parentId}`,
+    SK: `PROPAGATE#${String(parentVersion).padStart(12, '0')}`,
+  }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,

@@ -42,6 +42,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   timeoutMs?: number;
   region?: string;
+  /**
+   * Local-only GET endpoints (not in the route manifest, never deployed) that answer JSON to an
+   * admin token: the stream poller's dead-letter list is one.
+   */
+  localEndpoints?: Record<string, () => unknown>;
 }
 
 export interface RunningGateway {
@@ -442,6 +447,16 @@ export function createGateway(options: GatewayOptions): Server {
     if (rawPath === '/.well-known/jwks.json' && (method === 'GET' || method === 'HEAD')) {
       const body = Buffer.from(JSON.stringify(options.issuer.jwks), 'utf8');
       return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }, cookies: [], body } };
+    }
+
+    const local = options.localEndpoints?.[rawPath];
+    if (local && method === 'GET') {
+      const token = bearerToken(req.headers['authorization']);
+      const claims = token ? await options.issuer.verify(token).catch(() => undefined) : undefined;
+      if (!claims) return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
+      if (claims['role'] !== 'admin') return { requestId, reply: problem(403, 'auth.forbidden', 'Forbidden', 'This needs the admin role', rawPath, requestId) };
+      const body = Buffer.from(JSON.stringify(local()), 'utf8');
+      return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, cookies: [], body } };
     }
 
     const match = matchRoute(compiled, method, rawPath);

@@ -10,6 +10,7 @@ import { createDevIssuer, type DevIssuer } from './dev-issuer';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway';
 import { seedDemo, type SeedResult } from './seed';
+import { StreamPoller } from './stream-poller';
 
 export const LOCAL_TABLE_NAME = 'cardflow-local';
 
@@ -38,6 +39,8 @@ export interface LocalRuntime {
   issuer: DevIssuer;
   /** Present when the runtime seeded the demo organization. */
   seed?: SeedResult;
+  /** Feeds the table's stream to the stream handlers, as Lambda's event source mapping does. */
+  poller: StreamPoller;
   stop(): Promise<void>;
 }
 
@@ -77,10 +80,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.once('exit', killDynamo);
 
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let poller: StreamPoller | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await gateway?.close();
+      await poller?.stop();
       await dynamo.stop();
       process.off('exit', killDynamo);
     })());
@@ -88,13 +93,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     await ensureTable(dynamo.endpoint, tableName);
     configureEnvironment(dynamo.endpoint, tableName);
+    // Imported only now: the handlers read their configuration at module scope.
+    const { handler: streamHandler } = await import('../../functions/streams/propagate');
+    poller = new StreamPoller({
+      endpoint: dynamo.endpoint,
+      tableName,
+      handler: streamHandler,
+      onError: (error) => console.error('stream poller:', (error as Error).message),
+    });
+    await poller.start();
+    const deadLetters = poller.deadLetters;
     gateway = await startGateway({
+      localEndpoints: { '/v1/admin/dead-letters': () => ({ items: deadLetters }) },
       issuer,
       port: options.port ?? 3000,
       ...(options.host ? { host: options.host } : {}),
       ...(options.quiet ? { quiet: true } : {}),
     });
-    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, stop };
+    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, stop };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });
     return runtime;
   } catch (error) {

@@ -1,0 +1,61 @@
+/**
+ * Stream processor for the table: propagation of synced values and edge-summary refresh.
+ * Records are processed one at a time in stream order; after the first failure in a batch the
+ * rest is reported failed unprocessed, so an item's records are never applied out of order.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Card, DbRecord } from '../../domain/model';
+import { StreamWork, type PropagationJob } from '../../domain/stream';
+import { documentClient } from '../../domain/store/client';
+import { ENTITY } from '../../domain/store/keys';
+import { logger } from '../shared/logger';
+import { store } from '../shared/store';
+
+const image = (value: Record<string, unknown> | undefined) => (value ? unmarshall(value as Record<string, AttributeValue>) : undefined);
+
+export interface StreamHandlerOptions {
+  /** Called before each record is processed (tests inject faults here). */
+  beforeRecord?: (record: DynamoDBRecord, index: number) => void | Promise<void>;
+}
+
+export function createStreamHandler(options: StreamHandlerOptions = {}) {
+  return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    const work = new StreamWork(store, documentClient);
+    let failed = false;
+    let index = 0;
+    const recordHandler = async (record: DynamoDBRecord) => {
+      const position = index++;
+      if (failed) throw new Error('An earlier record of this batch failed; retried in order');
+      try {
+        await options.beforeRecord?.(record, position);
+        await processRecord(work, record);
+      } catch (error) {
+        failed = true;
+        logger.warn('Stream record failed', { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber, error: error as Error });
+        throw error;
+      }
+    };
+    return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
+  };
+}
+
+async function processRecord(work: StreamWork, record: DynamoDBRecord) {
+  const after = image(record.dynamodb?.NewImage as Record<string, unknown> | undefined);
+  const before = image(record.dynamodb?.OldImage as Record<string, unknown> | undefined);
+  if (!after) return;
+  const entity = after['entity'];
+  if ((entity === ENTITY.card || entity === ENTITY.record) && before && record.eventName === 'MODIFY') {
+    await work.itemChanged(after['orgId'] as string, entity === ENTITY.card ? 'card' : 'record', before as Card | DbRecord, after as Card | DbRecord);
+  } else if (entity === ENTITY.propagationJob) {
+    const job = after['job'] as PropagationJob;
+    const previous = before?.['job'] as PropagationJob | undefined;
+    // Each stored step is worked once: a MODIFY that did not advance the job carries no new work.
+    if (job.cursor && previous?.step !== job.step) await work.runChunk(job);
+  }
+}
+
+export const handler = createStreamHandler();

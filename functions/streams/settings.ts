@@ -1,0 +1,21 @@
+/**
+ * How the table's stream reaches its processor: the CDK event source mapping and the local
+ * poller both read these, so the two behave alike.
+ */
+export const STREAM_SETTINGS = {
+  startingPosition: 'TRIM_HORIZON',
+  batchSize: 100,
+  /** Seconds to gather a batch (0: invoke as soon as records arrive). */
+  maxBatchingWindowSeconds: 0,
+  /** Attempts after the first before a record goes to the on-failure destination. */
+  retryAttempts: 5,
+  bisectBatchOnFunctionError: true,
+  reportBatchItemFailures: true,
+  /** Records older than this are sent to the on-failure destination instead of being processed. */
+  maxRecordAgeSeconds: 24 * 3600,
+  /** One batch per shard at a time keeps each item's records in order. */
+  parallelizationFactor: 1,
+  /** Only these item types (in NewImage.entity) concern the processor; the rest is filtered out. */
+  entities: ['Card', 'Record', 'PropagationJob'],
+  eventNames: ['INSERT', 'MODIFY'],
+} as const;

@@ -1,0 +1,54 @@
+/**
+ * A private table with its own stream poller for tests of stream processing: the records one
+ * test file produces are the only ones its poller sees. Set up before any handler is imported.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { ensureTable } from '../../infra/local/dynamodb-local';
+import { StreamPoller } from '../../infra/local/stream-poller';
+
+export interface StreamHarness {
+  poller: StreamPoller;
+  /** Every event delivered to the handler, in order (for replays). */
+  delivered: DynamoDBStreamEvent[];
+  /** Makes the handler fail on the n-th record it is given from now on, once. */
+  failOnce(n: number): void;
+  faultsInjected: number;
+  handler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+  stop(): Promise<void>;
+}
+
+export async function startStreamHarness(options: { retryAttempts?: number } = {}): Promise<StreamHarness> {
+  const endpoint = process.env['AWS_ENDPOINT_URL_DYNAMODB']!;
+  const tableName = `cardflow-stream-${randomUUID().slice(0, 8)}`;
+  await ensureTable(endpoint, tableName);
+  process.env['TABLE_NAME'] = tableName;
+  const { createStreamHandler } = await import('../../functions/streams/propagate');
+  let armedAt: number | undefined;
+  let seen = 0;
+  const harness = {
+    delivered: [] as DynamoDBStreamEvent[],
+    faultsInjected: 0,
+    failOnce(n: number) {
+      armedAt = seen + n;
+    },
+  } as StreamHarness;
+  const inner = createStreamHandler({
+    beforeRecord: (_record: DynamoDBRecord) => {
+      const position = seen++;
+      if (armedAt !== undefined && position === armedAt) {
+        armedAt = undefined;
+        harness.faultsInjected++;
+        throw new Error(`injected fault at record ${position}`);
+      }
+    },
+  });
+  harness.handler = async (event, context) => {
+    harness.delivered.push(event);
+    return inner(event, context);
+  };
+  harness.poller = new StreamPoller({ endpoint, tableName, handler: harness.handler, idleMs: 20, settings: options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {} });
+  await harness.poller.start();
+  harness.stop = () => harness.poller.stop();
+  return harness;
+}
