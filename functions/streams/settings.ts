@@ -2,7 +2,20 @@
  * How the table's stream reaches its processor: the CDK event source mapping and the local
  * poller both read these, so the two behave alike.
  */
-export const STREAM_SETTINGS = {
+export interface StreamSettings {
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  retryAttempts: number;
+  bisectBatchOnFunctionError: boolean;
+  reportBatchItemFailures: boolean;
+  maxRecordAgeSeconds: number;
+  parallelizationFactor: number;
+  entities: readonly string[];
+  eventNames: readonly string[];
+}
+
+export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   startingPosition: 'TRIM_HORIZON',
   batchSize: 100,
   /** Seconds to gather a batch (0: invoke as soon as records arrive). */
@@ -18,4 +31,4 @@ export const STREAM_SETTINGS = {
   /** Only these item types (in NewImage.entity) concern the processor; the rest is filtered out. */
   entities: ['Card', 'Record', 'PropagationJob'],
   eventNames: ['INSERT', 'MODIFY'],
-} as const;
+};

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { STREAM_SETTINGS } from '../../functions/streams/settings';
+import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
@@ -31,7 +31,7 @@ export interface StreamPollerOptions {
   endpoint: string;
   tableName: string;
   handler: StreamHandler;
-  settings?: Partial<typeof STREAM_SETTINGS>;
+  settings?: Partial<StreamSettings>;
   /** Milliseconds between reads of an idle shard. */
   idleMs?: number;
   onError?: (error: unknown) => void;
@@ -67,16 +67,16 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
 }
 
 /** The event source mapping's filter: only INSERT/MODIFY of the entities the processor handles. */
-export function passesFilter(record: DynamoDBRecord, settings = STREAM_SETTINGS): boolean {
+export function passesFilter(record: DynamoDBRecord, settings: StreamSettings = STREAM_SETTINGS): boolean {
   const entity = (record.dynamodb?.NewImage as Record<string, { S?: string }> | undefined)?.['entity']?.S;
-  return (settings.eventNames as readonly string[]).includes(record.eventName ?? '') && (settings.entities as readonly string[]).includes(entity ?? '');
+  return settings.eventNames.includes(record.eventName ?? '') && settings.entities.includes(entity ?? '');
 }
 
 export class StreamPoller {
   readonly deadLetters: DeadLetter[] = [];
   private readonly streams: DynamoDBStreamsClient;
   private readonly dynamo: DynamoDBClient;
-  private readonly settings: typeof STREAM_SETTINGS;
+  private readonly settings: StreamSettings;
   private readonly shards = new Map<string, ShardState>();
   private streamArn?: string;
   private running = false;
@@ -92,7 +92,7 @@ export class StreamPoller {
     const config = { endpoint: options.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     this.streams = new DynamoDBStreamsClient(config);
     this.dynamo = new DynamoDBClient(config);
-    this.settings = { ...STREAM_SETTINGS, ...options.settings } as typeof STREAM_SETTINGS;
+    this.settings = { ...STREAM_SETTINGS, ...options.settings };
   }
 
   async start(): Promise<void> {
