@@ -6,6 +6,8 @@
 import type { Role } from '../../domain/auth';
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
+import { automationRoutes } from './routes-automations';
+import { webhookRoutes } from './routes-webhooks';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -260,6 +262,8 @@ export const routes = {
     summary: 'Disconnect a child', tag: 'Connections',
     request: { params: recordChildParams, query: s.RemoveChildQuery }, success: noContent,
   },
+  ...automationRoutes,
+  ...webhookRoutes,
 } satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;

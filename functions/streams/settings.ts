@@ -28,7 +28,7 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   maxRecordAgeSeconds: 24 * 3600,
   /** One batch per shard at a time keeps each item's records in order. */
   parallelizationFactor: 1,
-  /** Only these item types (in NewImage.entity) concern the processor; the rest is filtered out. */
-  entities: ['Card', 'Record', 'PropagationJob'],
-  eventNames: ['INSERT', 'MODIFY'],
+  /** Only these item types (entity, in NewImage, or OldImage for REMOVE) concern the processor. */
+  entities: ['Card', 'Record', 'PropagationJob', 'ChildEdge'],
+  eventNames: ['INSERT', 'MODIFY', 'REMOVE'],
 };

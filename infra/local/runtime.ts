@@ -94,7 +94,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await ensureTable(dynamo.endpoint, tableName);
     configureEnvironment(dynamo.endpoint, tableName);
     // Imported only now: the handlers read their configuration at module scope.
-    const { handler: streamHandler } = await import('../../functions/streams/propagate');
+    const { handler: streamHandler } = await import('../../functions/streams/processor');
     poller = new StreamPoller({
       endpoint: dynamo.endpoint,
       tableName,

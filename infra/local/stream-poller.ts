@@ -68,7 +68,8 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
 
 /** The event source mapping's filter: only INSERT/MODIFY of the entities the processor handles. */
 export function passesFilter(record: DynamoDBRecord, settings: StreamSettings = STREAM_SETTINGS): boolean {
-  const entity = (record.dynamodb?.NewImage as Record<string, { S?: string }> | undefined)?.['entity']?.S;
+  const image = (record.eventName === 'REMOVE' ? record.dynamodb?.OldImage : record.dynamodb?.NewImage) as Record<string, { S?: string }> | undefined;
+  const entity = image?.['entity']?.S;
   return settings.eventNames.includes(record.eventName ?? '') && settings.entities.includes(entity ?? '');
 }
 

@@ -23,7 +23,7 @@ export async function startStreamHarness(options: { retryAttempts?: number } = {
   const tableName = `cardflow-stream-${randomUUID().slice(0, 8)}`;
   await ensureTable(endpoint, tableName);
   process.env['TABLE_NAME'] = tableName;
-  const { createStreamHandler } = await import('../../functions/streams/propagate');
+  const { createStreamHandler } = await import('../../functions/streams/processor');
   let armedAt: number | undefined;
   let seen = 0;
   const harness = {

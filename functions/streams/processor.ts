@@ -1,7 +1,9 @@
 /**
- * Stream processor for the table: propagation of synced values and edge-summary refresh.
- * Records are processed one at a time in stream order; after the first failure in a batch the
- * rest is reported failed unprocessed, so an item's records are never applied out of order.
+ * The table's stream processor. Each record goes through the steps in order — propagation of
+ * synced values and edge summaries, then automations, then outbound events — one record at a
+ * time in stream order; after the first failure in a batch the rest is reported failed
+ * unprocessed, so an item's records are never applied out of order. Every step is idempotent:
+ * a retried record runs all steps again.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -43,13 +45,30 @@ export function createStreamHandler(options: StreamHandlerOptions = {}) {
   };
 }
 
+/** What every step receives: the record, its images unmarshalled, and shared per-batch work. */
+export interface StreamStepInput {
+  record: DynamoDBRecord;
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+  work: StreamWork;
+}
+
+export type StreamStep = (input: StreamStepInput) => Promise<void>;
+
+/** The steps, in order. Automations and outbound events add theirs here. */
+export const STREAM_STEPS: StreamStep[] = [propagationStep];
+
 async function processRecord(work: StreamWork, record: DynamoDBRecord) {
   const after = image(record.dynamodb?.NewImage as Record<string, unknown> | undefined);
   const before = image(record.dynamodb?.OldImage as Record<string, unknown> | undefined);
+  for (const step of STREAM_STEPS) await step({ record, ...(before ? { before } : {}), ...(after ? { after } : {}), work });
+}
+
+async function propagationStep({ record, before, after, work }: StreamStepInput) {
   if (!after) return;
   const entity = after['entity'];
   if ((entity === ENTITY.card || entity === ENTITY.record) && before && record.eventName === 'MODIFY') {
-    await work.itemChanged(after['orgId'] as string, entity === ENTITY.card ? 'card' : 'record', before as Card | DbRecord, after as Card | DbRecord);
+    await work.itemChanged(after['orgId'] as string, entity === ENTITY.card ? 'card' : 'record', before as unknown as Card | DbRecord, after as unknown as Card | DbRecord);
   } else if (entity === ENTITY.propagationJob) {
     const job = after['job'] as PropagationJob;
     const previous = before?.['job'] as PropagationJob | undefined;
