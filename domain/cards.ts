@@ -2,8 +2,6 @@
 import { nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import {
-  assertNotSynced,
-  changedMeanwhile,
   connectionFieldSteps,
   createSteps,
   deleteWithEdges,
@@ -12,13 +10,13 @@ import {
   readHeader,
   refreshNeighbours,
   runSteps,
-  summaryChanged,
   summaryOf,
   splitValues,
   type Step,
 } from './edges';
 import { newId } from './ids';
 import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import { updateItemValues } from './item-update';
 import type { Card, Connection, Edge, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
@@ -102,39 +100,7 @@ export async function updateCard(
   input: { title?: string; values?: Record<string, unknown> },
   ifMatch?: number,
 ) {
-  const { orgId } = ctx.principal;
-  const header = await readHeader<Card>(ctx, 'card', cardId);
-  const card = header.item;
-  checkVersion(card, ifMatch);
-  const def = await loadPipe(ctx, card.pipeId);
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const patch = checkPatch(def.fields, plain);
-  assertNotSynced(def.incoming, header.parents, patch);
-  if (input.title !== undefined && def.pipe.titleFieldId) {
-    throw new ValidationError('This pipe takes card titles from a field; set that field instead', [
-      { path: 'body.title', message: `the title follows field ${def.pipe.titleFieldId}`, code: 'card.titleFromField' },
-    ]);
-  }
-  if (Object.keys(patch).length === 0 && input.title === undefined && connections.size === 0) return cardView(card);
-  const now = nowIso(ctx);
-  const values = applyPatch(card.values, patch);
-  const title = deriveTitle(def.pipe.titleFieldId, values, input.title, card.title, UNTITLED);
-  const next: Card = { ...card, values, title, version: card.version + 1, updatedAt: now };
-  const titleChange = title !== card.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, 'card', next).GSI2SK } } : {};
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', next), header, connections, now);
-  let updated: Card;
-  if (linked.steps.length === 0) {
-    const result = await ctx.store.items.updateValues<Card>(orgId, 'card', cardId, { values: patch, ...titleChange, now }, ifMatch);
-    if (!result) return refusedWrite(ctx, cardId);
-    updated = result;
-  } else {
-    // Connection-field changes and the values go in one transaction, guarded by the version read.
-    const guard = ctx.store.items.valuesUpdate(orgId, 'card', cardId, { values: patch, ...titleChange, now }, card.version);
-    await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile('Card', cardId, ifMatch) }, ...linked.steps]);
-    updated = next;
-  }
-  if (summaryChanged(summaryOf('card', card), summaryOf('card', updated))) await refreshNeighbours(ctx, header, summaryOf('card', updated));
-  return cardView(updated);
+  return cardView(await updateItemValues<Card>(ctx, 'card', cardId, input, ifMatch, UNTITLED));
 }
 
 /** The card as it is after entering `phaseId` at `now`. */

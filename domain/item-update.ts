@@ -1,0 +1,84 @@
+/** Updating a card's or record's values: one flow for both, since the rules are the same. */
+import { nowIso, type UseCaseContext } from './context';
+import {
+  assertNotSynced,
+  changedMeanwhile,
+  connectionFieldSteps,
+  containerDefinition,
+  containerOf,
+  missingFields,
+  readHeader,
+  refreshNeighbours,
+  runSteps,
+  splitValues,
+  summaryChanged,
+  summaryOf,
+  type AnyItem,
+} from './edges';
+import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
+import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import type { ItemType } from './model';
+
+const LABEL = { card: 'Card', record: 'Record' } as const;
+
+/**
+ * Merges values (null clears), applies connection-field changes in the same transaction,
+ * refuses synced fields (409 naming the parent) and a stale If-Match (412), and refreshes the
+ * summaries neighbours hold when the title changed.
+ */
+export async function updateItemValues<T extends AnyItem>(
+  ctx: UseCaseContext,
+  type: ItemType,
+  id: string,
+  input: { title?: string; values?: Record<string, unknown> },
+  ifMatch: number | undefined,
+  placeholder: string,
+): Promise<T> {
+  const { orgId } = ctx.principal;
+  const label = LABEL[type];
+  const header = await readHeader<T>(ctx, type, id);
+  const item = header.item;
+  if (ifMatch !== undefined && ifMatch !== item.version) {
+    throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
+  }
+  const def = await containerDefinition(ctx, type, containerOf(type, item));
+  const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const patch = checkPatch(def.fields, plain);
+  assertNotSynced(def.incoming, header.parents, patch);
+  if (input.title !== undefined && titleFieldId) {
+    throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
+      { path: 'body.title', message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
+    ]);
+  }
+  const now = nowIso(ctx);
+  const values = applyPatch(item.values, patch);
+  const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
+  const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), header, connections, now);
+  if (type === 'record') {
+    // A database has no phases: its required fields hold at every write.
+    const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
+    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
+    if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
+  }
+  if (Object.keys(patch).length === 0 && input.title === undefined && connections.size === 0) return item;
+  const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, type, next).GSI2SK } } : {};
+  let updated: T;
+  if (linked.steps.length === 0) {
+    const result = await ctx.store.items.updateValues<T>(orgId, type, id, { values: patch, ...titleChange, now }, ifMatch);
+    if (!result) {
+      const current = await ctx.store.items.get<T>(orgId, type, id);
+      if (!current) throw new NotFoundError(label, id);
+      throw new PreconditionFailedError(`${label} ${id} changed meanwhile (now version ${current.version})`, { currentVersion: current.version });
+    }
+    updated = result;
+  } else {
+    // Connection-field changes and the values go in one transaction, guarded by the version read.
+    const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now }, item.version);
+    await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile(label, id, ifMatch) }, ...linked.steps]);
+    updated = next;
+  }
+  if (summaryChanged(summaryOf(type, item), summaryOf(type, updated))) await refreshNeighbours(ctx, header, summaryOf(type, updated));
+  return updated;
+}
