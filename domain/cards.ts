@@ -53,6 +53,8 @@ export async function prepareCard(
   def: PipeDefinition,
   input: { title?: string; values?: Record<string, unknown> },
   preset: Record<string, unknown> = {},
+  /** A caller-chosen id (an automation derives it from its trigger, so a replay cannot create a second card). */
+  id: string = newId('card'),
 ): Promise<{ card: Card; steps: Step[] }> {
   const now = nowIso(ctx);
   const { plain, connections } = splitValues(def.fields, input.values);
@@ -60,7 +62,7 @@ export async function prepareCard(
   const startPhaseId = def.pipe.phaseOrder[0]!;
   const startPhase = def.phases.find((p) => p.id === startPhaseId);
   const card: Card = {
-    id: newId('card'),
+    id,
     pipeId: def.pipe.id,
     phaseId: startPhaseId,
     title: deriveTitle(def.pipe.titleFieldId, values, input.title, undefined, UNTITLED),

@@ -30,7 +30,15 @@ export async function addChild(ctx: UseCaseContext, parentType: ItemType, parent
  * Creates a child from its parent: auto-filled from the connection's field map (request values
  * override all but synced fields), written with both edges and the count in one transaction.
  */
-export async function createChild(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, input: { title?: string; values?: Record<string, unknown> }) {
+export async function createChild(
+  ctx: UseCaseContext,
+  parentType: ItemType,
+  parentId: string,
+  connectionId: string,
+  input: { title?: string; values?: Record<string, unknown> },
+  /** The new child's id, when the caller must fix it (an automation's replay-safe create); a fresh one otherwise. */
+  id?: string,
+) {
   const connection = await connectionFor(ctx, connectionId);
   const header = await readHeader<AnyItem>(ctx, parentType, parentId);
   assertParent(connection, parentType, header.item);
@@ -62,8 +70,8 @@ export async function createChild(ctx: UseCaseContext, parentType: ItemType, par
   }
   const prepared =
     childType === 'card'
-      ? await prepareCard(ctx, childDef as PipeDefinition, input, preset).then(({ card, steps }) => ({ child: card as AnyItem, steps }))
-      : await prepareRecord(ctx, childDef as DatabaseDefinition, input, preset).then(({ record, steps }) => ({ child: record as AnyItem, steps }));
+      ? await prepareCard(ctx, childDef as PipeDefinition, input, preset, id).then(({ card, steps }) => ({ child: card as AnyItem, steps }))
+      : await prepareRecord(ctx, childDef as DatabaseDefinition, input, preset, id).then(({ record, steps }) => ({ child: record as AnyItem, steps }));
   const parent = summaryOf(parentType, header.item);
   const child = summaryOf(childType, prepared.child);
   await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], nowIso(ctx), false), parentStep(ctx, parent)]);

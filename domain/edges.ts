@@ -78,9 +78,12 @@ export function headerView(header: ItemHeader<AnyItem>) {
     for (const edge of edges) byConnection.set(edge.connectionId, [...(byConnection.get(edge.connectionId) ?? []), edge]);
     return byConnection;
   };
+  // Parents sort before children: a header page that returned no child may have cut the parents.
+  const parentsCut = !header.complete && header.children.length === 0;
   const parents = [...group(header.parents)].map(([connectionId, edges]) => ({
     connectionId,
     items: edges.map((e) => ({ ...e.summary, connectedAt: e.connectedAt })),
+    ...(parentsCut ? { hasMore: true } : {}),
   }));
   const childGroups = group(header.children);
   for (const connectionId of Object.keys(header.counts)) if (!childGroups.has(connectionId) && header.counts[connectionId]! > 0) childGroups.set(connectionId, []);

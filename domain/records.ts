@@ -30,12 +30,14 @@ export async function prepareRecord(
   def: DatabaseDefinition,
   input: { title?: string; values?: Record<string, unknown> },
   preset: Record<string, unknown> = {},
+  /** A caller-chosen id (an automation derives it from its trigger, so a replay cannot create a second record). */
+  id: string = newId('record'),
 ): Promise<{ record: DbRecord; steps: Step[] }> {
   const now = nowIso(ctx);
   const { plain, connections } = splitValues(def.fields, input.values);
   const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
   const record: DbRecord = {
-    id: newId('record'),
+    id,
     databaseId: def.database.id,
     title: deriveTitle(def.database.titleFieldId, values, input.title, undefined, UNTITLED),
     values,

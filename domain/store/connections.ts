@@ -265,14 +265,14 @@ export class ConnectionStore {
     }
   }
 
-  /** Which of these children are already connected to the parent (one BatchGetItem). */
+  /** Which of these children are already connected to the parent (one eventually consistent BatchGetItem: a search hint). */
   async connectedAmong(orgId: string, parentType: ItemType, parentId: string, connectionId: string, childIds: string[]): Promise<Set<string>> {
     if (!childIds.length) return new Set();
     const parentPk = itemPk(orgId, parentType, parentId);
     let keysLeft: Item[] = childIds.map((id) => keys.childEdge(parentPk, connectionId, id));
     const found = new Set<string>();
     for (let attempt = 0; keysLeft.length && attempt < 8; attempt++) {
-      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keysLeft, ProjectionExpression: 'childId', ConsistentRead: true } } }));
+      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keysLeft, ProjectionExpression: 'childId' } } }));
       for (const item of result.Responses?.[this.table] ?? []) found.add(item['childId'] as string);
       keysLeft = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as Item[];
     }

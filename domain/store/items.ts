@@ -13,7 +13,7 @@ import { ENTITY, gsi1, gsi2, keys } from './keys';
 export type ItemKind = 'card' | 'record';
 
 /** How many items one header read returns at most: the item, counts, parents, first children. */
-export const HEADER_PAGE = 250;
+export const HEADER_PAGE = 100;
 
 export interface ValuesChange {
   values: Record<string, unknown>;
