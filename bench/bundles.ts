@@ -1,8 +1,8 @@
 /**
  * Bundle sizes of the Lambda handlers, built as the CDK stack builds them (HouseFunction's
  * bundling: esbuild, ESM, node24, minified, tree-shaken, AWS SDK bundled, createRequire banner),
- * one bundle per handler module (every route of a module ships the module's whole bundle), next
- * to a baseline that only uses the DynamoDB client and lib-dynamodb.
+ * one bundle per handler module (every route of a module ships the module's whole bundle) and per
+ * stream handler, next to a baseline that only uses the DynamoDB client and lib-dynamodb.
  */
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
@@ -14,6 +14,8 @@ export interface BundleSize {
   gzipBytes: number;
   /** The largest contributors to the output, by package (repository source as "app"). */
   parts: Array<{ name: string; bytes: number }>;
+  /** Set when esbuild could not build the entry (the sizes are then 0). */
+  error?: string;
 }
 
 const LAMBDA_OPTIONS: BuildOptions = {
@@ -58,7 +60,12 @@ function parts(metafile: Metafile): BundleSize['parts'] {
 }
 
 async function measure(name: string, routes: string[], options: BuildOptions): Promise<BundleSize> {
-  const result = await build({ ...LAMBDA_OPTIONS, ...options });
+  let result;
+  try {
+    result = await build({ ...LAMBDA_OPTIONS, ...options });
+  } catch (error) {
+    return { name, routes, bytes: 0, gzipBytes: 0, parts: [], error: (error as Error).message.split('\n')[0]!.slice(0, 200) };
+  }
   const js = result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!.contents;
   return { name, routes, bytes: js.byteLength, gzipBytes: gzipSync(js).byteLength, parts: parts(result.metafile!) };
 }
@@ -66,6 +73,8 @@ async function measure(name: string, routes: string[], options: BuildOptions): P
 export async function bundleSizes(
   root: string,
   modules: Map<string, string[]>,
+  /** Other Lambda entry points (no routes), relative to the root: stream handlers. */
+  others: string[] = [],
 ): Promise<{ baseline: BundleSize; handlers: BundleSize[] }> {
   const baseline = await measure('baseline (client-dynamodb + lib-dynamodb)', [], {
     stdin: { contents: BASELINE_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' },
@@ -74,5 +83,6 @@ export async function bundleSizes(
   for (const [module, routes] of modules) {
     handlers.push(await measure(`functions/api/${module}.ts`, routes, { entryPoints: [`${root}/functions/api/${module}.ts`], absWorkingDir: root }));
   }
+  for (const path of others) handlers.push(await measure(path, [], { entryPoints: [`${root}/${path}`], absWorkingDir: root }));
   return { baseline, handlers };
 }

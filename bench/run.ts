@@ -3,11 +3,12 @@
  * makes (counted by an SDK middleware on the handlers' own client), the capacity units they
  * consume by DynamoDB's sizing rules (bench/capacity.ts) next to the least the design allows,
  * and the median latency over the local HTTP gateway next to the DynamoDB calls inside it, all
- * in the same run; then the bundle sizes of the Lambda handlers. Prints markdown and writes
- * bench/last-run.json.
+ * in the same run; then the bundle sizes of the Lambda handlers (API modules and stream
+ * handlers). Prints markdown and writes bench/last-run.json.
  *
  * Self-contained: starts its own in-memory DynamoDB Local and local gateway (the runtime of
- * `npm start`, without the demo seed) and uses fresh organizations.
+ * `npm start`, without the demo seed, with its stream poller stopped) and uses fresh
+ * organizations.
  *
  *   npm run bench -- [--iterations 30] [--warmup 3] [--only card] [--no-bundles]
  */
@@ -70,9 +71,10 @@ function countBy(commands: string[]): Record<string, number> {
   return out;
 }
 
-function formatRequests(counts: Record<string, number>): string {
+/** "4 (2 Get, 1 Q, 1 TxW of 6)": requests by kind, with the items of the transactions when known. */
+function formatRequests(counts: Record<string, number>, txItems?: number): string {
   const total = sum(Object.values(counts));
-  const parts = Object.entries(counts).map(([c, n]) => `${n} ${ABBREVIATIONS[c] ?? c}`);
+  const parts = Object.entries(counts).map(([c, n]) => `${n} ${ABBREVIATIONS[c] ?? c}${c === 'TransactWriteItems' && txItems !== undefined ? ` of ${txItems}` : ''}`);
   return `${total} (${parts.join(', ')})`;
 }
 
@@ -96,6 +98,7 @@ async function main() {
   // --- the local runtime (DynamoDB Local + table + gateway), configured like a deployment
   const keyDir = await mkdtemp(join(tmpdir(), 'cardflow-bench-'));
   let transport: 'gateway' | 'direct' = 'gateway';
+  let streamsStopped = false;
   let stopRuntime: () => Promise<void>;
   let dynamoEndpoint: string;
   let apiFor: (orgId: string) => Promise<Api>;
@@ -110,6 +113,13 @@ async function main() {
     const runtime = await startLocalRuntime({ port: 0, seed: false, quiet: true, tableName: TABLE_NAME, keyFile: join(keyDir, 'key.json') });
     stopRuntime = runtime.stop;
     dynamoEndpoint = runtime.dynamoEndpoint;
+    // The stream processor runs in this process on the handlers' own client: its asynchronous
+    // work (propagation, edge-summary refresh after updates and moves) would be counted in
+    // whichever request is being measured. The rows are the synchronous cost of each request.
+    if (runtime.poller) {
+      await runtime.poller.stop();
+      streamsStopped = true;
+    }
     apiFor = async (orgId) => {
       const token = await runtime.issuer.mintToken({ orgId, role: 'admin' });
       return async (routeId, options = {}) => {
@@ -180,15 +190,15 @@ async function main() {
       } while (start);
       return { bytes: sum(perItem), items: perItem.length, perItem };
     },
-    async index(indexName, pk, limit) {
+    async index(indexName, pk, limit, prefix) {
       const gsi = indexes.find((g) => g.indexName === indexName)!;
       const out = await raw.send(
         new QueryCommand({
           TableName: TABLE_NAME,
           IndexName: indexName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': gsi.partitionKey },
-          ExpressionAttributeValues: { ':pk': { S: pk } },
+          KeyConditionExpression: prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': gsi.partitionKey, ...(prefix ? { '#sk': gsi.sortKey! } : {}) },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ...(prefix ? { ':prefix': { S: prefix } } : {}) },
           ...(limit ? { Limit: limit } : {}),
         }),
       );
@@ -201,6 +211,8 @@ async function main() {
   const selected = scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
+  // Scenarios with a `shared` key use the organization and setup of the first of them.
+  const sharedSetups = new Map<string, { orgId: string; state: Promise<unknown> }>();
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -219,9 +231,15 @@ async function main() {
 
   async function measure(s: (typeof scenarios)[number], index: number) {
     // Same length for every scenario: the org id is in every key, so it weighs on every size.
-    const orgId = `bench-${runId}-${String(index).padStart(2, '0')}`;
+    const shared = s.shared ? sharedSetups.get(s.shared) : undefined;
+    const orgId = shared?.orgId ?? `bench-${runId}-${String(index).padStart(2, '0')}`;
     const ctx = { orgId, api: await apiFor(orgId), size };
-    const state = await s.setup(ctx);
+    let setup = shared?.state;
+    if (!setup) {
+      setup = s.setup(ctx);
+      if (s.shared) sharedSetups.set(s.shared, { orgId, state: setup });
+    }
+    const state = await setup;
     let n = 0;
     for (let w = 0; w < WARMUP; w++, n++) {
       const input = s.prepare ? await s.prepare(ctx, state, n) : undefined;
@@ -265,6 +283,8 @@ async function main() {
     }
 
     const measured = countBy(metered.map((c) => c.command));
+    const transactions = metered.filter((c) => c.command === 'TransactWriteItems');
+    const txItems = transactions.length ? sum(transactions.map((c) => c.charge!.writes.length)) : undefined;
     const stable = requestCounts.every((c) => sameCounts(c, measured));
     // A GetItem may stand in for a Query (and an UpdateItem for a TransactWriteItems): requests
     // are compared by class, reads and writes; capacity shows what the choice of kind costs.
@@ -274,6 +294,7 @@ async function main() {
     if (byClass(measured, 'read') > byClass(minimum.requests, 'read') || byClass(measured, 'write') > byClass(minimum.requests, 'write')) {
       over.push('requests');
     }
+    if (minimum.txItems !== undefined && (txItems ?? 0) > minimum.txItems) over.push('tx items');
     if (rcu > minimum.rcu + 1e-9) over.push('RCU');
     if (wcu > minimum.wcu + 1e-9) over.push('WCU');
     const row = {
@@ -281,6 +302,7 @@ async function main() {
       route: s.route,
       transport,
       requests: measured,
+      txItems,
       requestsStable: stable,
       minimum,
       rcu,
@@ -298,7 +320,7 @@ async function main() {
       },
       calls: metered.map((c) => ({ command: c.command, detail: c.detail, charge: c.charge })),
     };
-    process.stderr.write(`${s.name}: ${formatRequests(measured)}, ${units(rcu)} RCU, ${units(wcu)} WCU, p50 ${ms(row.latency.gatewayP50)} ms\n`);
+    process.stderr.write(`${s.name}: ${formatRequests(measured, txItems)}, ${units(rcu)} RCU, ${units(wcu)} WCU, p50 ${ms(row.latency.gatewayP50)} ms\n`);
     return row;
   }
 
@@ -312,7 +334,14 @@ async function main() {
       modules.set(route.handler.module, list);
     }
     const { bundleSizes } = await import('./bundles');
-    bundles = await bundleSizes(ROOT, modules);
+    // Stream handlers: the modules of functions/streams/ that export a Lambda handler.
+    const { readdir, readFile } = await import('node:fs/promises');
+    const streamDir = join(ROOT, 'functions/streams');
+    const streamHandlers: string[] = [];
+    for (const file of (await readdir(streamDir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort()) {
+      if (/export (const|async function|function) handler\b/.test(await readFile(join(streamDir, file), 'utf8'))) streamHandlers.push(`functions/streams/${file}`);
+    }
+    bundles = await bundleSizes(ROOT, modules, streamHandlers);
   }
 
   // --- report
@@ -320,7 +349,7 @@ async function main() {
   const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
   out.push(`## cardflow bench — ${new Date().toISOString()}`);
   out.push('');
-  out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory.`);
+  out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
   out.push('');
   out.push('| operation | DynamoDB requests | min | RCU | min | WCU | min | gateway p50 ms | p95 | DynamoDB p50 ms | gateway ÷ DynamoDB | over minimum |');
   out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
@@ -330,17 +359,17 @@ async function main() {
       continue;
     }
     out.push(
-      `| ${r.name} | ${formatRequests(r.requests)}${r.requestsStable ? '' : ' (varies)'} | ${formatRequests(r.minimum.requests)} | ${units(r.rcu)} | ${units(r.minimum.rcu)} | ${units(r.wcu)} | ${units(r.minimum.wcu)} | ${ms(r.latency.gatewayP50)} | ${ms(r.latency.gatewayP95)} | ${ms(r.latency.dynamoP50)} | ${r.latency.ratio.toFixed(1)}× | ${r.over.length ? `**${r.over.join(', ')}**` : ''} |`,
+      `| ${r.name} | ${formatRequests(r.requests, r.txItems)}${r.requestsStable ? '' : ' (varies)'} | ${formatRequests(r.minimum.requests, r.minimum.txItems)} | ${units(r.rcu)} | ${units(r.minimum.rcu)} | ${units(r.wcu)} | ${units(r.minimum.wcu)} | ${ms(r.latency.gatewayP50)} | ${ms(r.latency.gatewayP95)} | ${ms(r.latency.dynamoP50)} | ${r.latency.ratio.toFixed(1)}× | ${r.over.length ? `**${r.over.join(', ')}**` : ''} |`,
     );
   }
   out.push('');
-  out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}. Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
+  out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}; "TxW of n": n items in the transaction(s). Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
   out.push('');
   out.push('### What the minimum assumes');
   out.push('');
   out.push('| operation | minimum | why |');
   out.push('|---|---|---|');
-  for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
+  for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests, r.minimum.txItems)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
 
   const flagged = rows.filter((r) => r.over?.length);
   if (flagged.length) {
@@ -370,7 +399,11 @@ async function main() {
     const partList = (p: typeof b.parts) => p.slice(0, 4).map((x) => `${x.name} ${kb(x.bytes)}`).join(', ');
     out.push(`| ${b.name} | – | ${b.bytes.toLocaleString('en')} | ${b.gzipBytes.toLocaleString('en')} | 1.00 | ${partList(b.parts)} |`);
     for (const h of bundles.handlers) {
-      out.push(`| ${h.name} | ${h.routes.length} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`);
+      if (h.error) {
+        out.push(`| ${h.name} | ${h.routes.length || 'stream'} | **failed**: ${h.error.replaceAll('|', '\\|')} ||||`);
+        continue;
+      }
+      out.push(`| ${h.name} | ${h.routes.length || 'stream'} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`);
     }
   }
   out.push('');

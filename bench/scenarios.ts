@@ -7,7 +7,9 @@
  * Adding a row: append a scenario to `scenarios` below.
  */
 import type { RouteId } from '../functions/api/routes';
-import { gsi1, keys } from '../domain/store/keys';
+import { normalizeTitle } from '../domain/fields';
+import { HEADER_PAGE } from '../domain/store/items';
+import { gsi1, gsi2, keys } from '../domain/store/keys';
 import { fieldIds, recruitingPipe } from '../test/support/fixtures';
 import { conditionCheckUnits, readUnits, writeUnits } from './capacity';
 
@@ -37,8 +39,8 @@ export interface Sizer {
   item(key: TableKey): Promise<number>;
   /** The whole partition: total bytes, item count and each item's size. */
   partition(pk: string): Promise<{ bytes: number; items: number; perItem: number[] }>;
-  /** One page of a GSI partition. */
-  index(indexName: string, pk: string, limit?: number): Promise<{ bytes: number; items: number }>;
+  /** One page of a GSI partition (optionally of the sort keys that begin with `prefix`). */
+  index(indexName: string, pk: string, limit?: number, prefix?: string): Promise<{ bytes: number; items: number }>;
 }
 
 export interface BenchContext {
@@ -52,6 +54,8 @@ export interface Minimum {
   requests: Record<string, number>;
   rcu: number;
   wcu: number;
+  /** Items in the TransactWriteItems (all of them, when there are several), if the design counts them. */
+  txItems?: number;
   /** One line: why this is the least the design can do. */
   note: string;
 }
@@ -59,6 +63,11 @@ export interface Minimum {
 export interface Scenario<S = any, I = any> {
   name: string;
   route: RouteId;
+  /**
+   * Scenarios with the same key share one organization and one setup (run by the first of them;
+   * give them the same `setup`): for fixtures too costly to build twice.
+   */
+  shared?: string;
   setup(ctx: BenchContext): Promise<S>;
   prepare?(ctx: BenchContext, state: S, iteration: number): Promise<I>;
   run(ctx: BenchContext, state: S, input: I, iteration: number): Promise<ApiResponse>;
@@ -140,6 +149,102 @@ async function createRecord(ctx: BenchContext, s: DatabaseState, i: number): Pro
 
 const pipePartition = (ctx: BenchContext, pipeId: string) => ctx.size.partition(keys.pipe(ctx.orgId, pipeId).PK);
 const dbPartition = (ctx: BenchContext, databaseId: string) => ctx.size.partition(keys.database(ctx.orgId, databaseId).PK);
+
+// Connections: Recruiting (parent) → Employee onboarding (child), as in the HR example of issue 3.
+
+const onboardingPipe = {
+  name: 'Employee onboarding',
+  startFormFields: [
+    { label: 'Employee', type: 'short_text', required: true, isTitle: true },
+    { label: 'Email', type: 'email' },
+    { label: 'Role', type: 'single_select', options: ['Engineer', 'Designer', 'Sales'] },
+    { label: 'Start date', type: 'date' },
+    { label: 'Department', type: 'short_text' },
+  ],
+  phases: [{ name: 'Prepare' }, { name: 'Done', done: true }],
+};
+
+interface ConnectionState {
+  parent: PipeState;
+  child: PipeState;
+  connectionId: string;
+}
+
+/** Two pipes and a connection with a 5-entry field map (4 copied, one synced, 1 fixed value). */
+async function connectedPipes(ctx: BenchContext, connection: Record<string, unknown> = {}): Promise<ConnectionState> {
+  const parent = await createPipe(ctx);
+  const childPipe = (await ctx.api<PipeView>('createPipe', { body: onboardingPipe })).body;
+  const child = { pipe: childPipe, f: fieldIds(childPipe as never) };
+  const { f: p } = parent;
+  const { f: c } = child;
+  const created = await ctx.api<{ id: string }>('createConnection', {
+    body: {
+      name: 'Onboarding',
+      parent: { type: 'pipe', id: parent.pipe.id },
+      child: { type: 'pipe', id: childPipe.id },
+      entries: 'single',
+      fieldMap: [
+        { childFieldId: c['Employee'], parentFieldId: p['Candidate name'] },
+        { childFieldId: c['Email'], parentFieldId: p['Email'], sync: true },
+        { childFieldId: c['Role'], parentFieldId: p['Role'] },
+        { childFieldId: c['Start date'], parentFieldId: p['Start date'] },
+        { childFieldId: c['Department'], value: 'People' },
+      ],
+      ...connection,
+    },
+  });
+  return { parent, child, connectionId: created.body.id };
+}
+
+type Sized = { id: string; bytes: number };
+
+/** A parent card with every mapped field filled. */
+async function createParentCard(ctx: BenchContext, s: ConnectionState, i: number): Promise<Sized> {
+  const values = { ...cardValues(s.parent, i), [s.parent.f['Start date']!]: '2027-01-04' };
+  const card = (await ctx.api<{ id: string }>('createCard', { params: { pipeId: s.parent.pipe.id }, body: { values } })).body;
+  return { id: card.id, bytes: await ctx.size.item(keys.card(ctx.orgId, card.id)) };
+}
+
+async function createChildCard(ctx: BenchContext, s: ConnectionState, i: number, title = `Employee ${i}`): Promise<Sized> {
+  const f = s.child.f;
+  const values = { [f['Employee']!]: title, [f['Email']!]: `employee${i}@example.com`, [f['Role']!]: 'Engineer' };
+  const card = (await ctx.api<{ id: string }>('createCard', { params: { pipeId: s.child.pipe.id }, body: { values } })).body;
+  return { id: card.id, bytes: await ctx.size.item(keys.card(ctx.orgId, card.id)) };
+}
+
+const cardPk = (ctx: BenchContext, cardId: string) => keys.card(ctx.orgId, cardId).PK;
+
+/** The three items a connect writes (child edge in the parent, parent edge in the child, the count). */
+async function edgeSizes(ctx: BenchContext, connectionId: string, parentId: string, childId: string) {
+  return {
+    childEdge: await ctx.size.item(keys.childEdge(cardPk(ctx, parentId), connectionId, childId)),
+    parentEdge: await ctx.size.item(keys.parentEdge(cardPk(ctx, childId), connectionId, parentId)),
+    count: await ctx.size.item(keys.childCount(cardPk(ctx, parentId), connectionId)),
+  };
+}
+
+/** A parent with 1,000 children through one connection, created from the parent (shared by two rows). */
+async function thousandChildren(ctx: BenchContext) {
+  const parent = await createPipe(ctx);
+  const tasks = (await ctx.api<PipeView>('createPipe', {
+    body: { name: 'Tasks', startFormFields: [{ label: 'Task', type: 'short_text', required: true, isTitle: true }], phases: [{ name: 'To do' }, { name: 'Done', done: true }] },
+  })).body;
+  const task = fieldIds(tasks as never)['Task']!;
+  const connectionId = (await ctx.api<{ id: string }>('createConnection', {
+    body: { name: 'Tasks', parent: { type: 'pipe', id: parent.pipe.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
+  })).body.id;
+  const card = await createCard(ctx, parent, 0);
+  const CHILDREN = 1000;
+  const CONCURRENCY = 4;
+  for (let i = 0; i < CHILDREN; i += CONCURRENCY) {
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, CHILDREN - i) }, (_, k) =>
+        ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId, create: { values: { [task]: `Task ${String(i + k).padStart(4, '0')}` } } } }),
+      ),
+    );
+  }
+  return { parent, card, connectionId, children: CHILDREN };
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -449,4 +554,198 @@ export const scenarios: Scenario[] = [
       };
     },
   }),
+
+  // --- Connections (issue 3). Every write row uses a fresh parent card per iteration, so the
+  // header read is the same size each time (a parent with no children yet).
+
+  scenario<ConnectionState & { conn: number }, { parent: Sized; child: Sized }>({
+    name: 'connect existing child',
+    route: 'addCardChild',
+    setup: async (ctx) => {
+      const s = await connectedPipes(ctx);
+      return { ...s, conn: await ctx.size.item(keys.connection(ctx.orgId, s.connectionId)) };
+    },
+    prepare: async (ctx, s, n) => ({ parent: await createParentCard(ctx, s, n), child: await createChildCard(ctx, s, n) }),
+    run: (ctx, s, { parent, child }) => ctx.api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: s.connectionId, childId: child.id } }),
+    async minimum(ctx, { state, input: { parent, child } }) {
+      const e = await edgeSizes(ctx, state.connectionId, parent.id, child.id);
+      return {
+        requests: { GetItem: 2, Query: 1, TransactWriteItems: 1 },
+        txItems: 6,
+        rcu: read(state.conn) + read(parent.bytes) + read(child.bytes),
+        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + check(parent.bytes).wcu + check(child.bytes).wcu + indexPut(e.childEdge, 1),
+        note: 'connection (rules, limits) + parent header Query (its container, the 404) + child GetItem (its container, the 422); one TransactWriteItems: 2 edge Puts, count Update (the limit), ConditionChecks on connection (not being deleted), parent and child (still where they were read); the child edge enters GSI1 (edges of a connection)',
+      };
+    },
+  }),
+
+  scenario<ConnectionState & { conn: number }, Sized>({
+    name: 'create child from parent (5-entry field map)',
+    route: 'addCardChild',
+    setup: async (ctx) => {
+      const s = await connectedPipes(ctx);
+      return { ...s, conn: await ctx.size.item(keys.connection(ctx.orgId, s.connectionId)) };
+    },
+    prepare: (ctx, s, n) => createParentCard(ctx, s, n),
+    run: (ctx, s, parent) => ctx.api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: s.connectionId, create: {} } }),
+    async minimum(ctx, { state, input: parent, result }) {
+      const childId = result.body.id as string;
+      const e = await edgeSizes(ctx, state.connectionId, parent.id, childId);
+      const card = await ctx.size.item(keys.card(ctx.orgId, childId));
+      const parentDef = await pipePartition(ctx, state.parent.pipe.id);
+      const childDef = await pipePartition(ctx, state.child.pipe.id);
+      const childPipe = await ctx.size.item(keys.pipe(ctx.orgId, state.child.pipe.id));
+      const phase = await ctx.size.item(keys.phase(ctx.orgId, state.child.pipe.id, state.child.pipe.phases[0]!.id));
+      return {
+        requests: { GetItem: 1, Query: 3, TransactWriteItems: 1 },
+        txItems: 7,
+        rcu: read(state.conn) + read(parent.bytes) + read(parentDef.bytes) + read(childDef.bytes),
+        wcu:
+          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(parent.bytes).wcu +
+          indexPut(card, 2) + indexPut(e.childEdge, 1),
+        note: 'connection (field map) + parent header + parent definition (source field types) + child definition (target fields, start phase); one TransactWriteItems of 7: new card Put, child pipe and start phase ConditionChecks, 2 edge Puts, count Update, parent ConditionCheck (the brief counts no connection check); the card enters GSI1 and GSI2, the child edge GSI1',
+      };
+    },
+  }),
+
+  scenario<ConnectionState & { conn: number }, { parent: Sized; child: Sized; edges: { childEdge: number; parentEdge: number; count: number } }>({
+    name: 'disconnect child',
+    route: 'removeCardChild',
+    setup: async (ctx) => {
+      const s = await connectedPipes(ctx);
+      return { ...s, conn: await ctx.size.item(keys.connection(ctx.orgId, s.connectionId)) };
+    },
+    async prepare(ctx, s, n) {
+      const parent = await createParentCard(ctx, s, n);
+      const child = await createChildCard(ctx, s, n);
+      await ctx.api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: s.connectionId, childId: child.id } });
+      return { parent, child, edges: await edgeSizes(ctx, s.connectionId, parent.id, child.id) };
+    },
+    run: (ctx, s, { parent, child }) => ctx.api('removeCardChild', { params: { cardId: parent.id, childId: child.id }, query: { connectionId: s.connectionId } }),
+    async minimum(ctx, { state, input: { parent, edges } }) {
+      const countAfter = await ctx.size.item(keys.childCount(cardPk(ctx, parent.id), state.connectionId));
+      return {
+        requests: { GetItem: 2, TransactWriteItems: 1 },
+        txItems: 3,
+        rcu: read(state.conn) + read(parent.bytes),
+        wcu: txWrite(edges.childEdge) + indexPut(edges.childEdge, 1) + txWrite(edges.parentEdge) + txWrite(Math.max(edges.count, countAfter)),
+        note: 'connection (404) + parent GetItem (404, its summary); one TransactWriteItems: child edge Delete (conditional: 404 when not connected), parent edge Delete, count Update; the child edge leaves GSI1',
+      };
+    },
+  }),
+
+  scenario<ConnectionState & { card: Sized }>({
+    name: 'getCard with connections (2 parents, 4 children)',
+    route: 'getCard',
+    async setup(ctx) {
+      // The card: child of an opening (Openings → Recruiting) and of a referral (Referrals → Recruiting),
+      // parent of an onboarding card (single) and of 3 interviews (Interviews, multiple).
+      const s = await connectedPipes(ctx);
+      const card = await createParentCard(ctx, s, 0);
+      const other = async (name: string, asParentOfCard: boolean, entries: 'single' | 'multiple') => {
+        const pipe = await createPipe(ctx, name);
+        const connectionId = (await ctx.api<{ id: string }>('createConnection', {
+          body: {
+            name,
+            parent: { type: 'pipe', id: asParentOfCard ? pipe.pipe.id : s.parent.pipe.id },
+            child: { type: 'pipe', id: asParentOfCard ? s.parent.pipe.id : pipe.pipe.id },
+            entries,
+          },
+        })).body.id;
+        return { pipe, connectionId };
+      };
+      for (const name of ['Openings', 'Referrals']) {
+        const { pipe, connectionId } = await other(name, true, 'multiple');
+        const up = await createCard(ctx, pipe, 0);
+        await ctx.api('addCardChild', { params: { cardId: up.id }, body: { connectionId, childId: card.id } });
+      }
+      await ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId: s.connectionId, create: {} } });
+      const interviews = await other('Interviews', false, 'multiple');
+      for (let i = 0; i < 3; i++) {
+        const down = await createCard(ctx, interviews.pipe, i);
+        await ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId: interviews.connectionId, childId: down.id } });
+      }
+      return { ...s, card };
+    },
+    run: (ctx, s) => ctx.api('getCard', { params: { cardId: s.card.id } }),
+    async minimum(ctx, { state }) {
+      const c = await ctx.size.partition(cardPk(ctx, state.card.id));
+      return {
+        requests: { Query: 1 },
+        rcu: read(c.bytes),
+        wcu: 0,
+        note: `one strongly consistent Query of the card partition: header, counts, parent and child edges (${c.items} items, ${c.bytes} B), summaries carried on the edges`,
+      };
+    },
+  }),
+
+  scenario<Awaited<ReturnType<typeof thousandChildren>>>({
+    name: 'getCard with 1,000 children',
+    route: 'getCard',
+    shared: 'thousand-children',
+    setup: thousandChildren,
+    run: (ctx, s) => ctx.api('getCard', { params: { cardId: s.card.id } }),
+    async minimum(ctx, { state, result }) {
+      const c = await ctx.size.partition(cardPk(ctx, state.card.id));
+      const page = c.perItem.slice(0, HEADER_PAGE);
+      const group = (result.body.children as Array<{ count: number; items: unknown[]; hasMore: boolean }>)[0]!;
+      return {
+        requests: { Query: 1 },
+        rcu: read(page.reduce((a, b) => a + b, 0)),
+        wcu: 0,
+        note: `one Query page of ${HEADER_PAGE} items (Limit = HEADER_PAGE) of the ${c.items.toLocaleString('en')}-item partition: header, count, ${group.items.length} of ${group.count.toLocaleString('en')} children (hasMore: ${group.hasMore}); the rest through GET …/children, 50 a page by default`,
+      };
+    },
+  }),
+
+  scenario<Awaited<ReturnType<typeof thousandChildren>>>({
+    name: 'listCardChildren (first page of 50 of 1,000)',
+    route: 'listCardChildren',
+    shared: 'thousand-children',
+    setup: thousandChildren,
+    run: (ctx, s) => ctx.api('listCardChildren', { params: { cardId: s.card.id }, query: { connectionId: s.connectionId } }),
+    async minimum(ctx, { state, result }) {
+      const c = await ctx.size.partition(cardPk(ctx, state.card.id));
+      const card = await ctx.size.item(keys.card(ctx.orgId, state.card.id));
+      // Children sort last in the partition: the page is the first child edges.
+      const firstChild = c.items - state.children;
+      const items = (result.body.items as unknown[]).length;
+      const page = c.perItem.slice(firstChild, firstChild + items).reduce((a, b) => a + b, 0);
+      return {
+        requests: { GetItem: 1, Query: 1 },
+        rcu: read(card) + read(page),
+        wcu: 0,
+        note: `parent GetItem (404 for an unknown card) + one strongly consistent Query of the card partition's CHILD#{connectionId}# range (${items} edges, Limit 50), edges carry the child summaries`,
+      };
+    },
+  }),
+
+  scenario<ConnectionState & { conn: number; card: Sized }>({
+    name: 'candidate search (q, 20 a page)',
+    route: 'connectionCandidates',
+    async setup(ctx) {
+      const s = await connectedPipes(ctx, { entries: 'multiple', name: 'Onboarding (multiple)' });
+      const card = await createParentCard(ctx, s, 0);
+      const employees: Sized[] = [];
+      for (let i = 0; i < 30; i++) employees.push(await createChildCard(ctx, s, i));
+      for (let i = 0; i < 10; i++) await createChildCard(ctx, s, 100 + i, `Contractor ${i}`);
+      for (const e of employees.slice(0, 3)) await ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId: s.connectionId, childId: e.id } });
+      return { ...s, card, conn: await ctx.size.item(keys.connection(ctx.orgId, s.connectionId)) };
+    },
+    run: (ctx, s) => ctx.api('connectionCandidates', { params: { connectionId: s.connectionId }, query: { parentId: s.card.id, q: 'Emp' } }),
+    async minimum(ctx, { state, result }) {
+      const found = result.body.items as Array<{ id: string; connected: boolean }>;
+      const page = await ctx.size.index('GSI2', gsi2.cardTitles(ctx.orgId, state.child.pipe.id), 20, normalizeTitle('Emp'));
+      const parent = await ctx.size.item(keys.card(ctx.orgId, state.card.id));
+      let marks = 0;
+      for (const c of found) marks += read(await ctx.size.item(keys.childEdge(cardPk(ctx, state.card.id), state.connectionId, c.id)));
+      return {
+        requests: { GetItem: 2, Query: 1, BatchGetItem: 1 },
+        rcu: read(state.conn) + read(parent) + read(page.bytes, false) + marks,
+        wcu: 0,
+        note: `connection + parent GetItems (404s, parent container) + one GSI2 page by title prefix (${page.items} cards, eventually consistent) + one BatchGetItem of ${found.length} child-edge keys (${found.filter((c) => c.connected).length} connected): strongly consistent, 1 RCU a key found or not`,
+      };
+    },
+  }),
+
 ];
