@@ -93,6 +93,38 @@ function checkFieldMap(map: FieldMapEntry[], defs: Definitions, connectionId: st
   return problems;
 }
 
+/** How many edges a limit change may read to prove no parent already has more children. */
+const LIMIT_CHECK_EDGES = 20_000;
+
+/**
+ * A tighter limit must already hold: refuses (409, naming parents) to make a connection single
+ * or lower its maximum while some parent has more children than that.
+ */
+async function assertLimitHolds(ctx: UseCaseContext, current: Connection, next: Connection) {
+  const limit = (c: Connection) => (c.entries === 'single' ? 1 : (c.maxChildren ?? Infinity));
+  if (limit(next) >= limit(current)) return;
+  const perParent = new Map<string, number>();
+  let read = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.store.connections.edgesOfConnection(ctx.principal.orgId, current.id, 1000, startKey);
+    for (const edge of page.items) perParent.set(edge['parentId'] as string, (perParent.get(edge['parentId'] as string) ?? 0) + 1);
+    read += page.items.length;
+    startKey = page.lastKey;
+    if (startKey && read >= LIMIT_CHECK_EDGES) {
+      throw new ConflictError(`Connection ${current.id} joins more than ${LIMIT_CHECK_EDGES} items; a tighter limit cannot be verified here`, 'connection.limitUnverifiable');
+    }
+  } while (startKey);
+  const over = [...perParent].filter(([, n]) => n > limit(next));
+  if (over.length) {
+    throw new ConflictError(
+      `${over.length} parent${over.length === 1 ? ' has' : 's have'} more children than the new limit allows: ${over.slice(0, 10).map(([id, n]) => `${id} (${n})`).join(', ')}; disconnect some first`,
+      'connection.limitBelowExisting',
+      { parentIds: over.slice(0, 100).map(([id]) => id) },
+    );
+  }
+}
+
 /** Refuses a synced connection that would close a loop of synced connections between containers. */
 async function assertNoSyncCycle(ctx: UseCaseContext, candidate: Pick<Connection, 'id' | 'parent' | 'child' | 'fieldMap'>) {
   if (!candidate.fieldMap.some((e) => e.sync)) return;
@@ -217,6 +249,7 @@ export async function updateConnection(ctx: UseCaseContext, connectionId: string
     throw new ValidationError('Allow creating, connecting existing items, or both', [{ path: 'body.canCreate', message: 'both ways would be off', code: 'connection.noWayToConnect' }]);
   }
   assertRulesFit(next.parent, next.rules);
+  await assertLimitHolds(ctx, current, next);
   if (fieldMap) {
     const parentDef = await loadEnd(ctx, next.parent, 'parent');
     const childDef = next.child.id === next.parent.id ? parentDef : await loadEnd(ctx, next.child, 'child');

@@ -170,7 +170,7 @@ export function edgeSteps(
   if (adds.length) list.push({ item: ctx.store.connections.definitionLive(orgId, connection.id), fail: () => new ConflictError(`Connection ${connection.id} is being deleted`, 'connection.gone') });
   for (const child of childrenExist ? adds : []) {
     list.push({
-      item: ctx.store.connections.itemIn(orgId, child.type, child.id, child.containerId),
+      item: ctx.store.connections.linkGuard(orgId, child.type, child.id, child.containerId),
       fail: () => new ValidationError(`${child.id} no longer exists`, [{ path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' }]),
     });
   }
@@ -198,7 +198,7 @@ export function missingFields(fields: Field[], values: Record<string, unknown>, 
 
 /** Guards that the parent still exists where it was read (for writes that do not touch it). */
 export function parentStep(ctx: UseCaseContext, parent: ItemSummary): Step {
-  return { item: ctx.store.connections.itemIn(ctx.principal.orgId, parent.type, parent.id, parent.containerId), fail: () => new NotFoundError(label(parent.type), parent.id) };
+  return { item: ctx.store.connections.linkGuard(ctx.principal.orgId, parent.type, parent.id, parent.containerId), fail: () => new NotFoundError(label(parent.type), parent.id) };
 }
 
 export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string) {
@@ -385,34 +385,40 @@ export async function deleteWithEdges(ctx: UseCaseContext, type: ItemType, id: s
     }
   }
   const pk = itemPk(orgId, type, id);
-  const writes: TransactItem[] = [];
+  // Each group is all-or-nothing: an edge already removed by a concurrent disconnect takes its
+  // count decrement with it, so counts never go below the edges that exist.
+  const groups: TransactItem[][] = [];
   for (const edge of header.parents) {
     const parentPk = itemPk(orgId, itemTypeOf(edge.parentId), edge.parentId);
-    writes.push(
-      { Delete: { TableName: ctx.store.table, Key: keys.childEdge(parentPk, edge.connectionId, id) } },
+    groups.push([
+      { Delete: { TableName: ctx.store.table, Key: keys.childEdge(parentPk, edge.connectionId, id), ConditionExpression: 'attribute_exists(PK)' } },
       { Update: { TableName: ctx.store.table, Key: keys.childCount(parentPk, edge.connectionId), UpdateExpression: 'ADD #count :minus', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeNames: { '#count': 'count' }, ExpressionAttributeValues: { ':minus': -1 } } },
       { Delete: { TableName: ctx.store.table, Key: keys.parentEdge(pk, edge.connectionId, edge.parentId) } },
-    );
+    ]);
   }
   const cascade: Edge[] = [];
   for (const edge of children) {
     const policy = outgoing.find((c) => c.id === edge.connectionId)?.onParentDelete ?? 'unlink';
-    writes.push({ Delete: { TableName: ctx.store.table, Key: keys.parentEdge(itemPk(orgId, itemTypeOf(edge.childId), edge.childId), edge.connectionId, id) } });
-    writes.push({ Delete: { TableName: ctx.store.table, Key: keys.childEdge(pk, edge.connectionId, edge.childId) } });
+    groups.push([
+      { Delete: { TableName: ctx.store.table, Key: keys.parentEdge(itemPk(orgId, itemTypeOf(edge.childId), edge.childId), edge.connectionId, id) } },
+      { Delete: { TableName: ctx.store.table, Key: keys.childEdge(pk, edge.connectionId, edge.childId) } },
+    ]);
     if (policy === 'cascade' && !visited.has(edge.childId)) cascade.push(edge);
   }
-  for (const connectionId of Object.keys(header.counts)) writes.push({ Delete: { TableName: ctx.store.table, Key: keys.childCount(pk, connectionId) } });
+  for (const connectionId of Object.keys(header.counts)) groups.push([{ Delete: { TableName: ctx.store.table, Key: keys.childCount(pk, connectionId) } }]);
   const meta: TransactItem = {
     Delete: {
       TableName: ctx.store.table,
       Key: { PK: pk, SK: '#META' },
-      ConditionExpression: 'attribute_exists(PK) AND version = :v',
-      ExpressionAttributeValues: { ':v': item.version },
+      // Unchanged since read, and no connect has guarded it since: nothing new can dangle.
+      ConditionExpression: 'attribute_exists(PK) AND version = :v AND ' + (header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'),
+      ExpressionAttributeValues: { ':v': item.version, ...(header.edgeSeq === undefined ? {} : { ':seq': header.edgeSeq }) },
     },
   };
-  const first = writes.splice(0, 90);
+  const first: TransactItem[] = [meta];
+  while (groups.length && first.length + groups[0]!.length <= 90) first.push(...groups.shift()!);
   try {
-    await ctx.store.containers.transact([meta, ...first]);
+    await ctx.store.containers.transact(first);
   } catch (error) {
     if (error instanceof TransactionCancelled) {
       if (ifMatch !== undefined) throw new PreconditionFailedError(`${label(type)} ${id} changed meanwhile`);
@@ -420,7 +426,8 @@ export async function deleteWithEdges(ctx: UseCaseContext, type: ItemType, id: s
     }
     throw error;
   }
-  for (let i = 0; i < writes.length; i += 25) await ctx.store.containers.transactLenient(writes.slice(i, i + 25));
+  // Larger fan-outs: the item is gone; its remaining edges go group by group, each idempotent.
+  for (const group of groups) await ctx.store.containers.transactOrSkip(group);
   for (const edge of cascade) {
     await deleteWithEdges(ctx, itemTypeOf(edge.childId), edge.childId, undefined, visited).catch((error) => {
       if (!(error instanceof NotFoundError)) throw error;

@@ -5,6 +5,7 @@
  * Everything here is idempotent and guarded by the parent's version, so replays, retries and
  * out-of-order deliveries leave the same state.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { titleFrom } from './field-defs';
 import { normalizeTitle } from './fields';
@@ -73,7 +74,10 @@ export class StreamWork {
     const newSummary = summaryOfItem(type, after);
     const summaryChanged = summaryDiffers(oldSummary, newSummary);
     if (summaryChanged) await this.refreshParentsOf(orgId, type, after.id, newSummary);
-    const def = await this.definition(orgId, type, newSummary.containerId);
+    const valuesChanged = !isDeepStrictEqual(before.values, after.values);
+    // A connect bumps only the edge sequence: nothing to carry anywhere.
+    if (!summaryChanged && !valuesChanged) return;
+    const def = valuesChanged ? await this.definition(orgId, type, newSummary.containerId) : null;
     const outgoing: Connection[] = def?.outgoing ?? [];
     const childDefs = new Map<string, PipeDefinition | DatabaseDefinition | null>();
     for (const connection of outgoing) {

@@ -107,15 +107,20 @@ export class ConnectionStore {
     };
   }
 
-  /** Guards a connect: the item exists and lives in the container the connection names. */
-  itemIn(orgId: string, type: ItemType, id: string, containerId: string): TransactItem {
+  /**
+   * Guards a connect: the item exists and lives in the container the connection names. It is an
+   * update, not a check: bumping the item's edge sequence makes a concurrent delete of the item,
+   * which conditions on the sequence it read, fail instead of leaving the new edge dangling.
+   */
+  linkGuard(orgId: string, type: ItemType, id: string, containerId: string): TransactItem {
     return {
-      ConditionCheck: {
+      Update: {
         TableName: this.table,
         Key: { PK: itemPk(orgId, type, id), SK: '#META' },
+        UpdateExpression: 'SET edgeSeq = if_not_exists(edgeSeq, :zero) + :one',
         ConditionExpression: `attribute_exists(PK) AND #container = :container`,
         ExpressionAttributeNames: { '#container': type === 'card' ? 'pipeId' : 'databaseId' },
-        ExpressionAttributeValues: { ':container': containerId },
+        ExpressionAttributeValues: { ':container': containerId, ':zero': 0, ':one': 1 },
       },
     };
   }

@@ -7,7 +7,7 @@ import type { Connection, Database, DatabaseDefinition, Field, Phase, Pipe, Pipe
 import { batchDelete, countQuery, queryAll, queryPage, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
 import { ENTITY, gsi1, keys } from './keys';
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'entity', 'orgId', 'deleting', 'closing'];
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'entity', 'orgId', 'deleting', 'closing', 'edgeSeq', 'changedBy'];
 
 /** Item → entity: drops key and bookkeeping attributes. */
 export function strip<T>(item: Item): T {
@@ -158,6 +158,15 @@ export class ContainerStore {
 
   async transact(items: TransactItem[]): Promise<void> {
     await transactWrite(this.doc, items);
+  }
+
+  /** A group of clean-up writes that is applied whole or, if a condition is already settled, not at all. */
+  async transactOrSkip(items: TransactItem[]): Promise<void> {
+    try {
+      await transactWrite(this.doc, items);
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled)) throw error;
+    }
   }
 
   /**

@@ -28,6 +28,8 @@ export interface ItemHeader<T> {
   children: Edge[];
   counts: Record<string, number>;
   complete: boolean;
+  /** Bumped by every connect that guards this item; a delete conditions on the value it read. */
+  edgeSeq?: number;
 }
 
 export class ItemStore {
@@ -126,6 +128,7 @@ export class ItemStore {
       children: page.items.filter((i) => i['entity'] === ENTITY.childEdge).map((i) => strip<Edge>(i)),
       counts,
       complete: page.lastKey === undefined,
+      ...(typeof meta['edgeSeq'] === 'number' ? { edgeSeq: meta['edgeSeq'] } : {}),
     };
   }
 

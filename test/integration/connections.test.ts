@@ -1,9 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { client, newOrg } from '../support/api';
 import { fieldIds } from '../support/fixtures';
+import { expectGraphValid } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 
 type Api = ReturnType<typeof client>;
+
+// Every scenario ends with the graph invariants checked on each organization it used.
+const used: string[] = [];
+const trackedOrg = (label: string) => {
+  const orgId = newOrg(label);
+  used.push(orgId);
+  return orgId;
+};
+afterEach(async () => {
+  for (const orgId of used.splice(0)) await expectGraphValid(orgId);
+});
 
 async function hrSetup(api: Api, connection: Record<string, unknown> = {}) {
   const recruiting = (await api('createPipe', {
@@ -57,7 +69,7 @@ async function hrSetup(api: Api, connection: Record<string, unknown> = {}) {
 
 describe('connections', () => {
   it('HR: a hired candidate creates its onboarding card with the data carried over, once, and cannot finish without it', async () => {
-    const api = client(newOrg('hr'));
+    const api = client(trackedOrg('hr'));
     const { recruiting, r, o, connection } = await hrSetup(api);
     const candidate = (await api('createCard', {
       params: { pipeId: recruiting.id },
@@ -106,7 +118,7 @@ describe('connections', () => {
   });
 
   it('holds a single entry under 20 concurrent attempts: one child, 19 conflicts, no stray writes', async () => {
-    const orgId = newOrg('race');
+    const orgId = trackedOrg('race');
     const api = client(orgId);
     const parentPipe = (await api('createPipe', { body: { name: 'Parents' } })).body;
     const childPipe = (await api('createPipe', { body: { name: 'Children' } })).body;
@@ -127,7 +139,7 @@ describe('connections', () => {
   });
 
   it('holds a maximum on multiple entries under concurrency, and refuses the same pair twice', async () => {
-    const orgId = newOrg('max');
+    const orgId = trackedOrg('max');
     const api = client(orgId);
     const parentPipe = (await api('createPipe', { body: { name: 'Deals' } })).body;
     const childPipe = (await api('createPipe', { body: { name: 'Tasks' } })).body;
@@ -153,7 +165,7 @@ describe('connections', () => {
   });
 
   it('refuses ids from elsewhere with a 422 that names them, and a card as its own child', async () => {
-    const api = client(newOrg('ids'));
+    const api = client(trackedOrg('ids'));
     const a = (await api('createPipe', { body: { name: 'A' } })).body;
     const b = (await api('createPipe', { body: { name: 'B' } })).body;
     const c = (await api('createPipe', { body: { name: 'C' } })).body;
@@ -174,12 +186,12 @@ describe('connections', () => {
     expect(missing.body.errors[0].path).toBe('body.childId');
     const self = await api('addCardChild', { params: { cardId: cardA.id }, body: { connectionId: aa.id, childId: cardA.id } });
     expect(self.status).toBe(422);
-    const otherOrg = client(newOrg('elsewhere'));
+    const otherOrg = client(trackedOrg('elsewhere'));
     expect((await otherOrg('addCardChild', { params: { cardId: cardA.id }, body: { connectionId: ab.id, childId: cardA.id } })).status).toBe(422);
   });
 
   it('validates field maps: incompatible pairs, unknown fields, a second synced entry on one field, and sync loops', async () => {
-    const api = client(newOrg('maps'));
+    const api = client(trackedOrg('maps'));
     const a = (await api('createPipe', { body: { name: 'A', startFormFields: [{ label: 'Amount', type: 'number' }, { label: 'Name', type: 'short_text' }] } })).body;
     const b = (await api('createPipe', { body: { name: 'B', startFormFields: [{ label: 'Due', type: 'date' }, { label: 'Title', type: 'short_text' }] } })).body;
     const fa = fieldIds(a);
@@ -204,7 +216,7 @@ describe('connections', () => {
   });
 
   it('finds candidates by case-insensitive title prefix, marks the connected ones, filters by finished', async () => {
-    const api = client(newOrg('search'));
+    const api = client(trackedOrg('search'));
     const purchasing = (await api('createPipe', { body: { name: 'Purchasing' } })).body;
     const suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true, required: true }] } })).body;
     const nameField = suppliers.fields[0].id;
@@ -230,7 +242,7 @@ describe('connections', () => {
   });
 
   it('a required connection field blocks leaving its phase until an item is connected through it', async () => {
-    const api = client(newOrg('field'));
+    const api = client(trackedOrg('field'));
     const purchasing = (await api('createPipe', { body: { name: 'Purchasing', phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }] } })).body;
     const suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
     const connection = (await api('createConnection', { body: { name: 'Supplier', parent: { type: 'pipe', id: purchasing.id }, child: { type: 'database', id: suppliers.id }, entries: 'multiple' } })).body;
@@ -259,7 +271,7 @@ describe('connections', () => {
   });
 
   it('deleting follows the on-parent-delete policy: unlink, block, cascade; deleting a child releases its slot', async () => {
-    const orgId = newOrg('delete');
+    const orgId = trackedOrg('delete');
     const api = client(orgId);
     const parents = (await api('createPipe', { body: { name: 'Parents' } })).body;
     const kids = (await api('createPipe', { body: { name: 'Kids' } })).body;
@@ -292,7 +304,7 @@ describe('connections', () => {
   });
 
   it('a connection that joins items is deleted only with ?cascade=true, which removes its edges', async () => {
-    const orgId = newOrg('conndel');
+    const orgId = trackedOrg('conndel');
     const api = client(orgId);
     const companies = (await api('createDatabase', { body: { name: 'Companies', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
     const contacts = (await api('createDatabase', { body: { name: 'Contacts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Company', type: 'short_text' }] } })).body;
@@ -314,5 +326,58 @@ describe('connections', () => {
     const left = await snapshotOrg(orgId);
     expect(left.filter((i) => /Edge|ChildCount|Connection/.test(String(i['entity'])))).toEqual([]);
     expect((await api('getRecord', { params: { recordId: jane.body.id } })).body.parents).toEqual([]);
+  });
+});
+
+describe('connections under concurrent changes', () => {
+  it('never lets a count go below its edges when a disconnect races the child being deleted', async () => {
+    const orgId = trackedOrg('racedel');
+    const api = client(orgId);
+    const a = (await api('createPipe', { body: { name: 'A' } })).body;
+    const b = (await api('createPipe', { body: { name: 'B' } })).body;
+    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: 'P' } })).body;
+    for (let i = 0; i < 8; i++) {
+      const child = (await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `c${i}` } } })).body;
+      await Promise.all([
+        api('removeCardChild', { params: { cardId: parent.id, childId: child.id }, query: { connectionId: connection.id } }),
+        api('deleteCard', { params: { cardId: child.id } }),
+      ]);
+    }
+    await expectGraphValid(orgId);
+  });
+
+  it('never leaves an edge on a deleted item when a connect races the delete', async () => {
+    const orgId = trackedOrg('raceconn');
+    const api = client(orgId);
+    const a = (await api('createPipe', { body: { name: 'A' } })).body;
+    const b = (await api('createPipe', { body: { name: 'B' } })).body;
+    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    for (let i = 0; i < 8; i++) {
+      const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: `p${i}` } })).body;
+      const child = (await api('createCard', { params: { pipeId: b.id }, body: { title: `c${i}` } })).body;
+      const victim = i % 2 ? parent.id : child.id;
+      await Promise.all([
+        api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: child.id } }),
+        api('deleteCard', { params: { cardId: victim } }),
+      ]);
+    }
+    await expectGraphValid(orgId);
+  });
+
+  it('refuses a tighter limit that existing children already exceed', async () => {
+    const orgId = trackedOrg('narrow');
+    const api = client(orgId);
+    const a = (await api('createPipe', { body: { name: 'A' } })).body;
+    const b = (await api('createPipe', { body: { name: 'B' } })).body;
+    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: 'P' } })).body;
+    for (let i = 0; i < 3; i++) await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `c${i}` } } });
+    const single = await api('updateConnection', { params: { connectionId: connection.id }, body: { entries: 'single' } });
+    expect(single.status).toBe(409);
+    expect(single.body.parentIds).toEqual([parent.id]);
+    expect((await api('updateConnection', { params: { connectionId: connection.id }, body: { maxChildren: 2 } })).status).toBe(409);
+    expect((await api('updateConnection', { params: { connectionId: connection.id }, body: { maxChildren: 3 } })).status).toBe(200);
+    await expectGraphValid(orgId);
   });
 });
