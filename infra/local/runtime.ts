@@ -26,6 +26,8 @@ export interface LocalRuntimeOptions {
   seed?: boolean;
   /** No access log lines. */
   quiet?: boolean;
+  /** Where access log lines go (console.log by default). */
+  log?: (line: string) => void;
   /** The dev signing key (default .cardflow/dev-signing-key.json). */
   keyFile?: string;
   tableName?: string;
@@ -109,6 +111,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       port: options.port ?? 3000,
       ...(options.host ? { host: options.host } : {}),
       ...(options.quiet ? { quiet: true } : {}),
+      ...(options.log ? { log: options.log } : {}),
     });
     const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, stop };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });

@@ -26,7 +26,11 @@ function portArg(value: string | undefined, name: string, fallback?: number): nu
 const portInUse = (port: number) =>
   `Port ${port} is already in use (another npm start, or another server); stop what uses it or run npm start -- --port ${port + 1}`;
 
+let showAccessLog = false;
+
 async function main() {
+  // These machines run Node.js 20; the SDK's notice about its future releases is noise here.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   let values;
   try {
     ({ values } = parseArgs({
@@ -64,6 +68,10 @@ async function main() {
     runtime = await startLocalRuntime({
       port,
       seed: false,
+      // The seed's requests are not the user's: access lines start once the banner is out.
+      log: (line) => {
+        if (showAccessLog) console.log(line);
+      },
       ...(values.data ? { dataDir: values.data } : {}),
       ...(dynamoPort !== undefined ? { dynamoPort } : {}),
       ...(values.quiet ? { quiet: true } : {}),
@@ -113,8 +121,7 @@ async function main() {
     `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
   ];
   if (seeded) {
-    const was = (created: boolean) => (created ? 'created' : 'already there');
-    lines.push(`  Demo      organization ${seeded.orgId}: pipe Recruiting ${seeded.pipeId} (${was(seeded.created.pipe)}), database Suppliers ${seeded.databaseId} (${was(seeded.created.database)})`);
+    lines.push(`  Demo      organization ${seeded.orgId} (${seeded.created.pipe ? 'seeded' : 'already there'}): pipes ${Object.keys(seeded.pipes).join(', ')}; databases ${Object.keys(seeded.databases).join(', ')}`);
   } else if (seedProblem) {
     lines.push(`  Demo      NOT seeded. ${seedProblem}`);
   }
@@ -131,6 +138,7 @@ async function main() {
     '',
   );
   console.log(lines.join('\n'));
+  showAccessLog = true;
 }
 
 main().catch((error: unknown) => {
