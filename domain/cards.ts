@@ -27,8 +27,22 @@ import { gsi1 } from './store/keys';
 const UNTITLED = 'Untitled card';
 const MOVE_ATTEMPTS = 5;
 
+/** A card as clients see it, in a stable, readable key order. */
 export function cardView(card: Card) {
-  return { ...card, finished: card.finishedAt !== undefined };
+  return {
+    id: card.id,
+    pipeId: card.pipeId,
+    phaseId: card.phaseId,
+    title: card.title,
+    finished: card.finishedAt !== undefined,
+    ...(card.finishedAt ? { finishedAt: card.finishedAt } : {}),
+    values: card.values,
+    phaseHistory: card.phaseHistory,
+    version: card.version,
+    createdBy: card.createdBy,
+    createdAt: card.createdAt,
+    updatedAt: card.updatedAt,
+  };
 }
 
 function checkVersion(card: Card, ifMatch: number | undefined) {

@@ -17,7 +17,7 @@ import {
 } from './edges';
 import { ValidationError } from './errors';
 import type { Card, DatabaseDefinition, DbRecord, ItemType, PipeDefinition } from './model';
-import { prepareRecord } from './records';
+import { prepareRecord, recordView } from './records';
 
 type AddChild = { connectionId: string; childId: string } | { connectionId: string; create: { title?: string; values?: Record<string, unknown> } };
 
@@ -75,5 +75,5 @@ export async function createChild(
   const parent = summaryOf(parentType, header.item);
   const child = summaryOf(childType, prepared.child);
   await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], nowIso(ctx), false), parentStep(ctx, parent)]);
-  return { childType, child: childType === 'card' ? cardView(prepared.child as Card) : (prepared.child as DbRecord) };
+  return { childType, child: childType === 'card' ? cardView(prepared.child as Card) : recordView(prepared.child as DbRecord) };
 }

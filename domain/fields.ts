@@ -146,13 +146,13 @@ export function checkValue(field: FieldSpec, value: unknown): Check {
       if (typeof value !== 'string') return fail('must be one of the options (a string)', 'field.wrongType');
       return field.options?.includes(value)
         ? { ok: true, value }
-        : fail(`"${value}" is not an option of ${field.label}`, 'field.notAnOption');
+        : fail(`has no option "${value}" (options: ${(field.options ?? []).join(', ')})`, 'field.notAnOption');
     case 'multi_select':
     case 'checklist': {
       const checked = stringList(value, (item) =>
-        field.options?.includes(item) ? null : `"${item}" is not an option of ${field.label}`,
+        field.options?.includes(item) ? null : `has no option "${item}" (options: ${(field.options ?? []).join(', ')})`,
       );
-      if (!checked.ok && checked.message.includes('is not an option')) return { ...checked, code: 'field.notAnOption' };
+      if (!checked.ok && checked.message.startsWith('has no option')) return { ...checked, code: 'field.notAnOption' };
       return checked;
     }
     case 'assignee':

@@ -24,6 +24,20 @@ import { gsi1 } from './store/keys';
 
 const UNTITLED = 'Untitled record';
 
+/** A record as clients see it, in a stable, readable key order. */
+export function recordView(record: DbRecord) {
+  return {
+    id: record.id,
+    databaseId: record.databaseId,
+    title: record.title,
+    values: record.values,
+    version: record.version,
+    createdBy: record.createdBy,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
 /** Builds a new record and the writes that create it; `preset` values (auto-fill) sit under the request's. */
 export async function prepareRecord(
   ctx: UseCaseContext,
@@ -56,12 +70,12 @@ export async function createRecord(ctx: UseCaseContext, databaseId: string, inpu
   const def = await loadDatabase(ctx, databaseId);
   const { record, steps } = await prepareRecord(ctx, def, input);
   await runSteps(ctx, steps);
-  return record;
+  return recordView(record);
 }
 
 export async function getRecord(ctx: UseCaseContext, recordId: string) {
   const header = await readHeader<DbRecord>(ctx, 'record', recordId);
-  return { ...header.item, ...headerView(header) };
+  return { ...recordView(header.item), ...headerView(header) };
 }
 
 export async function updateRecord(
@@ -70,7 +84,7 @@ export async function updateRecord(
   input: { title?: string; values?: Record<string, unknown> },
   ifMatch?: number,
 ) {
-  return updateItemValues<DbRecord>(ctx, 'record', recordId, input, ifMatch, UNTITLED);
+  return recordView(await updateItemValues<DbRecord>(ctx, 'record', recordId, input, ifMatch, UNTITLED));
 }
 
 export async function deleteRecord(ctx: UseCaseContext, recordId: string, ifMatch?: number) {
@@ -85,7 +99,7 @@ export async function listRecords(ctx: UseCaseContext, databaseId: string, query
   const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ GSI1PK: partition })) : undefined;
   const page = await ctx.store.items.listIndex(partition, query.limit ?? 50, start?.key);
   return {
-    items: page.items.map((i) => strip<DbRecord>(i)),
+    items: page.items.map((i) => recordView(strip<DbRecord>(i))),
     nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null,
   };
 }

@@ -10,6 +10,11 @@ import { idPattern, type IdKind } from './ids';
 
 extendZodWithOpenApi(z);
 
+// A missing property says so, rather than "expected string, received undefined".
+z.config({
+  customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
+});
+
 export { z };
 
 export const Id = (kind: IdKind) =>
@@ -436,3 +441,194 @@ export const Candidate = ItemSummary.extend({ connected: z.boolean() }).openapi(
 
 export type CreateConnectionInput = z.infer<typeof CreateConnection>;
 export type UpdateConnectionInput = z.infer<typeof UpdateConnection>;
+
+// ——— Automations ———
+
+const AutomationTrigger = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('card.created') }).openapi({ description: 'A card is created in the pipe (directly, or as a connected child).' }),
+    z.strictObject({ type: z.literal('card.entered_phase'), phaseId: Id('phase') }).openapi({ description: 'A card of the pipe is moved into this phase.' }),
+    z.strictObject({ type: z.literal('field.changed'), fieldId: Id('field') }).openapi({ description: 'A value of this field changes (not through propagation from a parent).' }),
+    z
+      .strictObject({ type: z.literal('children.all_finished'), connectionId: Id('connection') })
+      .openapi({ description: 'The last unfinished child of a card through this connection (the pipe is its parent) finishes. The action applies to the parent.' }),
+  ])
+  .openapi('AutomationTrigger');
+
+const AutomationAction = z
+  .discriminatedUnion('type', [
+    z
+      .strictObject({ type: z.literal('create_connected_card'), connectionId: Id('connection') })
+      .openapi({ description: "Create a child of the card through this connection (the pipe is its parent), filled in from the connection's field map." }),
+    z.strictObject({ type: z.literal('move_card'), phaseId: Id('phase') }).openapi({ description: 'Move the card to this phase (nothing happens if it is there already).' }),
+    z
+      .strictObject({
+        type: z.literal('set_field'),
+        fieldId: Id('field'),
+        value: z.unknown().openapi({ description: 'A value of the field type; null clears the field.' }),
+      })
+      .openapi({ description: 'Set a field of the card (nothing happens if it holds the value already).' }),
+  ])
+  .openapi('AutomationAction');
+
+const automationShape = {
+  name: Name,
+  enabled: z.boolean().optional().openapi({ description: 'Disabled automations do not run (default true).' }),
+  trigger: AutomationTrigger,
+  action: AutomationAction,
+};
+
+export const CreateAutomation = z
+  .strictObject({ ...automationShape, pipeId: Id('pipe').openapi({ description: 'The pipe whose cards trigger the automation.' }) })
+  .openapi('CreateAutomation');
+
+export const UpdateAutomation = z
+  .strictObject({ name: Name.optional(), enabled: z.boolean().optional(), trigger: AutomationTrigger.optional(), action: AutomationAction.optional() })
+  .openapi('UpdateAutomation');
+
+export const Automation = z
+  .object({
+    id: Id('automation'),
+    name: z.string(),
+    pipeId: Id('pipe'),
+    enabled: z.boolean(),
+    trigger: AutomationTrigger,
+    action: AutomationAction,
+    version: z.number().int(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Automation');
+
+export const ListAutomationsQuery = Pagination.extend({ pipeId: Id('pipe').openapi({ description: 'The pipe whose automations to list.' }) });
+
+export const AutomationRun = z
+  .object({
+    automationId: Id('automation'),
+    triggerKey: z.string().openapi({ description: 'What the run fired on: the card and its version, or the parent, connection and set of finished children.' }),
+    trigger: z.string(),
+    subjectId: z.string().openapi({ description: 'The card the action applies to.' }),
+    status: z.enum(['running', 'done', 'failed', 'skipped']),
+    attempts: z.number().int(),
+    childId: z.string().optional().openapi({ description: 'create_connected_card: the id of the child, fixed when the run is claimed.' }),
+    error: z.object({ code: z.string(), message: z.string(), at: Timestamp }).optional().openapi({ description: 'failed: why the last attempt failed; skipped: why the run did not act.' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('AutomationRun');
+
+export type CreateAutomationInput = z.infer<typeof CreateAutomation>;
+export type UpdateAutomationInput = z.infer<typeof UpdateAutomation>;
+export type AutomationTriggerInput = z.infer<typeof AutomationTrigger>;
+export type AutomationActionInput = z.infer<typeof AutomationAction>;
+
+// ——— Webhooks ———
+// (An import may stand anywhere at module level; this one serves only this section.)
+import { EVENT_TYPES, EVENT_TYPE_WILDCARDS } from './events';
+
+export const EventType = z.enum(EVENT_TYPES).openapi('EventType');
+
+export const EventTypePattern = z
+  .enum([...EVENT_TYPES, ...EVENT_TYPE_WILDCARDS])
+  .openapi('EventTypePattern', { description: 'An event type, or a family of them (`card.*`, `record.*`, `connection.*`).' });
+
+const WebhookUrl = z.string().min(1).max(2_048).openapi({
+  format: 'uri',
+  description: 'Where events are POSTed: https to a public host (http to localhost only where the deployment allows loopback, for local development).',
+  example: 'https://erp.example.com/hooks/cardflow',
+});
+
+const WebhookDescription = z.string().trim().max(500);
+
+export const CreateWebhook = z
+  .strictObject({
+    url: WebhookUrl,
+    eventTypes: z.array(EventTypePattern).min(1).max(20),
+    enabled: z.boolean().optional().openapi({ description: 'Default true; a disabled webhook receives nothing.' }),
+    description: WebhookDescription.optional(),
+  })
+  .openapi('CreateWebhook');
+
+export const UpdateWebhook = z
+  .strictObject({
+    url: WebhookUrl.optional(),
+    eventTypes: z.array(EventTypePattern).min(1).max(20).optional(),
+    enabled: z.boolean().optional(),
+    description: WebhookDescription.nullable().optional(),
+  })
+  .openapi('UpdateWebhook');
+
+export const Webhook = z
+  .object({
+    id: Id('webhook'),
+    url: z.string(),
+    eventTypes: z.array(EventTypePattern),
+    enabled: z.boolean(),
+    description: z.string().optional(),
+    secretHint: z.string().openapi({ description: 'The first characters of the signing secret, to tell secrets apart. The secret itself is shown only on creation and rotation.' }),
+    previousSecretExpiresAt: Timestamp.optional().openapi({ description: 'After a rotation: until then deliveries carry a second signature made with the previous secret.' }),
+    consecutiveFailures: z.number().int().openapi({ description: 'Failed delivery attempts in a row. From 5 on, a failed attempt is not retried until one succeeds (circuit breaker).' }),
+    lastSuccessAt: Timestamp.optional(),
+    lastFailureAt: Timestamp.optional(),
+    version: z.number().int(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Webhook');
+
+export const WebhookWithSecret = Webhook.extend({
+  secret: z.string().openapi({ description: 'The signing secret (`whsec_` + base64 of 32 bytes). Shown this once: store it now.' }),
+}).openapi('WebhookWithSecret');
+
+export const DeliveryStatus = z.enum(['pending', 'succeeded', 'failed']).openapi('DeliveryStatus');
+
+export const DeliveryAttempt = z
+  .object({
+    attempt: z.number().int(),
+    at: Timestamp,
+    durationMs: z.number().int(),
+    statusCode: z.number().int().optional(),
+    error: z.string().optional(),
+  })
+  .openapi('DeliveryAttempt');
+
+export const CardflowEvent = z
+  .object({
+    id: z.string().openapi({ description: 'Stable: the same event always has the same id (sent as webhook-id). Ids sort by time.', example: 'evt_01JD0000000000000000000000' }),
+    type: EventType,
+    occurredAt: Timestamp,
+    orgId: z.string(),
+    data: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'card.* / record.*: the card or record as the API shows it (card.moved adds fromPhaseId and toPhaseId; *.updated adds changedFieldIds and, if the title changed, previousTitle). connection.*: connectionId, parentId, parentType, childId, childType and the child summary.',
+    }),
+  })
+  .openapi('Event');
+
+export const WebhookDelivery = z
+  .object({
+    webhookId: Id('webhook'),
+    eventId: z.string(),
+    eventType: EventType,
+    status: DeliveryStatus,
+    attempts: z.number().int(),
+    nextAttemptAt: Timestamp.optional().openapi({ description: 'pending: when the next attempt is due.' }),
+    lastAttemptAt: Timestamp.optional(),
+    lastStatusCode: z.number().int().optional(),
+    lastError: z.string().optional(),
+    deliveredAt: Timestamp.optional(),
+    redeliveries: z.number().int(),
+    history: z.array(DeliveryAttempt).openapi({ description: 'The attempts, oldest first (the newest 20).' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('WebhookDelivery');
+
+export const WebhookDeliveryWithEvent = WebhookDelivery.extend({ event: CardflowEvent }).openapi('WebhookDeliveryWithEvent');
+
+export const ListDeliveriesQuery = Pagination.extend({ status: DeliveryStatus.optional() });
+
+export type CreateWebhookInput = z.infer<typeof CreateWebhook>;
+export type UpdateWebhookInput = z.infer<typeof UpdateWebhook>;
