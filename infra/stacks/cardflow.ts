@@ -1,15 +1,19 @@
 /**
- * The whole deployment: the stateful data stack and the API stack that receives its table.
+ * The whole deployment: the stateful data stack, the API stack and the streams stack (the
+ * table's stream processor, its dead-letter queue, event bus and alarms), both of which receive
+ * the data stack's table.
  * infra/app.ts and the infra tests build the same thing through this function.
  */
 import { RemovalPolicy, Tags, type App, type Environment } from 'aws-cdk-lib';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
+import { StreamsStack } from './streams-stack';
 import type { CardflowSettings } from './settings';
 
 export interface CardflowStacks {
   data: DataStack;
   api: ApiStack;
+  streams: StreamsStack;
 }
 
 export function createCardflowStacks(app: App, settings: CardflowSettings, env?: Environment): CardflowStacks {
@@ -34,9 +38,18 @@ export function createCardflowStacks(app: App, settings: CardflowSettings, env?:
     removalPolicy: settings.removalPolicy,
   });
 
-  for (const stack of [data, api]) {
+  const streams = new StreamsStack(app, `${prefix}-Streams`, {
+    ...common,
+    description: `cardflow ${settings.stage}: table stream processor, dead-letter queue, event bus and alarms`,
+    table: data.table,
+    stage: settings.stage,
+    logRetention: settings.logRetention,
+    removalPolicy: settings.removalPolicy,
+  });
+
+  for (const stack of [data, api, streams]) {
     Tags.of(stack).add('project', 'cardflow');
     Tags.of(stack).add('stage', settings.stage);
   }
-  return { data, api };
+  return { data, api, streams };
 }

@@ -18,10 +18,17 @@ describe('settings from context', () => {
   });
 
   it('names the stacks after the stage', () => {
-    const { data, api } = buildStacks({ stage: 'staging' });
-    expect([data.stackName, api.stackName]).toEqual(['staging-Cardflow-Data', 'staging-Cardflow-Api']);
-    Template.fromStack(api); // references (and so dependencies) are resolved at synthesis
+    const { data, api, streams } = buildStacks({ stage: 'staging' });
+    expect([data.stackName, api.stackName, streams.stackName]).toEqual([
+      'staging-Cardflow-Data',
+      'staging-Cardflow-Api',
+      'staging-Cardflow-Streams',
+    ]);
+    // references (and so dependencies) are resolved at synthesis
+    Template.fromStack(api);
+    Template.fromStack(streams);
     expect(api.dependencies).toContain(data);
+    expect(streams.dependencies).toContain(data);
   });
 
   it('splits and trims the audience list', () => {

@@ -1,0 +1,236 @@
+/**
+ * The stream side: the table's stream processor (functions/streams/processor.ts), its event
+ * source mapping built only from STREAM_SETTINGS (functions/streams/settings.ts, which the local
+ * poller reads too), the SQS dead-letter destination for records that exhaust their retries or
+ * age out, the `cardflow-<stage>` EventBridge bus the processor publishes integration events to,
+ * and the alarms that say when the stream falls behind, the processor fails or a record is lost
+ * to the dead-letter queue.
+ *
+ * A stack of its own rather than part of the API stack: the API stack is exactly the route
+ * manifest (one function per route, tested as such); the processor is not behind a route, has
+ * a different failure model (retries, DLQ, iterator age) and can be deployed, paused or rolled
+ * back without touching the API. It depends on the data stack only (table and stream ARN).
+ */
+import {
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { FilterCriteria, FilterRule, StartingPosition, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
+import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
+
+export interface StreamsStackProps extends StackProps {
+  /** The table whose stream is processed (NEW_AND_OLD_IMAGES). */
+  table: ITable;
+  stage: string;
+  logRetention?: RetentionDays;
+  /** For the log group, the dead-letter queue and the alarm topic's key; RETAIN unless a dev stack asks otherwise. */
+  removalPolicy?: RemovalPolicy;
+  /** Defaults to STREAM_SETTINGS; only tests pass anything else. */
+  streamSettings?: Readonly<StreamSettings>;
+}
+
+/** Alarm thresholds (all compared with ">"). IteratorAge is in milliseconds. */
+export const STREAM_ALARMS = {
+  iteratorAge: { thresholdMs: 60_000, periodMinutes: 1, evaluationPeriods: 3 },
+  errors: { threshold: 0, periodMinutes: 5, evaluationPeriods: 1 },
+  deadLetters: { threshold: 0, periodMinutes: 1, evaluationPeriods: 1 },
+} as const;
+
+const INSERT_OR_MODIFY = new Set(['INSERT', 'MODIFY']);
+
+/**
+ * Lambda event filters from the settings. Filters are OR'ed, fields inside one filter AND'ed:
+ * INSERT/MODIFY records match on the new image's entity, REMOVE records (which have no new
+ * image) on the old image's. An item's entity never changes, so this is "eventName in
+ * eventNames AND entity in entities".
+ */
+export function streamFilters(settings: Readonly<StreamSettings>): Array<Record<string, unknown>> {
+  const entity = { entity: { S: FilterRule.or(...settings.entities) } };
+  const withNewImage = settings.eventNames.filter((e) => INSERT_OR_MODIFY.has(e));
+  const withOldImage = settings.eventNames.filter((e) => !INSERT_OR_MODIFY.has(e));
+  const filters: Array<Record<string, unknown>> = [];
+  if (withNewImage.length > 0) {
+    filters.push(FilterCriteria.filter({ eventName: FilterRule.or(...withNewImage), dynamodb: { NewImage: entity } }));
+  }
+  if (withOldImage.length > 0) {
+    filters.push(FilterCriteria.filter({ eventName: FilterRule.or(...withOldImage), dynamodb: { OldImage: entity } }));
+  }
+  return filters;
+}
+
+/** The event source mapping's options: nothing here that is not read from the settings. */
+export function eventSourceProps(settings: Readonly<StreamSettings>, onFailure: IEventSourceDlq): DynamoEventSourceProps {
+  return {
+    startingPosition: StartingPosition[settings.startingPosition],
+    batchSize: settings.batchSize,
+    maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+    retryAttempts: settings.retryAttempts,
+    bisectBatchOnError: settings.bisectBatchOnFunctionError,
+    reportBatchItemFailures: settings.reportBatchItemFailures,
+    maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds),
+    parallelizationFactor: settings.parallelizationFactor,
+    filters: streamFilters(settings),
+    onFailure,
+    enabled: true,
+  };
+}
+
+export class StreamsStack extends Stack {
+  readonly processor: HouseFunction;
+  readonly eventBus: EventBus;
+  readonly deadLetterQueue: Queue;
+  readonly eventSource: DynamoEventSource;
+  readonly alarmTopic: Topic;
+  readonly alarms: { iteratorAge: cloudwatch.Alarm; errors: cloudwatch.Alarm; deadLetters: cloudwatch.Alarm };
+
+  constructor(scope: Construct, id: string, props: StreamsStackProps) {
+    super(scope, id, props);
+    // Table name and stream ARN come from the data stack through strong exports, as for the API.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const settings = props.streamSettings ?? STREAM_SETTINGS;
+    const table = props.table;
+
+    // --- Integration events: a bus other AWS services subscribe to with their own rules ------
+    this.eventBus = new EventBus(this, 'EventBus', {
+      eventBusName: `${SERVICE_NAME}-${props.stage}`,
+      description: `${SERVICE_NAME} ${props.stage}: card, record and connection events from the stream processor`,
+    });
+
+    // --- Where records go after the last retry (or when too old) ------------------------------
+    // For a stream source the message is the failed batch's metadata (shard, sequence numbers),
+    // not the records: replay reads them from the stream, which keeps them for 24 hours.
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue IS the dead-letter destination: it is the stream event source mapping's on-failure destination. A dead-letter queue of a dead-letter queue would only move the problem; the DeadLetters alarm fires on its first message.",
+      },
+    ]);
+
+    // --- The processor ------------------------------------------------------------------------
+    this.processor = new HouseFunction(this, 'Processor', {
+      entry: 'functions/streams/processor.ts',
+      handler: 'handler',
+      description: `${SERVICE_NAME} ${props.stage} table stream processor`,
+      memorySize: 1024,
+      timeout: Duration.seconds(60),
+      environment: { TABLE_NAME: table.tableName, EVENT_BUS_NAME: this.eventBus.eventBusName },
+      ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
+      logRemovalPolicy: removalPolicy,
+    });
+    const fn = this.processor.function;
+    // Items and indexes exactly as an RW route function: no Scan, no table management.
+    bindTable(fn, table, 'RW');
+    this.eventBus.grantPutEventsTo(fn);
+
+    this.eventSource = new DynamoEventSource(table, eventSourceProps(settings, new SqsDlq(this.deadLetterQueue)));
+    // Adds the mapping, the stream read grant (TableV2.grantStreamRead: DescribeStream,
+    // GetRecords, GetShardIterator and ListStreams, all on this table's stream ARN) and
+    // SendMessage on the dead-letter queue. No wildcard resource is granted.
+    fn.addEventSource(this.eventSource);
+
+    // --- Alarms ------------------------------------------------------------------------------
+    // Customer managed key: CloudWatch cannot use the AWS managed aws/sns key to publish.
+    const alarmKey = new Key(this, 'AlarmTopicKey', {
+      description: `${SERVICE_NAME} ${props.stage} stream alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    alarmKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: `${SERVICE_NAME} ${props.stage} stream alarms`,
+      masterKey: alarmKey,
+      enforceSSL: true,
+    });
+    // A topic policy replaces the default one: let this account's alarms publish explicitly.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
+          StringEquals: { 'aws:SourceAccount': this.account },
+        },
+      }),
+    );
+    const notify = new SnsAction(this.alarmTopic);
+
+    const { iteratorAge, errors, deadLetters } = STREAM_ALARMS;
+    this.alarms = {
+      iteratorAge: new cloudwatch.Alarm(this, 'IteratorAgeAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the table stream processor is more than ${iteratorAge.thresholdMs / 1000} s behind`,
+        metric: fn.metric('IteratorAge', {
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(iteratorAge.periodMinutes),
+        }),
+        threshold: iteratorAge.thresholdMs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: iteratorAge.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      errors: new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the table stream processor failed whole invocations (crash, timeout or every record of a batch failed)`,
+        metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(errors.periodMinutes) }),
+        threshold: errors.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: errors.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      deadLetters: new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: stream records gave up after their retries and are in the dead-letter queue (replay within 24 h, while the stream still has them)`,
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(deadLetters.periodMinutes),
+        }),
+        threshold: deadLetters.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: deadLetters.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    };
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
+
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'integration events' });
+    new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'stream records that exhausted their retries' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'subscribe on-call here' });
+    new CfnOutput(this, 'ProcessorFunctionName', { value: fn.functionName });
+  }
+}
