@@ -1,7 +1,8 @@
 /**
  * The HTTP adapter every API handler is built with: a middy chain that authorizes from the JWT
  * claims API Gateway verified, parses and validates the request with the route's zod schemas,
- * and turns AppErrors into RFC 9457 problem+json. The use case is all a handler adds.
+ * makes POSTs idempotent under an `Idempotency-Key`, and turns AppErrors into RFC 9457
+ * problem+json. The use case is all a handler adds.
  */
 import middy from '@middy/core';
 import type {
@@ -11,9 +12,20 @@ import type {
 } from 'aws-lambda';
 import { principalFromClaims, requireRole, type Principal } from '../../domain/auth';
 import { AppError, BadRequestError, PayloadTooLargeError, type FieldProblem } from '../../domain/errors';
+import {
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+  IdempotencyResponseNotKeptError,
+  parseIdempotencyKey,
+  REPLAYED_HEADER,
+  requestFingerprint,
+} from '../../domain/idempotency';
 import type { z } from '../../domain/schemas';
+import { documentClient } from '../../domain/store/client';
+import { IdempotencyStore, type IdempotencyRecord, type IdempotencyRef } from '../../domain/store/idempotency';
+import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
-import type { RouteSpec } from './routes';
+import { routeList, type RouteSpec } from './routes';
 
 /** Bodies above this are refused before parsing (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -117,6 +129,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 export function problemResponse(error: unknown, requestId: string, path: string): ApiResult {
   if (error instanceof AppError) {
+    const retryAfter = error.extra['retryAfterSeconds'];
     return json(
       error.status,
       {
@@ -130,7 +143,7 @@ export function problemResponse(error: unknown, requestId: string, path: string)
         ...error.extra,
         requestId,
       },
-      {},
+      typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {},
       'application/problem+json',
     );
   }
@@ -143,7 +156,101 @@ export function problemResponse(error: unknown, requestId: string, path: string)
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Idempotency-Key (every POST route)
+//
+// The key is claimed after authorization and validation, so a request that is refused for its
+// shape (400, 401, 403, 413, 415) leaves no record: it never started (as at Stripe). The record
+// lives in the caller's organization, per route: the same key in two organizations, or on two
+// routes, never collides.
+//
+// When the use case fails, the record is deleted, whatever the status:
+// - 5xx and unexpected errors: the request may succeed when retried, so the retry must run.
+// - 4xx AppErrors too. Stripe keeps a 4xx as the final answer for the key, but in cardflow a
+//   use case that answers 4xx has written nothing (the DESIGN rule: bad input writes nothing,
+//   every write is conditional), and many of our 4xx invite the very same request again
+//   later: 404 for a pipe another request is still creating, 409 "phase is closing, try again",
+//   412 after a stale read, 422 "fill the required fields before the card may leave". A
+//   stored 4xx would pin those for 24 hours, and the client would need a fresh key for a
+//   retry that is safe anyway. Keeping the 4xx protects nothing, since nothing happened.
+//   It also keeps "bad input leaves the table exactly as it was" true with or without a key.
+//
+// A response is stored whole (gzipped above 16 KB). One that would not fit in a DynamoDB item
+// even then cannot come from a request under MAX_BODY_BYTES in practice; if it ever does, the
+// record stays "completed" without its body and a retry gets 409 idempotency.responseNotKept
+// with the Location of the result, rather than running the request a second time.
+// ---------------------------------------------------------------------------------------------
+
+let idempotencyStore: IdempotencyStore | undefined;
+/** Built on first use: routes without table access (health, openapi) never need TABLE_NAME. */
+const idempotency = () => (idempotencyStore ??= new IdempotencyStore(documentClient, tableName()));
+
+/** When no Lambda deadline is known, an in-progress record blocks duplicates this long. */
+const DEFAULT_LEASE_MS = 30_000;
+
+function replay(record: Extract<IdempotencyRecord, { status: 'completed' }>, requestId: string, path: string): ApiResult {
+  const { statusCode, headers, body } = record.response;
+  if (record.bodyOmitted) {
+    const problem = problemResponse(new IdempotencyResponseNotKeptError(statusCode), requestId, path);
+    return { ...problem, headers: { ...problem.headers, ...(headers['location'] ? { location: headers['location'] } : {}), [REPLAYED_HEADER]: 'true' } };
+  }
+  return {
+    statusCode,
+    headers: { 'cache-control': 'no-store', ...headers, [REPLAYED_HEADER]: 'true' },
+    ...(body !== undefined && statusCode !== 204 ? { body } : {}),
+  };
+}
+
+interface Attempt {
+  ref: IdempotencyRef;
+  fingerprint: string;
+  requestId: string;
+  path: string;
+  /** How long our in-progress record blocks duplicates: until this Lambda cannot be running. */
+  leaseMs: number;
+}
+
+async function runIdempotent({ ref, fingerprint, requestId, path, leaseMs }: Attempt, run: () => Promise<ApiResult>): Promise<ApiResult> {
+  const store = idempotency();
+  const claim = await store.claim(ref, fingerprint, requestId, leaseMs);
+  if (claim.outcome === 'exists') {
+    const { record } = claim;
+    if (record.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+    if (record.status === 'in_progress') throw new IdempotencyInProgressError();
+    return replay(record, requestId, path);
+  }
+  let result: ApiResult;
+  try {
+    result = await run();
+  } catch (error) {
+    // See above: any failure gives the key back. A failed release must not hide the error.
+    await store.release(ref, requestId).catch((releaseError: unknown) =>
+      logger.error('Could not release an idempotency key', { error: releaseError as Error, requestId, scope: ref.scope }),
+    );
+    throw error;
+  }
+  try {
+    const outcome = await store.complete(ref, requestId, {
+      statusCode: result.statusCode ?? 200,
+      headers: (result.headers ?? {}) as Record<string, string>,
+      ...(typeof result.body === 'string' ? { body: result.body } : {}),
+    });
+    if (outcome !== 'stored') logger.warn('Idempotent response not fully stored', { outcome, requestId, scope: ref.scope });
+  } catch (error) {
+    // The work is done and the client should hear so; the in-progress record expires with its
+    // lease (only this same request may then run again).
+    logger.error('Could not complete an idempotency record', { error: error as Error, requestId, scope: ref.scope });
+  }
+  return result;
+}
+
+/** The manifest id of a route spec: the scope of its idempotency keys. */
+function routeIdOf(route: RouteSpec): string {
+  return routeList.find((r) => r.method === route.method && r.path === route.path)?.id ?? `${route.method} ${route.path}`;
+}
+
 export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: ApiRequest<R>) => Promise<ApiResponse>) {
+  const routeId = routeIdOf(route);
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use({
       onError: (request) => {
@@ -158,19 +265,39 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
         principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
         requireRole(principal, route.role);
       }
-      const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const headers: Record<string, string | undefined> = Object.fromEntries(
+        Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? v : undefined]),
+      );
+      const idempotencyKey = route.method === 'POST' && principal ? parseIdempotencyKey(headers) : undefined;
+      const rawBody = route.request?.body ? readBody(event) : undefined;
       const request = {
         principal,
         params: parsePart(route.request?.params, event.pathParameters ?? {}, 'params'),
         query: parsePart(route.request?.query, event.queryStringParameters ?? {}, 'query'),
-        body: route.request?.body ? parsePart(route.request.body, readBody(event) ?? {}, 'body') : undefined,
+        // An absent body reads as {}; a JSON null is a body, and not an object (400).
+        body: route.request?.body ? parsePart(route.request.body, rawBody === undefined ? {} : rawBody, 'body') : undefined,
         headers,
         requestId,
       } as ApiRequest<R>;
-      const result = await useCase(request);
-      const status = result.status ?? route.success.status;
-      const extraHeaders = { ...(result.version !== undefined ? { etag: etagOf(result.version) } : {}), ...result.headers };
-      if (status === 204) return { statusCode: 204, headers: extraHeaders };
-      return json(status, result.body, extraHeaders, result.contentType);
+      const run = async (): Promise<ApiResult> => {
+        const result = await useCase(request);
+        const status = result.status ?? route.success.status;
+        const extraHeaders = { ...(result.version !== undefined ? { etag: etagOf(result.version) } : {}), ...result.headers };
+        if (status === 204) return { statusCode: 204, headers: extraHeaders };
+        return json(status, result.body, extraHeaders, result.contentType);
+      };
+      if (!idempotencyKey || !principal) return run();
+      const path = event.rawPath ?? route.path;
+      const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_LEASE_MS;
+      return runIdempotent(
+        {
+          ref: { orgId: principal.orgId, scope: routeId, key: idempotencyKey },
+          fingerprint: requestFingerprint({ method: route.method, path, query: event.rawQueryString, body: rawBody ?? null }),
+          requestId,
+          path,
+          leaseMs: remaining + 1_000,
+        },
+        run,
+      );
     });
 }
