@@ -44,6 +44,23 @@ interface ShardState {
   done: boolean;
 }
 
+/**
+ * DynamoDB Local writes an empty map in a stream image as `{}` where DynamoDB writes `{"M":{}}`
+ * (an empty list keeps its `{"L":[]}`); restore the type so images unmarshall as in AWS.
+ */
+function repairImage(image: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!image) return image;
+  const repair = (value: unknown): unknown => {
+    if (!value || typeof value !== 'object') return value;
+    const av = value as Record<string, unknown>;
+    if (Object.keys(av).length === 0) return { M: {} };
+    if (av['M']) return { M: Object.fromEntries(Object.entries(av['M'] as Record<string, unknown>).map(([k, v]) => [k, repair(v)])) };
+    if (Array.isArray(av['L'])) return { L: (av['L'] as unknown[]).map(repair) };
+    return av;
+  };
+  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, repair(v)]));
+}
+
 /** The record as Lambda delivers it: the same shape DynamoDBStreamEvent has. */
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
   const d = record.dynamodb ?? {};
@@ -57,8 +74,8 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
     dynamodb: {
       ApproximateCreationDateTime: d.ApproximateCreationDateTime ? Math.floor(new Date(d.ApproximateCreationDateTime).getTime() / 1000) : undefined,
       Keys: d.Keys as never,
-      NewImage: d.NewImage as never,
-      OldImage: d.OldImage as never,
+      NewImage: repairImage(d.NewImage as Record<string, unknown> | undefined) as never,
+      OldImage: repairImage(d.OldImage as Record<string, unknown> | undefined) as never,
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType as never,
@@ -203,7 +220,9 @@ export class StreamPoller {
       reason = `batch item failure at ${records[failedFrom]?.dynamodb?.SequenceNumber}`;
     } catch (error) {
       failedFrom = 0;
-      reason = (error as Error).message;
+      // A batch whose every record failed comes back as one error listing the records' own.
+      const recordErrors = (error as { recordErrors?: unknown[] }).recordErrors;
+      reason = recordErrors?.length ? recordErrors.map((e) => (e as Error).message ?? String(e)).join('; ') : (error as Error).message;
     }
     const rest = records.slice(failedFrom);
     if (attempt >= this.settings.retryAttempts && rest.length <= 1) {
