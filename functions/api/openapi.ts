@@ -52,7 +52,16 @@ export function buildOpenApiDocument() {
                 }),
               }),
             }
-          : {}),
+          : route.method === 'POST' && route.role !== null
+            ? {
+                headers: z.object({
+                  'Idempotency-Key': z.string().min(1).max(255).optional().openapi({
+                    description:
+                      'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
+                  }),
+                }),
+              }
+            : {}),
         ...(route.request?.body ? { body: { required: true, content: { 'application/json': { schema: route.request.body } } } } : {}),
       },
       responses: {
