@@ -569,7 +569,6 @@ export const Webhook = z
     secretHint: z.string().openapi({ description: 'The first characters of the signing secret, to tell secrets apart. The secret itself is shown only on creation and rotation.' }),
     previousSecretExpiresAt: Timestamp.optional().openapi({ description: 'After a rotation: until then deliveries carry a second signature made with the previous secret.' }),
     consecutiveFailures: z.number().int().openapi({ description: 'Failed delivery attempts in a row. From 5 on, a failed attempt is not retried until one succeeds (circuit breaker).' }),
-    lastSuccessAt: Timestamp.optional(),
     lastFailureAt: Timestamp.optional(),
     version: z.number().int(),
     createdBy: z.string(),

@@ -18,6 +18,12 @@ export const ENTITY = {
   parentEdge: 'ParentEdge',
   childCount: 'ChildCount',
   propagationJob: 'PropagationJob',
+  automation: 'Automation',
+  automationRun: 'AutomationRun',
+  automationBudget: 'AutomationBudget',
+  webhook: 'Webhook',
+  webhookCount: 'WebhookCount',
+  webhookDelivery: 'WebhookDelivery',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -61,6 +67,30 @@ export const keys = {
     PK: `${org(orgId)}#JOB#${parentId}`,
     SK: `PROPAGATE#${String(parentVersion).padStart(12, '0')}`,
   }),
+  /**
+   * An automation under its own partition (read and written by id), with its runs: one item per
+   * trigger it fired on (the replay guard and the log of outcomes) and its loop-guard counters.
+   */
+  automation: (orgId: string, automationId: string) => ({ PK: `${org(orgId)}#AUTO#${automationId}`, SK: META }),
+  automationRun: (orgId: string, automationId: string, triggerKey: string) => ({
+    PK: `${org(orgId)}#AUTO#${automationId}`,
+    SK: `RUN#${triggerKey}`,
+  }),
+  automationBudget: (orgId: string, automationId: string, subjectId: string, window: string) => ({
+    PK: `${org(orgId)}#AUTO#${automationId}`,
+    SK: `BUDGET#${subjectId}#${window}`,
+  }),
+  /**
+   * The webhooks of an organization share one partition (with their count), so the stream reads
+   * them all with one strongly consistent Query. Deliveries live under their webhook, one item per
+   * event: the key is the replay guard, and event ids sort by time, so the log reads newest first.
+   */
+  webhook: (orgId: string, webhookId: string) => ({ PK: `${org(orgId)}#WEBHOOKS`, SK: `WH#${webhookId}` }),
+  webhookCount: (orgId: string) => ({ PK: `${org(orgId)}#WEBHOOKS`, SK: '#COUNT' }),
+  webhookDelivery: (orgId: string, webhookId: string, eventId: string) => ({
+    PK: `${org(orgId)}#WH#${webhookId}`,
+    SK: `DELIVERY#${eventId}`,
+  }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,
@@ -77,6 +107,8 @@ export const gsi1 = {
   /** Every child edge of a connection: counts them and removes them when the connection goes. */
   edgesOfConnection: (orgId: string, connectionId: string) => `${org(orgId)}#CONN#${connectionId}#EDGES`,
   edgeSortKey: (parentId: string, childId: string) => `${parentId}#${childId}`,
+  /** The automations of a pipe: one Query loads them for a stream batch or an admin list. */
+  automationsOfPipe: (orgId: string, pipeId: string) => `${org(orgId)}#PIPE#${pipeId}#AUTOS`,
   /** Sort key inside a list: creation order, since ids are ULIDs. */
   byId: (id: string) => id,
 };
@@ -86,6 +118,18 @@ export const gsi2 = {
   cardTitles: (orgId: string, pipeId: string) => `${org(orgId)}#PIPE#${pipeId}#TITLE`,
   recordTitles: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#TITLE`,
   titleSortKey: (normalizedTitle: string, id: string) => `${normalizedTitle}#${id}`,
+};
+
+/** Sort-key prefix of an automation's runs inside its partition. */
+export const AUTOMATION_RUN_PREFIX = 'RUN#';
+
+/** Sort-key prefixes of webhooks (in the organization's webhook partition) and of their deliveries. */
+export const WEBHOOK_PREFIX = { webhook: 'WH#', delivery: 'DELIVERY#' } as const;
+
+/** The partitions that webhook lists and delivery logs are read from. */
+export const webhookPartitions = {
+  webhooksOfOrg: (orgId: string) => keys.webhookCount(orgId).PK,
+  deliveriesOfWebhook: (orgId: string, webhookId: string) => keys.webhookDelivery(orgId, webhookId, '').PK,
 };
 
 export const EDGE_PREFIX = { child: 'CHILD#', parent: '#PARENT#', count: '#COUNT#', connOut: 'CONNOUT#', connIn: 'CONNIN#' } as const;

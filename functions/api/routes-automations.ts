@@ -1,4 +1,39 @@
 /** Routes of automations; merged into the route manifest (functions/api/routes.ts). */
+import * as s from '../../domain/schemas';
+import { z } from '../../domain/schemas';
 import type { RouteSpec } from './routes';
 
-export const automationRoutes = {} satisfies Record<string, RouteSpec>;
+const automationParams = z.strictObject({ automationId: s.Id('automation') });
+
+export const automationRoutes = {
+  createAutomation: {
+    method: 'POST', path: '/v1/automations', handler: { module: 'automations', export: 'createAutomation' }, access: 'RW', role: 'admin',
+    summary: 'Create an automation: when a trigger fires on a card of the pipe, run an action', tag: 'Automations',
+    request: { body: s.CreateAutomation }, success: { status: 201, description: 'The automation', schema: s.Automation, etag: true },
+  },
+  listAutomations: {
+    method: 'GET', path: '/v1/automations', handler: { module: 'automations', export: 'listAutomations' }, access: 'RO', role: 'viewer',
+    summary: 'List the automations of a pipe', tag: 'Automations',
+    request: { query: s.ListAutomationsQuery }, success: { status: 200, description: 'A page of automations', schema: s.page(s.Automation, 'AutomationPage') },
+  },
+  getAutomation: {
+    method: 'GET', path: '/v1/automations/{automationId}', handler: { module: 'automations', export: 'getAutomation' }, access: 'RO', role: 'viewer',
+    summary: 'Get an automation', tag: 'Automations',
+    request: { params: automationParams }, success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
+  },
+  updateAutomation: {
+    method: 'PATCH', path: '/v1/automations/{automationId}', handler: { module: 'automations', export: 'updateAutomation' }, access: 'RW', role: 'admin',
+    summary: 'Rename, switch on or off, or change the trigger or action of an automation (its pipe is fixed)', tag: 'Automations',
+    request: { params: automationParams, body: s.UpdateAutomation }, success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
+  },
+  deleteAutomation: {
+    method: 'DELETE', path: '/v1/automations/{automationId}', handler: { module: 'automations', export: 'deleteAutomation' }, access: 'RW', role: 'admin',
+    summary: 'Delete an automation', tag: 'Automations',
+    request: { params: automationParams }, success: { status: 204, description: 'Deleted' },
+  },
+  listAutomationRuns: {
+    method: 'GET', path: '/v1/automations/{automationId}/runs', handler: { module: 'automations', export: 'listAutomationRuns' }, access: 'RO', role: 'viewer',
+    summary: 'The runs of an automation: one per trigger it fired on, with its status and, if it failed or was skipped, why', tag: 'Automations',
+    request: { params: automationParams, query: s.Pagination }, success: { status: 200, description: 'A page of runs', schema: s.page(s.AutomationRun, 'AutomationRunPage') },
+  },
+} satisfies Record<string, RouteSpec>;

@@ -14,6 +14,8 @@ import { StreamWork, type PropagationJob } from '../../domain/stream';
 import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
+import { automationStep } from './automations';
+import { eventsStep } from './events';
 import { store } from '../shared/store';
 
 const image = (value: Record<string, unknown> | undefined) => (value ? unmarshall(value as Record<string, AttributeValue>) : undefined);
@@ -56,7 +58,7 @@ export interface StreamStepInput {
 export type StreamStep = (input: StreamStepInput) => Promise<void>;
 
 /** The steps, in order. Automations and outbound events add theirs here. */
-export const STREAM_STEPS: StreamStep[] = [propagationStep];
+export const STREAM_STEPS: StreamStep[] = [propagationStep, automationStep, eventsStep];
 
 async function processRecord(work: StreamWork, record: DynamoDBRecord) {
   const after = image(record.dynamodb?.NewImage as Record<string, unknown> | undefined);

@@ -57,6 +57,8 @@ function configureEnvironment(dynamoEndpoint: string, tableName: string) {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     TABLE_NAME: tableName,
+    // Local receivers (a test server, a tunnel) listen on localhost; in Lambda loopback is the runtime API.
+    WEBHOOK_ALLOW_LOOPBACK: 'true',
   });
   // A session token from the developer's shell would be sent along with the local key.
   delete process.env['AWS_SESSION_TOKEN'];

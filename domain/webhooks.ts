@@ -1,0 +1,509 @@
+/**
+ * Webhooks: admins subscribe a URL to event types; each event is POSTed to it signed the
+ * Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature: `v1,<base64 HMAC>`),
+ * retried with exponential backoff a bounded number of times, and logged per webhook.
+ *
+ * The rules here are pure (URL policy, signing, backoff, the outcome of an attempt); the use
+ * cases below them read and write through the WebhookStore.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { nowIso, type UseCaseContext } from './context';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from './errors';
+import { EVENT_ID, type EventType } from './events';
+import { newId } from './ids';
+import { decodeCursor, encodeCursor } from './store/cursor';
+import { webhookPartitions } from './store/keys';
+import type { WebhookStore } from './store/webhooks';
+
+// ——— model ———
+
+export interface Webhook {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  description?: string;
+  /** `whsec_` + base64 of 32 random bytes; never shown after creation or rotation. */
+  secret: string;
+  /** After a rotation, deliveries are signed with both secrets until this expires. */
+  previousSecret?: string;
+  previousSecretExpiresAt?: string;
+  /** Failed attempts in a row (any delivery); a success resets it. Written by the stream. */
+  consecutiveFailures?: number;
+  lastFailureAt?: string;
+  version: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface DeliveryAttempt {
+  attempt: number;
+  at: string;
+  durationMs: number;
+  statusCode?: number;
+  error?: string;
+}
+
+export interface WebhookDelivery {
+  webhookId: string;
+  eventId: string;
+  eventType: EventType;
+  /** The exact body sent on every attempt (what the signature covers). */
+  payload: string;
+  status: DeliveryStatus;
+  /** Attempts made so far, over all rounds. */
+  attempts: number;
+  /** Attempts made before the current round (a redelivery starts a new round). */
+  roundStartAttempts?: number;
+  nextAttemptAt?: string;
+  lastAttemptAt?: string;
+  lastStatusCode?: number;
+  lastError?: string;
+  deliveredAt?: string;
+  history: DeliveryAttempt[];
+  redeliveries?: number;
+  deferrals?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const WEBHOOK_LIMITS = {
+  perOrganization: 25,
+  urlLength: 2_048,
+  /** After a rotation the old secret still signs (next to the new one) this long. */
+  previousSecretHours: 24,
+} as const;
+
+// ——— URL policy ———
+
+export interface UrlPolicy {
+  /**
+   * Allow http:// and https:// to loopback hosts (localhost, 127.0.0.0/8, ::1). Off by default:
+   * in Lambda, loopback is the runtime API. Local runs and tests turn it on by configuration.
+   */
+  allowLoopback: boolean;
+}
+
+function ipv4Parts(ip: string): number[] | null {
+  const parts = ip.split('.').map(Number);
+  return parts.length === 4 && parts.every((p) => Number.isInteger(p) && p >= 0 && p <= 255) ? parts : null;
+}
+
+const V4_BLOCKED: Array<[number, number, number, number, number]> = [
+  [0, 0, 0, 0, 8], // "this network"
+  [10, 0, 0, 0, 8], // private
+  [100, 64, 0, 0, 10], // carrier-grade NAT
+  [127, 0, 0, 0, 8], // loopback
+  [169, 254, 0, 0, 16], // link-local (instance metadata)
+  [172, 16, 0, 0, 12], // private
+  [192, 0, 0, 0, 24], // IETF protocol assignments
+  [192, 0, 2, 0, 24], // documentation
+  [192, 168, 0, 0, 16], // private
+  [198, 18, 0, 0, 15], // benchmarking
+  [198, 51, 100, 0, 24], // documentation
+  [203, 0, 113, 0, 24], // documentation
+  [224, 0, 0, 0, 4], // multicast
+  [240, 0, 0, 0, 4], // reserved, broadcast
+];
+
+function v4Number(parts: number[]) {
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+function inV4Range(parts: number[], [a, b, c, d, bits]: [number, number, number, number, number]) {
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (v4Number(parts) & mask) === (v4Number([a, b, c, d]) & mask);
+}
+
+/** The 8 groups of an IPv6 address, or null. */
+function ipv6Groups(ip: string): number[] | null {
+  let text = ip.toLowerCase().split('%')[0]!;
+  const lastColon = text.lastIndexOf(':');
+  const last = text.slice(lastColon + 1);
+  if (last.includes('.')) {
+    const v4 = ipv4Parts(last);
+    if (!v4 || lastColon < 0) return null;
+    text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (s: string) => (s ? s.split(':').map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)) : []);
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if ([...head, ...rest].some(Number.isNaN)) return null;
+  const known = head.length + rest.length;
+  if (halves.length === 1 ? known !== 8 : known > 7) return null;
+  return [...head, ...Array<number>(8 - known).fill(0), ...rest];
+}
+
+export function isLoopbackAddress(ip: string): boolean {
+  const v4 = ipv4Parts(ip);
+  if (v4) return v4[0] === 127;
+  const g = ipv6Groups(ip);
+  if (!g) return false;
+  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return true;
+  // IPv4-mapped ::ffff:127.x.x.x
+  return g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff && g[6]! >> 8 === 127;
+}
+
+/** Addresses a webhook may never reach: private, loopback, link-local, reserved, multicast. */
+export function isNonPublicAddress(ip: string): boolean {
+  const v4 = ipv4Parts(ip);
+  if (v4) return V4_BLOCKED.some((range) => inV4Range(v4, range));
+  const g = ipv6Groups(ip);
+  if (!g) return true;
+  if (g.every((x) => x === 0)) return true; // ::
+  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return true; // ::1
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return isNonPublicAddress(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`); // ::ffff:a.b.c.d
+  }
+  if (g[0] === 0x64 && g[1] === 0xff9b) return isNonPublicAddress(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`); // NAT64
+  const first = g[0]!;
+  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
+  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
+  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
+  if ((first & 0xff00) === 0xff00) return true; // multicast
+  if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
+  return false;
+}
+
+const LOOPBACK_NAMES = /^(localhost|localhost\.localdomain)\.?$|\.localhost\.?$/i;
+
+/** May a connection go to this resolved address under the policy? */
+export function addressAllowed(ip: string, policy: UrlPolicy): boolean {
+  if (policy.allowLoopback && isLoopbackAddress(ip)) return true;
+  return !isNonPublicAddress(ip);
+}
+
+/**
+ * Checks a webhook URL: https to a public host; http only to loopback, and only when the policy
+ * allows loopback (local development). No credentials in the URL. Host names that resolve to
+ * non-public addresses are refused again when a delivery connects (DNS may change).
+ * Returns the problem, or null when the URL is acceptable.
+ */
+export function checkWebhookUrl(raw: string, policy: UrlPolicy): string | null {
+  if (raw.length > WEBHOOK_LIMITS.urlLength) return `must be at most ${WEBHOOK_LIMITS.urlLength} characters`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must use https (not ${url.protocol.replace(/:$/, '')})`;
+  if (url.username || url.password) return 'must not carry credentials; authenticate deliveries with the signature';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const loopback = LOOPBACK_NAMES.test(host) || (isIP(host) !== 0 && isLoopbackAddress(host));
+  if (loopback) return policy.allowLoopback ? null : 'must not point at this machine (loopback)';
+  if (url.protocol === 'http:') return 'must use https (http is accepted for localhost only, in local development)';
+  if (isIP(host) !== 0 && isNonPublicAddress(host)) return `must reach a public address (${host} is private or reserved)`;
+  return null;
+}
+
+// ——— secrets and signatures (Standard Webhooks) ———
+
+export const SECRET_PREFIX = 'whsec_';
+
+/** `whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format). */
+export function newSecret(): string {
+  return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
+}
+
+/** The HMAC key of a secret: the bytes its base64 part encodes. */
+function secretKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+/** `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>` */
+export function sign(secret: string, id: string, timestampSeconds: number, body: string): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** The webhook-signature header: one signature per live secret, space-separated. */
+export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
+  return secrets.map((s) => sign(s, id, timestampSeconds, body)).join(' ');
+}
+
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+
+/**
+ * What a receiver does (and what the README shows): the timestamp is recent, and one of the
+ * v1 signatures matches, compared in constant time.
+ */
+export function verifySignature(
+  secret: string,
+  headers: { id: string; timestamp: string; signature: string },
+  body: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): boolean {
+  const timestamp = Number(headers.timestamp);
+  if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(sign(secret, headers.id, timestamp, body).slice(3));
+  return headers.signature.split(' ').some((candidate) => {
+    const [version, mac] = candidate.split(',');
+    if (version !== 'v1' || !mac) return false;
+    const given = Buffer.from(mac);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+/** The secrets that sign a delivery now: the current one, and the previous one during its grace. */
+export function signingSecrets(webhook: Pick<Webhook, 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>, now: Date): string[] {
+  const previousLive = webhook.previousSecret && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > now.getTime();
+  return previousLive ? [webhook.secret, webhook.previousSecret!] : [webhook.secret];
+}
+
+// ——— delivery policy ———
+
+export interface DeliveryPolicy {
+  /** Attempts per round (the first delivery, or a redelivery). */
+  maxAttempts: number;
+  /** Per attempt: connect, send and the response status. */
+  timeoutMs: number;
+  /** Wait before attempt n + 1 is base · 2^(n − 1), at most backoffMaxMs. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /**
+   * A circuit breaker: once this many attempts in a row to one webhook failed, a failed attempt
+   * is final, so a receiver that is down costs one attempt per event until it answers again.
+   */
+  breakerThreshold: number;
+  /** Attempt entries kept per delivery (the newest). */
+  historyLimit: number;
+}
+
+export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
+  maxAttempts: 5,
+  timeoutMs: 5_000,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 8_000,
+  breakerThreshold: 5,
+  historyLimit: 20,
+};
+
+export function backoffMs(attemptsInRound: number, policy: DeliveryPolicy): number {
+  return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.max(0, attemptsInRound - 1));
+}
+
+export interface AttemptResult {
+  statusCode?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export const attemptSucceeded = (result: AttemptResult) => result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
+
+/** What one attempt (made at `now`) leaves: the delivery's new status, the retry time, and its log entry. */
+export function afterAttempt(
+  delivery: Pick<WebhookDelivery, 'attempts' | 'roundStartAttempts' | 'history'>,
+  result: AttemptResult,
+  webhookFailuresInARow: number,
+  now: Date,
+  policy: DeliveryPolicy,
+): { status: DeliveryStatus; nextAttemptAt?: string; attempt: DeliveryAttempt; history: DeliveryAttempt[] } {
+  const number = delivery.attempts + 1;
+  const ok = attemptSucceeded(result);
+  const error = ok ? undefined : (result.error ?? `HTTP ${result.statusCode}`);
+  const attempt: DeliveryAttempt = {
+    attempt: number,
+    at: now.toISOString(),
+    durationMs: Math.round(result.durationMs),
+    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
+    ...(error !== undefined ? { error } : {}),
+  };
+  const history = [...(delivery.history ?? []), attempt].slice(-policy.historyLimit);
+  if (ok) return { status: 'succeeded', attempt, history };
+  const inRound = number - (delivery.roundStartAttempts ?? 0);
+  const breakerOpen = webhookFailuresInARow + 1 >= policy.breakerThreshold;
+  if (inRound >= policy.maxAttempts || breakerOpen) return { status: 'failed', attempt, history };
+  // The backoff runs from the end of the attempt (a timed-out attempt took timeoutMs).
+  const retryAt = now.getTime() + Math.round(result.durationMs) + backoffMs(inRound, policy);
+  return { status: 'pending', nextAttemptAt: new Date(retryAt).toISOString(), attempt, history };
+}
+
+// ——— views ———
+
+export function webhookView(webhook: Webhook) {
+  return {
+    id: webhook.id,
+    url: webhook.url,
+    eventTypes: webhook.eventTypes,
+    enabled: webhook.enabled,
+    ...(webhook.description !== undefined ? { description: webhook.description } : {}),
+    secretHint: `${webhook.secret.slice(0, SECRET_PREFIX.length + 4)}…`,
+    ...(webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > Date.now() ? { previousSecretExpiresAt: webhook.previousSecretExpiresAt } : {}),
+    consecutiveFailures: webhook.consecutiveFailures ?? 0,
+    ...(webhook.lastFailureAt ? { lastFailureAt: webhook.lastFailureAt } : {}),
+    version: webhook.version,
+    createdBy: webhook.createdBy,
+    createdAt: webhook.createdAt,
+    updatedAt: webhook.updatedAt,
+  };
+}
+
+export function deliveryView(delivery: WebhookDelivery, withEvent = false) {
+  return {
+    webhookId: delivery.webhookId,
+    eventId: delivery.eventId,
+    eventType: delivery.eventType,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    ...(delivery.status === 'pending' && delivery.nextAttemptAt ? { nextAttemptAt: delivery.nextAttemptAt } : {}),
+    ...(delivery.lastAttemptAt ? { lastAttemptAt: delivery.lastAttemptAt } : {}),
+    ...(delivery.lastStatusCode !== undefined ? { lastStatusCode: delivery.lastStatusCode } : {}),
+    ...(delivery.lastError !== undefined ? { lastError: delivery.lastError } : {}),
+    ...(delivery.deliveredAt ? { deliveredAt: delivery.deliveredAt } : {}),
+    redeliveries: delivery.redeliveries ?? 0,
+    history: delivery.history ?? [],
+    createdAt: delivery.createdAt,
+    updatedAt: delivery.updatedAt,
+    ...(withEvent ? { event: JSON.parse(delivery.payload) as unknown } : {}),
+  };
+}
+
+// ——— use cases ———
+
+export interface WebhookContext extends UseCaseContext {
+  webhooks: WebhookStore;
+  urlPolicy: UrlPolicy;
+}
+
+interface WebhookInput {
+  url: string;
+  eventTypes: string[];
+  enabled?: boolean | undefined;
+  description?: string | null | undefined;
+}
+
+function assertUrl(url: string, policy: UrlPolicy) {
+  const problem = checkWebhookUrl(url, policy);
+  if (problem) throw new ValidationError(`The webhook URL ${problem}`, [{ path: 'body.url', message: problem, code: 'webhook.invalidUrl' }], 'webhook.invalidUrl');
+}
+
+const dedupe = (types: string[]) => [...new Set(types)];
+
+export async function createWebhook(ctx: WebhookContext, input: WebhookInput) {
+  assertUrl(input.url, ctx.urlPolicy);
+  const now = nowIso(ctx);
+  const webhook: Webhook = {
+    id: newId('webhook'),
+    url: input.url,
+    eventTypes: dedupe(input.eventTypes),
+    enabled: input.enabled ?? true,
+    ...(input.description ? { description: input.description } : {}),
+    secret: newSecret(),
+    consecutiveFailures: 0,
+    version: 1,
+    createdBy: ctx.principal.userId,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const outcome = await ctx.webhooks.create(ctx.principal.orgId, webhook, WEBHOOK_LIMITS.perOrganization);
+  if (outcome === 'limit') {
+    throw new ConflictError(`An organization may have at most ${WEBHOOK_LIMITS.perOrganization} webhooks; delete one first`, 'webhook.limitReached', {
+      limit: WEBHOOK_LIMITS.perOrganization,
+    });
+  }
+  return { ...webhookView(webhook), secret: webhook.secret };
+}
+
+async function load(ctx: WebhookContext, webhookId: string): Promise<Webhook> {
+  const webhook = await ctx.webhooks.get(ctx.principal.orgId, webhookId);
+  if (!webhook) throw new NotFoundError('Webhook', webhookId);
+  return webhook;
+}
+
+function checkVersion(webhook: Webhook, ifMatch: number | undefined) {
+  if (ifMatch !== undefined && ifMatch !== webhook.version) {
+    throw new PreconditionFailedError(`Webhook ${webhook.id} is at version ${webhook.version}, not ${ifMatch}`, { currentVersion: webhook.version });
+  }
+}
+
+export async function getWebhook(ctx: WebhookContext, webhookId: string) {
+  return webhookView(await load(ctx, webhookId));
+}
+
+export async function listWebhooks(ctx: WebhookContext, query: { limit?: number | undefined; cursor?: string | undefined }) {
+  const { orgId } = ctx.principal;
+  const scope = `webhooks:${orgId}`;
+  const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ PK: webhookPartitions.webhooksOfOrg(orgId) })) : undefined;
+  const page = await ctx.webhooks.list(orgId, query.limit ?? 50, start?.key);
+  return { items: page.items.map(webhookView), nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null };
+}
+
+export async function updateWebhook(ctx: WebhookContext, webhookId: string, change: Partial<WebhookInput>, ifMatch?: number) {
+  const current = await load(ctx, webhookId);
+  checkVersion(current, ifMatch);
+  if (change.url !== undefined) assertUrl(change.url, ctx.urlPolicy);
+  const set: Record<string, unknown> = { updatedAt: nowIso(ctx) };
+  if (change.url !== undefined) set['url'] = change.url;
+  if (change.eventTypes !== undefined) set['eventTypes'] = dedupe(change.eventTypes);
+  if (change.enabled !== undefined) set['enabled'] = change.enabled;
+  if (change.description !== undefined) set['description'] = change.description === null || change.description === '' ? undefined : change.description;
+  // A webhook switched back on starts with a closed breaker.
+  if (change.enabled === true && !current.enabled) set['consecutiveFailures'] = 0;
+  const next = await ctx.webhooks.update(ctx.principal.orgId, webhookId, current.version, set);
+  if (!next) throw new PreconditionFailedError(`Webhook ${webhookId} changed meanwhile; read it again`);
+  return webhookView(next);
+}
+
+export async function deleteWebhook(ctx: WebhookContext, webhookId: string, ifMatch?: number) {
+  const current = await load(ctx, webhookId);
+  checkVersion(current, ifMatch);
+  if (!(await ctx.webhooks.delete(ctx.principal.orgId, webhookId, current.version))) {
+    throw new PreconditionFailedError(`Webhook ${webhookId} changed meanwhile; read it again`);
+  }
+}
+
+/** A new secret, shown once; the old one keeps signing (as a second signature) for a grace period. */
+export async function rotateSecret(ctx: WebhookContext, webhookId: string) {
+  const current = await load(ctx, webhookId);
+  const now = ctx.now ? ctx.now() : new Date();
+  const secret = newSecret();
+  const next = await ctx.webhooks.update(ctx.principal.orgId, webhookId, current.version, {
+    secret,
+    previousSecret: current.secret,
+    previousSecretExpiresAt: new Date(now.getTime() + WEBHOOK_LIMITS.previousSecretHours * 3600_000).toISOString(),
+    updatedAt: now.toISOString(),
+  });
+  if (!next) throw new ConflictError(`Webhook ${webhookId} changed meanwhile; try again`, 'resource.concurrentChange');
+  return { ...webhookView(next), secret };
+}
+
+export async function listDeliveries(
+  ctx: WebhookContext,
+  webhookId: string,
+  query: { limit?: number | undefined; cursor?: string | undefined; status?: DeliveryStatus | undefined },
+) {
+  const { orgId } = ctx.principal;
+  await load(ctx, webhookId);
+  const scope = `deliveries:${orgId}:${webhookId}:${query.status ?? ''}`;
+  const partition = webhookPartitions.deliveriesOfWebhook(orgId, webhookId);
+  const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ PK: partition })) : undefined;
+  const page = await ctx.webhooks.listDeliveries(orgId, webhookId, query.limit ?? 50, start?.key, query.status);
+  return { items: page.items.map((d) => deliveryView(d)), nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null };
+}
+
+export async function getDelivery(ctx: WebhookContext, webhookId: string, eventId: string) {
+  await load(ctx, webhookId);
+  const delivery = EVENT_ID.test(eventId) ? await ctx.webhooks.getDelivery(ctx.principal.orgId, webhookId, eventId) : null;
+  if (!delivery) throw new NotFoundError('Delivery', eventId);
+  return deliveryView(delivery, true);
+}
+
+/** Sends a finished delivery again: a new round of attempts, through the stream. */
+export async function redeliver(ctx: WebhookContext, webhookId: string, eventId: string) {
+  const webhook = await load(ctx, webhookId);
+  if (!webhook.enabled) throw new ConflictError(`Webhook ${webhookId} is disabled; enable it first`, 'webhook.disabled');
+  const { orgId } = ctx.principal;
+  const restarted = await ctx.webhooks.restart(orgId, webhookId, eventId, nowIso(ctx));
+  if (restarted) return deliveryView(restarted);
+  const current = await ctx.webhooks.getDelivery(orgId, webhookId, eventId);
+  if (!current) throw new NotFoundError('Delivery', eventId);
+  throw new ConflictError(`Delivery ${eventId} is still pending`, 'webhook.deliveryPending');
+}

@@ -1,0 +1,35 @@
+/**
+ * Webhook configuration, read once per container from the environment (all optional):
+ *
+ * - WEBHOOK_ALLOW_LOOPBACK=true: webhook URLs may point at localhost over http (local runs and
+ *   tests; never in AWS, where loopback is the Lambda runtime API).
+ * - WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS,
+ *   WEBHOOK_BREAKER_THRESHOLD: the delivery policy (defaults in domain/webhooks.ts).
+ * - WEBHOOK_BATCH_BUDGET_MS: delivery time one stream invocation may spend before it hands the
+ *   remaining due attempts to the next invocation (default 30 s).
+ * - EVENT_BUS_NAME: the EventBridge bus that receives every event (unset: no bus).
+ */
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, type UrlPolicy } from '../../domain/webhooks';
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`Environment variable ${name} must be a non-negative integer, not ${raw}`);
+  return value;
+}
+
+export const urlPolicy: UrlPolicy = { allowLoopback: process.env['WEBHOOK_ALLOW_LOOPBACK'] === 'true' };
+
+export const deliveryPolicy: DeliveryPolicy = {
+  ...DEFAULT_DELIVERY_POLICY,
+  maxAttempts: Math.max(1, positiveInt('WEBHOOK_MAX_ATTEMPTS', DEFAULT_DELIVERY_POLICY.maxAttempts)),
+  timeoutMs: positiveInt('WEBHOOK_TIMEOUT_MS', DEFAULT_DELIVERY_POLICY.timeoutMs),
+  backoffBaseMs: positiveInt('WEBHOOK_BACKOFF_BASE_MS', DEFAULT_DELIVERY_POLICY.backoffBaseMs),
+  backoffMaxMs: positiveInt('WEBHOOK_BACKOFF_MAX_MS', DEFAULT_DELIVERY_POLICY.backoffMaxMs),
+  breakerThreshold: Math.max(1, positiveInt('WEBHOOK_BREAKER_THRESHOLD', DEFAULT_DELIVERY_POLICY.breakerThreshold)),
+};
+
+export const deliveryBudgetMs = positiveInt('WEBHOOK_BATCH_BUDGET_MS', 30_000);
+
+export const eventBusName = process.env['EVENT_BUS_NAME'] || undefined;
