@@ -198,6 +198,10 @@ export async function deletePipe(ctx: UseCaseContext, pipeId: string, ifMatch?: 
   const def = await loadPipe(ctx, pipeId);
   checkVersion(def.pipe, ifMatch);
   assertNoConnections(def.outgoing, def.incoming, `Pipe ${pipeId}`);
+  const automations = await ctx.store.containers.countIndex(gsi1.automationsOfPipe(orgId, pipeId));
+  if (automations > 0) {
+    throw new ConflictError(`Pipe ${pipeId} has ${automations} automation${automations === 1 ? '' : 's'}; delete them first`, 'pipe.hasAutomations', { automationCount: automations });
+  }
   const key = keys.pipe(orgId, pipeId);
   const c = ctx.store.containers;
   try {

@@ -489,6 +489,20 @@ describe('automation CRUD and validation', () => {
     expect((await api('listAutomationRuns', { params: { automationId: automation.id } })).status).toBe(404);
   });
 
+  it('a pipe with automations is not deleted out from under them (409 with the count)', async () => {
+    const orgId = trackedOrg('pipedel');
+    const api = client(orgId);
+    const pipe = (await api('createPipe', { body: { name: 'Lonely', startFormFields: [{ label: 'Note', type: 'short_text' }] } })).body;
+    const automation = await created(api, 'createAutomation', {
+      body: { name: 'Stamp', pipeId: pipe.id, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: pipe.startForm.fields[0].id, value: 'hello' } },
+    });
+    const refused = await api('deletePipe', { params: { pipeId: pipe.id } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'pipe.hasAutomations', automationCount: 1 });
+    expect((await api('deleteAutomation', { params: { automationId: automation.id } })).status).toBe(204);
+    expect((await api('deletePipe', { params: { pipeId: pipe.id } })).status).toBe(204);
+  });
+
   it('admins write; members and viewers read only; other organizations see nothing', async () => {
     const orgId = trackedOrg('roles');
     const admin = client(orgId);
