@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, fakeContext, newOrg } from '../support/api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { client, fakeContext, newOrg as freshOrg } from '../support/api';
+import { expectGraphValid } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 
@@ -9,6 +10,17 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stream?.stop();
+});
+
+// Every scenario ends with the graph invariants checked on each organization it used.
+const used: string[] = [];
+const newOrg = (label: string) => {
+  const orgId = freshOrg(label);
+  used.push(orgId);
+  return orgId;
+};
+afterEach(async () => {
+  for (const orgId of used.splice(0)) await expectGraphValid(orgId);
 });
 
 type Api = ReturnType<typeof client>;
