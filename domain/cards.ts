@@ -15,7 +15,7 @@ import {
   type Step,
 } from './edges';
 import { newId } from './ids';
-import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
 import { updateItemValues } from './item-update';
 import type { Card, Connection, Edge, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
@@ -88,6 +88,7 @@ export async function prepareCard(
     createdAt: now,
     updatedAt: now,
   };
+  assertItemSize(card, 'The card');
   const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now);
   const startForm = def.fields.filter((f) => (f.phaseId ?? null) === null);
   const missing = missingFields(startForm, values, linked.counts, 'startForm.requiredFieldMissing');

@@ -16,7 +16,7 @@ import {
   type AnyItem,
 } from './edges';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
-import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
 import type { ItemType } from './model';
 
 const LABEL = { card: 'Card', record: 'Record' } as const;
@@ -55,6 +55,7 @@ export async function updateItemValues<T extends AnyItem>(
   const values = applyPatch(item.values, patch);
   const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
   const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
+  assertItemSize(next, `${label} ${id}`);
   const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), header, connections, now);
   if (type === 'record') {
     // A database has no phases: its required fields hold at every write.

@@ -39,3 +39,18 @@ export function missingRequired(fields: Field[], values: Values, code: string): 
 export function deriveTitle(titleFieldId: string | undefined, values: Values, explicit: string | undefined, previous: string | undefined, placeholder: string): string {
   return (titleFieldId ? titleFrom(values[titleFieldId]) : undefined) ?? explicit ?? previous ?? placeholder;
 }
+
+/**
+ * DynamoDB refuses items over 400 KB; an item is refused here first, with a 422 that says so,
+ * leaving room for the keys, index attributes and bookkeeping the store adds.
+ */
+export const MAX_ITEM_BYTES = 350_000;
+
+export function assertItemSize(item: object, what: string): void {
+  const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
+  if (bytes > MAX_ITEM_BYTES) {
+    throw new ValidationError(`${what} would be ${bytes} bytes; an item holds at most ${MAX_ITEM_BYTES} bytes of values`, [
+      { path: 'body.values', message: `the values add up to about ${bytes} bytes; the limit is ${MAX_ITEM_BYTES}`, code: 'item.tooLarge' },
+    ], 'item.tooLarge');
+  }
+}

@@ -15,7 +15,7 @@ import {
   type Step,
 } from './edges';
 import { newId } from './ids';
-import { applyPatch, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
 import { updateItemValues } from './item-update';
 import type { DatabaseDefinition, DbRecord } from './model';
 import { strip } from './store/containers';
@@ -60,6 +60,7 @@ export async function prepareRecord(
     createdAt: now,
     updatedAt: now,
   };
+  assertItemSize(record, 'The record');
   const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now);
   const missing = missingFields(def.fields, values, linked.counts, 'record.requiredFieldMissing');
   if (missing.length) throw new ValidationError(`The record needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'record.incomplete');

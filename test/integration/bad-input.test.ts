@@ -114,3 +114,23 @@ describe('bad input', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('items near DynamoDB’s 400 KB limit', () => {
+  it('refuses values that would make a card too large with a 422, before DynamoDB would, and writes nothing', async () => {
+    const orgId = newOrg('big');
+    const admin = client(orgId, 'admin');
+    const pipe = (await admin('createPipe', { body: { name: 'Big', startFormFields: Array.from({ length: 20 }, (_, i) => ({ label: `Notes ${i}`, type: 'long_text' })) } })).body;
+    const ids: string[] = pipe.startForm.fields.map((f: any) => f.id);
+    const values = (from: number, to: number, size: number) => Object.fromEntries(ids.slice(from, to).map((id) => [id, 'x'.repeat(size)]));
+    const card = await admin('createCard', { params: { pipeId: pipe.id }, body: { title: 'grows', values: values(0, 10, 15_000) } });
+    expect(card.status).toBe(201);
+    // Each request is under the 256 KB body limit; together they would pass 400 KB.
+    const more = await admin('updateCard', { params: { cardId: card.body.id }, body: { values: values(10, 20, 15_000) } });
+    expect(more.status).toBe(200);
+    const before = await snapshotOrg(orgId);
+    const tooMuch = await admin('updateCard', { params: { cardId: card.body.id }, body: { values: values(0, 12, 20_000) } });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.code).toBe('item.tooLarge');
+    expect(await snapshotOrg(orgId)).toEqual(before);
+  });
+});
