@@ -8,6 +8,14 @@
  *   Sales     Sales CRM → Customer onboarding    (multiple entries, all children finished to finish)
  *   Finance   Purchasing → Suppliers (database)  (connect existing only, a required connection field)
  *   Databases Companies → Contacts               (multiple entries, company name synced)
+ * and two automations:
+ *   Onboard new hires  a candidate enters Hired → its Employee onboarding card is created
+ *   Close won deals    all of a deal's Customer onboarding cards are Live → the deal moves to Won
+ *
+ * Hired is not a done phase: the candidate finishes in Onboarded, which the connection's
+ * childRequiredToFinish rule keeps closed until the onboarding card exists. (With Hired done,
+ * no card could ever enter it without a child, and the automation would never fire.) A store
+ * seeded before that change (Hired done, no Onboarded) is upgraded in place.
  */
 import type { DevIssuer } from './dev-issuer';
 
@@ -28,6 +36,15 @@ export const DEMO_CONNECTIONS = {
   /** Companies → Contacts */
   contacts: 'Contacts',
 } as const;
+export const DEMO_AUTOMATIONS = {
+  /** Recruiting: card.entered_phase Hired → create_connected_card through Onboarding */
+  onboardNewHires: 'Onboard new hires',
+  /** Sales CRM: children.all_finished through Customer onboarding → move_card Won */
+  closeWonDeals: 'Close won deals',
+} as const;
+
+/** How long the seed waits for the stream to run an automation it relies on. */
+const AUTOMATION_WAIT_MS = 15_000;
 
 export interface SeedResult {
   orgId: string;
@@ -41,9 +58,14 @@ export interface SeedResult {
   pipes: Record<string, string>;
   databases: Record<string, string>;
   connections: Record<string, string>;
+  automations: Record<string, string>;
 }
 
-export class SeedError extends Error {}
+export class SeedError extends Error {
+  constructor(message: string, readonly status?: number, readonly code?: string) {
+    super(message);
+  }
+}
 
 interface FieldView { id: string; label: string; type: string; options?: string[] }
 interface PhaseView { id: string; name: string; done: boolean; fields: FieldView[] }
@@ -51,6 +73,7 @@ interface PipeView { id: string; name: string; startForm: { fields: FieldView[] 
 interface DatabaseView { id: string; name: string; fields: FieldView[] }
 interface ConnectionView { id: string; name: string; parent: { type: string; id: string } }
 interface ItemView { id: string; title: string; phaseId?: string; finished?: boolean }
+interface AutomationView { id: string; name: string; pipeId: string }
 interface HeaderView extends ItemView { children: Array<{ connectionId: string; count?: number; items: ItemView[] }> }
 interface Page<T> { items: T[]; nextCursor: string | null }
 
@@ -66,13 +89,15 @@ function apiClient(baseUrl: string, token: string): Api {
     const text = await response.text();
     if (!response.ok) {
       let detail = text;
+      let code: string | undefined;
       try {
         const problem = JSON.parse(text) as { detail?: string; code?: string };
+        code = problem.code;
         detail = `${problem.code ?? ''} ${problem.detail ?? text}`.trim();
       } catch {
         // not JSON: keep the text
       }
-      throw new SeedError(`Seeding failed: ${method} ${path} answered ${response.status}: ${detail}`);
+      throw new SeedError(`Seeding failed: ${method} ${path} answered ${response.status}: ${detail}`, response.status, code);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   };
@@ -147,7 +172,7 @@ function childCount(header: HeaderView, connectionId: string): number {
 async function seedRecruiting(api: Api): Promise<{ pipe: PipeView; created: boolean }> {
   const { pipe, created } = await ensurePipe(api, {
     name: DEMO_PIPE_NAME,
-    description: 'Hiring: from application to signed offer.',
+    description: 'Hiring: from application to a finished onboarding card.',
     startFormFields: [
       { label: 'Candidate name', type: 'short_text', required: true, isTitle: true },
       { label: 'Email', type: 'email', required: true },
@@ -164,11 +189,12 @@ async function seedRecruiting(api: Api): Promise<{ pipe: PipeView; created: bool
         ],
       },
       { name: 'Offer' },
-      { name: 'Hired', done: true },
+      { name: 'Hired', description: 'Offer accepted: the onboarding card is created (automation "Onboard new hires").' },
+      { name: 'Onboarded', done: true, description: 'Finished: needs the onboarding card.' },
       { name: 'Rejected', done: true },
     ],
   });
-  if (!created) return { pipe: await ensureHiredPhase(api, pipe), created };
+  if (!created) return { pipe: await upgradeHiringPhases(api, pipe), created };
 
   const start = fieldIds(pipe.startForm.fields);
   const interviewPhase = pipe.phases.find((p) => p.name === 'Interview');
@@ -193,16 +219,62 @@ async function seedRecruiting(api: Api): Promise<{ pipe: PipeView; created: bool
   return { pipe, created: true };
 }
 
-/** A Recruiting pipe kept from an older seed may lack its "Hired" done phase. */
-async function ensureHiredPhase(api: Api, pipe: PipeView): Promise<PipeView> {
-  const hired = pipe.phases.find((p) => p.name === 'Hired');
-  if (hired?.done) return pipe;
-  if (hired) return api<PipeView>('PATCH', `/v1/pipes/${pipe.id}/phases/${hired.id}`, { done: true });
-  const offer = pipe.phases.findIndex((p) => p.name === 'Offer');
-  return api<PipeView>('POST', `/v1/pipes/${pipe.id}/phases`, { name: 'Hired', done: true, ...(offer >= 0 ? { position: offer + 1 } : {}) });
+/**
+ * A Recruiting pipe kept from an older seed: Hired may be missing, or be the done phase, and
+ * Onboarded may be missing. Brings it to Offer → Hired (open) → Onboarded (done). Cards that
+ * finished in the old done Hired are moved on to Onboarded (they have their onboarding card:
+ * the connection's rule required it), so no open phase holds finished cards.
+ */
+async function upgradeHiringPhases(api: Api, pipe: PipeView): Promise<PipeView> {
+  let hired = pipe.phases.find((p) => p.name === 'Hired');
+  const wasDone = hired?.done === true;
+  if (!hired) {
+    const offer = pipe.phases.findIndex((p) => p.name === 'Offer');
+    pipe = await api<PipeView>('POST', `/v1/pipes/${pipe.id}/phases`, { name: 'Hired', ...(offer >= 0 ? { position: offer + 1 } : {}) });
+  } else if (hired.done) {
+    pipe = await api<PipeView>('PATCH', `/v1/pipes/${pipe.id}/phases/${hired.id}`, { done: false });
+  }
+  hired = pipe.phases.find((p) => p.name === 'Hired')!;
+  const onboarded = pipe.phases.find((p) => p.name === 'Onboarded');
+  if (!onboarded) {
+    const position = pipe.phases.findIndex((p) => p.id === hired!.id) + 1;
+    pipe = await api<PipeView>('POST', `/v1/pipes/${pipe.id}/phases`, { name: 'Onboarded', done: true, position });
+  } else if (!onboarded.done) {
+    pipe = await api<PipeView>('PATCH', `/v1/pipes/${pipe.id}/phases/${onboarded.id}`, { done: true });
+  }
+  if (wasDone) {
+    const onboardedId = phaseId(pipe, 'Onboarded');
+    const page = await api<Page<ItemView>>('GET', `/v1/pipes/${pipe.id}/cards?phaseId=${hired.id}&limit=100`);
+    for (const card of page.items.filter((c) => c.finished)) {
+      try {
+        await api('POST', `/v1/cards/${card.id}/move`, { phaseId: onboardedId });
+      } catch (error) {
+        // Its onboarding card was deleted since: it stays in Hired, for someone to look at.
+        if (!(error instanceof SeedError && error.status === 422)) throw error;
+      }
+    }
+  }
+  return pipe;
 }
 
-async function seedOnboarding(api: Api, recruiting: PipeView): Promise<{ pipeId: string; connectionId: string }> {
+/** The automation named `body.name` on `body.pipeId`, created when missing (an existing one is left as it is). */
+async function ensureAutomation(api: Api, body: { name: string; pipeId: string } & Record<string, unknown>): Promise<string> {
+  const existing = await findIn<AutomationView>(api, `/v1/automations?pipeId=${body.pipeId}`, (a) => a.name === body.name);
+  if (existing) return existing.id;
+  return (await api<AutomationView>('POST', '/v1/automations', body)).id;
+}
+
+/** Polls the card until it has a child through the connection (made by an automation, from the stream). */
+async function waitForChild(api: Api, cardId: string, connectionId: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (childCount(await api<HeaderView>('GET', `/v1/cards/${cardId}`), connectionId) > 0) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function seedOnboarding(api: Api, recruiting: PipeView): Promise<{ pipeId: string; connectionId: string; automationId: string }> {
   const r = pipeFieldIds(recruiting);
   const recruitingRoles = recruiting.startForm.fields.find((f) => f.label === 'Role')?.options ?? [];
   const { pipe } = await ensurePipe(api, {
@@ -240,26 +312,41 @@ async function seedOnboarding(api: Api, recruiting: PipeView): Promise<{ pipeId:
     rules: { childRequiredToFinish: true },
     onParentDelete: 'block',
   });
+  const hiredId = phaseId(recruiting, 'Hired');
+  const automationId = await ensureAutomation(api, {
+    name: DEMO_AUTOMATIONS.onboardNewHires,
+    pipeId: recruiting.id,
+    trigger: { type: 'card.entered_phase', phaseId: hiredId },
+    action: { type: 'create_connected_card', connectionId },
+  });
 
-  // Ada is hired: her onboarding card is created from her candidate card, then she finishes.
+  // Ada is hired, and the automation creates her onboarding card; then she finishes (Onboarded).
   const ada = await findCard(api, recruiting.id, 'Ada Lovelace');
   if (ada) {
     const header = await api<HeaderView>('GET', `/v1/cards/${ada.id}`);
-    if (childCount(header, connectionId) === 0) {
-      await api('POST', `/v1/cards/${ada.id}/children`, { connectionId, create: {} });
-    }
     if (!header.finished) {
-      const offer = recruiting.phases.find((p) => p.name === 'Offer');
-      if (offer && header.phaseId !== offer.id) await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: offer.id });
-      await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: phaseId(recruiting, 'Hired') });
+      if (header.phaseId !== hiredId) {
+        const offer = recruiting.phases.find((p) => p.name === 'Offer');
+        if (offer && header.phaseId !== offer.id) await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: offer.id });
+        await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: hiredId });
+      }
+      if (!(await waitForChild(api, ada.id, connectionId, AUTOMATION_WAIT_MS))) {
+        // The stream is not being processed (or is slow): create it by hand; the run, if it comes, is skipped.
+        try {
+          await api('POST', `/v1/cards/${ada.id}/children`, { connectionId, create: {} });
+        } catch (error) {
+          if (!(error instanceof SeedError && error.code === 'connection.limitReached')) throw error;
+        }
+      }
+      await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: phaseId(recruiting, 'Onboarded') });
     }
   }
-  return { pipeId: pipe.id, connectionId };
+  return { pipeId: pipe.id, connectionId, automationId };
 }
 
 // ——— Sales → customer success: Sales CRM → Customer onboarding ———
 
-async function seedSales(api: Api): Promise<{ crmId: string; onboardingId: string; connectionId: string }> {
+async function seedSales(api: Api): Promise<{ crmId: string; onboardingId: string; connectionId: string; automationId: string }> {
   const { pipe: crm } = await ensurePipe(api, {
     name: 'Sales CRM',
     description: 'Deals from first contact to signature.',
@@ -295,6 +382,12 @@ async function seedSales(api: Api): Promise<{ crmId: string; onboardingId: strin
     ],
     rules: { childrenFinishedToFinish: true },
   });
+  const automationId = await ensureAutomation(api, {
+    name: DEMO_AUTOMATIONS.closeWonDeals,
+    pipeId: crm.id,
+    trigger: { type: 'children.all_finished', connectionId },
+    action: { type: 'move_card', phaseId: phaseId(crm, 'Won') },
+  });
 
   // A deal in negotiation whose two onboarding workstreams are already being prepared.
   const title = 'Globex annual plan';
@@ -311,7 +404,7 @@ async function seedSales(api: Api): Promise<{ crmId: string; onboardingId: strin
       await api('POST', `/v1/cards/${deal.id}/children`, { connectionId, create: { values: { [fieldId(c, 'Workstream')]: workstream } } });
     }
   }
-  return { crmId: crm.id, onboardingId: onboarding.id, connectionId };
+  return { crmId: crm.id, onboardingId: onboarding.id, connectionId, automationId };
 }
 
 // ——— Finance: Purchasing → Suppliers ———
@@ -462,6 +555,10 @@ export async function seedDemo(options: { url: string; issuer: DevIssuer; orgId?
       [DEMO_CONNECTIONS.customerOnboarding]: sales.connectionId,
       [DEMO_CONNECTIONS.supplier]: finance.connectionId,
       [DEMO_CONNECTIONS.contacts]: crm.connectionId,
+    },
+    automations: {
+      [DEMO_AUTOMATIONS.onboardNewHires]: hr.automationId,
+      [DEMO_AUTOMATIONS.closeWonDeals]: sales.automationId,
     },
   };
 }

@@ -103,7 +103,7 @@ describe('the seeded demo organization', () => {
 
     const pipe = await call('GET', `/v1/pipes/${recruiting.id}`, { token: admin });
     expect(pipe.body.phases.map((p: { name: string; done: boolean }) => [p.name, p.done])).toEqual([
-      ['Applied', false], ['Interview', false], ['Offer', false], ['Hired', true], ['Rejected', true],
+      ['Applied', false], ['Interview', false], ['Offer', false], ['Hired', false], ['Onboarded', true], ['Rejected', true],
     ]);
     expect(pipe.body.startForm.fields.map((f: { label: string; type: string }) => `${f.label}:${f.type}`)).toEqual([
       'Candidate name:short_text', 'Email:email', 'Role:single_select', 'Start date:date',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
-import { DEMO_CONNECTIONS, DEMO_DATABASES, DEMO_ORG, DEMO_PIPES, seedDemo } from '../../infra/local/seed';
+import { DEMO_AUTOMATIONS, DEMO_CONNECTIONS, DEMO_DATABASES, DEMO_ORG, DEMO_PIPES, seedDemo } from '../../infra/local/seed';
 
 let dir: string;
 let runtime: LocalRuntime;
@@ -510,15 +510,35 @@ describe('the demo seed', () => {
     const cards = async (pipe: string) => expectStatus(await api('GET', `/v1/pipes/${pipeIds[pipe]}/cards?limit=100`), 200).items;
     const records = async (db: string) => expectStatus(await api('GET', `/v1/databases/${dbIds[db]}/records?limit=100`), 200).items;
 
-    // HR: Ada is hired, with her onboarding card; the Recruiting pipe has its Hired done phase.
+    // HR: Ada went through Hired, where the automation created her onboarding card, and finished in Onboarded.
     const recruiting = expectStatus(await api('GET', `/v1/pipes/${pipeIds['Recruiting']}`), 200);
-    expect(recruiting.phases.filter((p: any) => p.name === 'Hired')).toEqual([expect.objectContaining({ done: true })]);
+    expect(recruiting.phases.map((p: any) => [p.name, p.done])).toEqual([
+      ['Applied', false], ['Interview', false], ['Offer', false], ['Hired', false], ['Onboarded', true], ['Rejected', true],
+    ]);
     expect((await cards('Recruiting')).map((c: any) => c.title).sort()).toEqual(['Ada Lovelace', 'Alan Turing', 'Grace Hopper']);
     const ada = (await cards('Recruiting')).find((c: any) => c.title === 'Ada Lovelace');
     const adaHeader = expectStatus(await api('GET', `/v1/cards/${ada.id}`), 200);
-    expect(adaHeader).toMatchObject({ finished: true, phaseId: phase(recruiting, 'Hired') });
+    expect(adaHeader).toMatchObject({ finished: true, phaseId: phase(recruiting, 'Onboarded') });
+    expect(adaHeader.phaseHistory.map((h: any) => h.phaseId)).toContain(phase(recruiting, 'Hired'));
     expect(adaHeader.children).toEqual([expect.objectContaining({ connectionId: conn(DEMO_CONNECTIONS.onboarding).id, count: 1 })]);
     expect((await cards('Employee onboarding')).map((c: any) => c.title)).toEqual(['Ada Lovelace']);
+
+    // The two automations, once each; Ada's onboarding card came from the first.
+    const automations = async (pipe: string) => expectStatus(await api('GET', `/v1/automations?pipeId=${pipeIds[pipe]}`), 200).items;
+    const onboardNewHires = await automations('Recruiting');
+    expect(onboardNewHires).toEqual([expect.objectContaining({
+      id: first.automations[DEMO_AUTOMATIONS.onboardNewHires], name: DEMO_AUTOMATIONS.onboardNewHires, enabled: true,
+      trigger: { type: 'card.entered_phase', phaseId: phase(recruiting, 'Hired') },
+      action: { type: 'create_connected_card', connectionId: conn(DEMO_CONNECTIONS.onboarding).id },
+    })]);
+    const runs = expectStatus(await api('GET', `/v1/automations/${onboardNewHires[0].id}/runs`), 200).items;
+    expect(runs).toEqual([expect.objectContaining({ subjectId: ada.id, status: 'done', childId: adaHeader.children[0].items[0].id })]);
+    const sales = expectStatus(await api('GET', `/v1/pipes/${pipeIds['Sales CRM']}`), 200);
+    expect(await automations('Sales CRM')).toEqual([expect.objectContaining({
+      id: first.automations[DEMO_AUTOMATIONS.closeWonDeals], name: DEMO_AUTOMATIONS.closeWonDeals,
+      trigger: { type: 'children.all_finished', connectionId: conn(DEMO_CONNECTIONS.customerOnboarding).id },
+      action: { type: 'move_card', phaseId: phase(sales, 'Won') },
+    })]);
 
     // Sales: one deal with two onboarding cards.
     const deals = await cards('Sales CRM');
