@@ -103,6 +103,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       endpoint: dynamo.endpoint,
       tableName,
       handler: streamHandler,
+      ...(dataDir ? { checkpointFile: resolve(dataDir, 'stream-checkpoints.json') } : {}),
       onError: (error) => console.error('stream poller:', (error as Error).message),
     });
     await poller.start();

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
@@ -35,7 +36,14 @@ export interface StreamPollerOptions {
   /** Milliseconds between reads of an idle shard. */
   idleMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Where to keep the position reached in each shard (with `npm start -- --data`), so a restart
+   * carries on after the last record handled instead of replaying the stream from its start.
+   */
+  checkpointFile?: string;
 }
+
+type Checkpoints = Record<string, { sequenceNumber?: string; done?: boolean }>;
 
 interface ShardState {
   id: string;
@@ -105,6 +113,7 @@ export class StreamPoller {
   private lastIdleCycleBegan = 0;
   /** Records handed to the handler so far (after filtering). */
   delivered = 0;
+  private checkpoints: Checkpoints = {};
 
   constructor(private readonly options: StreamPollerOptions) {
     const config = { endpoint: options.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -114,6 +123,9 @@ export class StreamPoller {
   }
 
   async start(): Promise<void> {
+    if (this.options.checkpointFile && existsSync(this.options.checkpointFile)) {
+      this.checkpoints = JSON.parse(readFileSync(this.options.checkpointFile, 'utf8')) as Checkpoints;
+    }
     const table = await this.dynamo.send(new DescribeTableCommand({ TableName: this.options.tableName }));
     this.streamArn = table.Table?.LatestStreamArn;
     if (!this.streamArn) throw new Error(`Table ${this.options.tableName} has no stream`);
@@ -179,13 +191,27 @@ export class StreamPoller {
       if (shard.done) continue;
       const parent = shard.parentId ? this.shards.get(shard.parentId) : undefined;
       if (parent && !parent.done) continue;
+      const checkpoint = this.checkpoints[shard.id];
+      if (checkpoint?.done) {
+        shard.done = true;
+        continue;
+      }
       if (!shard.iterator) {
-        const it = await this.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.id, ShardIteratorType: 'TRIM_HORIZON' }));
+        const it = await this.streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: this.streamArn,
+            ShardId: shard.id,
+            ...(checkpoint?.sequenceNumber
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint.sequenceNumber }
+              : { ShardIteratorType: this.settings.startingPosition }),
+          }),
+        );
         shard.iterator = it.ShardIterator;
       }
       const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.settings.batchSize }));
       shard.iterator = page.NextShardIterator;
       if (!shard.iterator) shard.done = true;
+      const last = page.Records?.at(-1)?.dynamodb?.SequenceNumber;
       const records = (page.Records ?? []).map((r) => toLambdaRecord(r, this.streamArn!)).filter((r) => passesFilter(r, this.settings));
       if (records.length) {
         progressed = true;
@@ -197,8 +223,17 @@ export class StreamPoller {
           this.lastActivity = Date.now();
         }
       }
+      if (last || shard.done) this.saveCheckpoint(shard.id, { ...(last ? { sequenceNumber: last } : checkpoint), ...(shard.done ? { done: true } : {}) });
     }
     return progressed;
+  }
+
+  private saveCheckpoint(shardId: string, position: Checkpoints[string]) {
+    if (!this.options.checkpointFile) return;
+    this.checkpoints[shardId] = position;
+    const temporary = `${this.options.checkpointFile}.tmp`;
+    writeFileSync(temporary, JSON.stringify(this.checkpoints));
+    renameSync(temporary, this.options.checkpointFile);
   }
 
   /**
