@@ -100,44 +100,41 @@ async function main() {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  let seeded: SeedResult | undefined;
-  let seedProblem: string | undefined;
-  if (!values['no-seed']) {
-    try {
-      seeded = await seedDemo({ url: runtime.url, issuer: runtime.issuer });
-    } catch (error) {
-      seedProblem = (error as Error).message;
-    }
-  }
-
+  // The banner (with a working token) comes first: the seed takes a few seconds, and the API
+  // answers meanwhile.
   const token = await runtime.issuer.mintToken({ orgId: DEMO_ORG, role: 'admin', sub: 'demo-admin', expiresIn: '12h' });
   const storage = values.data ? `data kept in ${values.data}` : 'in memory: gone when you stop';
-  const lines = [
-    '',
-    'cardflow local runtime is up',
-    `  API       ${runtime.url}/v1`,
-    `  OpenAPI   ${runtime.url}/v1/openapi.json`,
-    `  Health    ${runtime.url}/v1/health`,
-    `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
-  ];
-  if (seeded) {
-    lines.push(`  Demo      organization ${seeded.orgId} (${seeded.created.pipe ? 'seeded' : 'already there'}): pipes ${Object.keys(seeded.pipes).join(', ')}; databases ${Object.keys(seeded.databases).join(', ')}`);
-  } else if (seedProblem) {
-    lines.push(`  Demo      NOT seeded. ${seedProblem}`);
-  }
-  lines.push(
-    '',
-    `Admin token for organization ${DEMO_ORG} (valid 12h):`,
-    token,
-    '',
-    'Try:',
-    `  curl -s -H "Authorization: Bearer ${token}" ${runtime.url}/v1/pipes`,
-    '',
-    `Other roles: npm run token -- --org ${DEMO_ORG} --role member   (viewer | member | admin; --sub <user>, --expires 1h)`,
-    'Ctrl+C stops everything.',
-    '',
+  console.log(
+    [
+      '',
+      'cardflow local runtime is up',
+      `  API       ${runtime.url}/v1`,
+      `  OpenAPI   ${runtime.url}/v1/openapi.json`,
+      `  Health    ${runtime.url}/v1/health`,
+      `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
+      '',
+      `Admin token for organization ${DEMO_ORG} (valid 12h):`,
+      token,
+      '',
+      'Try:',
+      `  curl -s -H "Authorization: Bearer ${token}" ${runtime.url}/v1/pipes`,
+      '',
+      `Other roles: npm run token -- --org ${DEMO_ORG} --role member   (viewer | member | admin; --sub <user>, --expires 1h)`,
+      'Ctrl+C stops everything.',
+      '',
+    ].join('\n'),
   );
-  console.log(lines.join('\n'));
+  if (!values['no-seed']) {
+    console.log(`Demo: seeding organization ${DEMO_ORG}…`);
+    try {
+      const seeded: SeedResult = await seedDemo({ url: runtime.url, issuer: runtime.issuer });
+      console.log(
+        `Demo: organization ${seeded.orgId} ${seeded.created.pipe ? 'seeded' : 'already there'}: pipes ${Object.keys(seeded.pipes).join(', ')}; databases ${Object.keys(seeded.databases).join(', ')}\n`,
+      );
+    } catch (error) {
+      console.log(`Demo: NOT seeded. ${(error as Error).message}\n`);
+    }
+  }
   showAccessLog = true;
 }
 

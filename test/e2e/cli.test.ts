@@ -39,7 +39,8 @@ function startCli(args: string[]): { child: ChildProcessWithoutNullStreams; outp
   const ready = new Promise<string>((resolveReady, reject) => {
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (stdout.includes('Ctrl+C stops everything.')) resolveReady(stdout);
+      // Ready once the banner is out and, unless seeding is off, the demo is seeded.
+      if (stdout.includes('Ctrl+C stops everything.') && (args.includes('--no-seed') || /Demo: (organization|NOT seeded)/.test(stdout))) resolveReady(stdout);
     });
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before it was ready:\n${stdout}\n${stderr}`)));
