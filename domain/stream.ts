@@ -77,8 +77,10 @@ export class StreamWork {
     const valuesChanged = !isDeepStrictEqual(before.values, after.values);
     // A connect bumps only the edge sequence: nothing to carry anywhere.
     if (!summaryChanged && !valuesChanged) return;
-    const def = valuesChanged ? await this.definition(orgId, type, newSummary.containerId) : null;
+    const def = await this.definition(orgId, type, newSummary.containerId);
     const outgoing: Connection[] = def?.outgoing ?? [];
+    // Children exist only through outgoing connections: without any there is nobody to tell.
+    if (!outgoing.length) return;
     const childDefs = new Map<string, PipeDefinition | DatabaseDefinition | null>();
     for (const connection of outgoing) {
       if (connection.fieldMap.some((e) => e.sync)) {

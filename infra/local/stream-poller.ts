@@ -212,6 +212,8 @@ export class StreamPoller {
       shard.iterator = page.NextShardIterator;
       if (!shard.iterator) shard.done = true;
       const last = page.Records?.at(-1)?.dynamodb?.SequenceNumber;
+      // Any record read is progress, even one the filter drops: the poller is not idle yet.
+      if (page.Records?.length) progressed = true;
       const records = (page.Records ?? []).map((r) => toLambdaRecord(r, this.streamArn!)).filter((r) => passesFilter(r, this.settings));
       if (records.length) {
         progressed = true;
