@@ -10,7 +10,12 @@
  * `npm start`, without the demo seed, with its stream poller stopped) and uses fresh
  * organizations.
  *
- *   npm run bench -- [--iterations 30] [--warmup 3] [--only card] [--no-bundles]
+ * Then propagation (bench/propagation.ts): a parent update carried by the stream processor to
+ * 10, 100, 1,000 and 10,000 children, with a stream poller of its own, next to a plain
+ * sequential UpdateItem loop over the same children.
+ *
+ *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only propagation] [--no-bundles]
+ *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,10 +37,18 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
     only: { type: 'string' },
     'no-bundles': { type: 'boolean', default: false },
+    'max-children': { type: 'string', default: '10000' },
+    'no-propagation': { type: 'boolean', default: false },
+    'skip-graph-check': { type: 'boolean', default: false },
   },
 });
 const ITERATIONS = Number(args.iterations);
 const WARMUP = Number(args.warmup);
+const MAX_CHILDREN = Number(args['max-children']);
+if (!Number.isInteger(MAX_CHILDREN) || MAX_CHILDREN < 1) throw new Error(`--max-children takes a positive integer, not ${args['max-children']}`);
+/** `--only propagation` (or a prefix of it, from "prop"): propagation alone, no request rows or bundles. */
+const ONLY_PROPAGATION = !!args.only && args.only.length >= 4 && 'propagation'.startsWith(args.only.toLowerCase());
+const RUN_PROPAGATION = !args['no-propagation'] && (!args.only || ONLY_PROPAGATION);
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -208,11 +221,13 @@ async function main() {
   };
 
   // --- scenarios
-  const selected = scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
+  const selected = ONLY_PROPAGATION ? [] : scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
   const sharedSetups = new Map<string, { orgId: string; state: Promise<unknown> }>();
+  let propagation: import('./propagation').PropagationResult | undefined;
+  let propagationError: string | undefined;
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -221,6 +236,25 @@ async function main() {
         const message = (error as Error).message.split('\n')[0]!.slice(0, 300);
         rows.push({ name: s.name, route: s.route, error: message });
         process.stderr.write(`${s.name}: FAILED ${message}\n`);
+      }
+    }
+    if (RUN_PROPAGATION) {
+      // After the request rows: it runs a stream poller of its own on the handlers' client.
+      try {
+        const { runPropagation, DEFAULT_LEVELS } = await import('./propagation');
+        const orgId = `bench-${runId}-prop`;
+        propagation = await runPropagation({
+          orgId,
+          api: await apiFor(orgId),
+          endpoint: dynamoEndpoint,
+          tableName: TABLE_NAME,
+          levels: [...DEFAULT_LEVELS.filter((n) => n < MAX_CHILDREN), MAX_CHILDREN],
+          checkGraph: !args['skip-graph-check'],
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        propagationError = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        process.stderr.write(`propagation: FAILED ${propagationError}\n`);
       }
     }
   } finally {
@@ -326,7 +360,7 @@ async function main() {
 
   // --- bundles
   let bundles: Awaited<ReturnType<typeof import('./bundles').bundleSizes>> | undefined;
-  if (!args['no-bundles']) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION) {
     const modules = new Map<string, string[]>();
     for (const [id, route] of Object.entries(routes)) {
       const list = modules.get(route.handler.module) ?? [];
@@ -348,43 +382,57 @@ async function main() {
   const out: string[] = [];
   const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
   out.push(`## cardflow bench — ${new Date().toISOString()}`);
-  out.push('');
-  out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
-  out.push('');
-  out.push('| operation | DynamoDB requests | min | RCU | min | WCU | min | gateway p50 ms | p95 | DynamoDB p50 ms | gateway ÷ DynamoDB | over minimum |');
-  out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
-  for (const r of rows) {
-    if (r.error) {
-      out.push(`| ${r.name} | **failed**: ${r.error.replaceAll('|', '\\|')} |||||||||||`);
-      continue;
-    }
-    out.push(
-      `| ${r.name} | ${formatRequests(r.requests, r.txItems)}${r.requestsStable ? '' : ' (varies)'} | ${formatRequests(r.minimum.requests, r.minimum.txItems)} | ${units(r.rcu)} | ${units(r.minimum.rcu)} | ${units(r.wcu)} | ${units(r.minimum.wcu)} | ${ms(r.latency.gatewayP50)} | ${ms(r.latency.gatewayP95)} | ${ms(r.latency.dynamoP50)} | ${r.latency.ratio.toFixed(1)}× | ${r.over.length ? `**${r.over.join(', ')}**` : ''} |`,
-    );
-  }
-  out.push('');
-  out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}; "TxW of n": n items in the transaction(s). Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
-  out.push('');
-  out.push('### What the minimum assumes');
-  out.push('');
-  out.push('| operation | minimum | why |');
-  out.push('|---|---|---|');
-  for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests, r.minimum.txItems)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
-
-  const flagged = rows.filter((r) => r.over?.length);
-  if (flagged.length) {
+  if (!ONLY_PROPAGATION) {
     out.push('');
-    out.push('### Above the minimum: where it goes');
+    out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
     out.push('');
-    for (const r of flagged) {
-      out.push(`- **${r.name}** (${r.over.join(', ')}):`);
-      for (const c of r.calls) {
-        const writes = (c.charge?.writes ?? [])
-          .map((w: any) => `${w.action}${w.transactional ? ' (tx)' : ''} ${w.tableWcu} WCU${w.tableRcu ? ` ${w.tableRcu} RCU` : ''}${w.index.length ? ` + ${w.index.map((i: any) => `${i.indexName} ${i.kind} ${i.wcu}`).join(', ')}` : ''}`)
-          .join('; ');
-        const reads = (c.charge?.reads ?? []).map((x: any) => `${x.items} items ${x.bytes} B → ${x.rcu} RCU`).join('; ');
-        out.push(`  - ${c.command}${c.detail ? ` [${c.detail}]` : ''}: ${[reads, writes].filter(Boolean).join('; ')}`);
+    out.push('| operation | DynamoDB requests | min | RCU | min | WCU | min | gateway p50 ms | p95 | DynamoDB p50 ms | gateway ÷ DynamoDB | over minimum |');
+    out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+    for (const r of rows) {
+      if (r.error) {
+        out.push(`| ${r.name} | **failed**: ${r.error.replaceAll('|', '\\|')} |||||||||||`);
+        continue;
       }
+      out.push(
+        `| ${r.name} | ${formatRequests(r.requests, r.txItems)}${r.requestsStable ? '' : ' (varies)'} | ${formatRequests(r.minimum.requests, r.minimum.txItems)} | ${units(r.rcu)} | ${units(r.minimum.rcu)} | ${units(r.wcu)} | ${units(r.minimum.wcu)} | ${ms(r.latency.gatewayP50)} | ${ms(r.latency.gatewayP95)} | ${ms(r.latency.dynamoP50)} | ${r.latency.ratio.toFixed(1)}× | ${r.over.length ? `**${r.over.join(', ')}**` : ''} |`,
+      );
+    }
+    out.push('');
+    out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}; "TxW of n": n items in the transaction(s). Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
+    out.push('');
+    out.push('### What the minimum assumes');
+    out.push('');
+    out.push('| operation | minimum | why |');
+    out.push('|---|---|---|');
+    for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests, r.minimum.txItems)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
+
+    const flagged = rows.filter((r) => r.over?.length);
+    if (flagged.length) {
+      out.push('');
+      out.push('### Above the minimum: where it goes');
+      out.push('');
+      for (const r of flagged) {
+        out.push(`- **${r.name}** (${r.over.join(', ')}):`);
+        for (const c of r.calls) {
+          const writes = (c.charge?.writes ?? [])
+            .map((w: any) => `${w.action}${w.transactional ? ' (tx)' : ''} ${w.tableWcu} WCU${w.tableRcu ? ` ${w.tableRcu} RCU` : ''}${w.index.length ? ` + ${w.index.map((i: any) => `${i.indexName} ${i.kind} ${i.wcu}`).join(', ')}` : ''}`)
+            .join('; ');
+          const reads = (c.charge?.reads ?? []).map((x: any) => `${x.items} items ${x.bytes} B → ${x.rcu} RCU`).join('; ');
+          out.push(`  - ${c.command}${c.detail ? ` [${c.detail}]` : ''}: ${[reads, writes].filter(Boolean).join('; ')}`);
+        }
+      }
+    }
+  }
+
+  if (propagation || propagationError) {
+    out.push('');
+    if (propagation) {
+      const { propagationMarkdown } = await import('./propagation');
+      out.push(...propagationMarkdown(propagation, ABBREVIATIONS));
+    } else {
+      out.push('### Propagation: parent update → every child');
+      out.push('');
+      out.push(`**failed**: ${propagationError}`);
     }
   }
 
@@ -413,7 +461,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined) }, null, 2)}\n`,
   );
 }
 
