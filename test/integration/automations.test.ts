@@ -1,11 +1,11 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cardTriggerKey, LOOP_GUARD, MAX_CHAIN_DEPTH } from '../../domain/automation-run';
 import { documentClient } from '../../domain/store/client';
 import { keys } from '../../domain/store/keys';
 import { client, fakeContext, newOrg } from '../support/api';
 import { fieldIds } from '../support/fixtures';
-import { expectGraphValid } from '../support/graph';
+import { expectGraphValid, graphCheckedOrgs } from '../support/graph';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 import { snapshotOrg } from '../support/table';
 
@@ -19,15 +19,7 @@ afterAll(async () => {
 });
 
 // Every scenario ends with the graph invariants checked on each organization it used.
-const used: string[] = [];
-const trackedOrg = (label: string) => {
-  const orgId = newOrg(label);
-  used.push(orgId);
-  return orgId;
-};
-afterEach(async () => {
-  for (const orgId of used.splice(0)) await expectGraphValid(orgId);
-});
+const trackedOrg = graphCheckedOrgs();
 
 type Api = ReturnType<typeof client>;
 

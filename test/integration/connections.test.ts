@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, newOrg } from '../support/api';
+import { describe, expect, it } from 'vitest';
+import { client } from '../support/api';
 import { fieldIds } from '../support/fixtures';
-import { expectGraphValid } from '../support/graph';
+import { expectGraphValid, graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 
 type Api = ReturnType<typeof client>;
 
 // Every scenario ends with the graph invariants checked on each organization it used.
-const used: string[] = [];
-const trackedOrg = (label: string) => {
-  const orgId = newOrg(label);
-  used.push(orgId);
-  return orgId;
-};
-afterEach(async () => {
-  for (const orgId of used.splice(0)) await expectGraphValid(orgId);
-});
+const trackedOrg = graphCheckedOrgs();
 
 async function hrSetup(api: Api, connection: Record<string, unknown> = {}) {
   const recruiting = (await api('createPipe', {

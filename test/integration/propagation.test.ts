@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { client, fakeContext, newOrg as freshOrg } from '../support/api';
-import { expectGraphValid } from '../support/graph';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, fakeContext } from '../support/api';
+import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 
@@ -13,15 +13,7 @@ afterAll(async () => {
 });
 
 // Every scenario ends with the graph invariants checked on each organization it used.
-const used: string[] = [];
-const newOrg = (label: string) => {
-  const orgId = freshOrg(label);
-  used.push(orgId);
-  return orgId;
-};
-afterEach(async () => {
-  for (const orgId of used.splice(0)) await expectGraphValid(orgId);
-});
+const newOrg = graphCheckedOrgs();
 
 type Api = ReturnType<typeof client>;
 

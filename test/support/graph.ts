@@ -1,7 +1,8 @@
 /** The graph checker as a test assertion: a test ends by proving it left the graph sound. */
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { documentClient } from '../../domain/store/client';
 import { checkGraph, type GraphReport } from '../../domain/store/invariants';
+import { newOrg } from './api';
 
 /** Every violation of an organization's graph (empty when sound). */
 export async function graphOf(orgId: string): Promise<GraphReport> {
@@ -15,4 +16,20 @@ export async function expectGraphValid(orgId: string): Promise<GraphReport> {
   const report = await graphOf(orgId);
   expect(report.violations, `graph of organization ${orgId} has ${report.violations.length} violation(s):\n  ${report.violations.join('\n  ')}`).toEqual([]);
   return report;
+}
+
+/**
+ * A fresh-organization factory for a test file whose every scenario must end with a sound graph:
+ * after each test, the invariants of each organization it used are checked.
+ */
+export function graphCheckedOrgs(): (label: string) => string {
+  const used: string[] = [];
+  afterEach(async () => {
+    for (const orgId of used.splice(0)) await expectGraphValid(orgId);
+  });
+  return (label: string) => {
+    const orgId = newOrg(label);
+    used.push(orgId);
+    return orgId;
+  };
 }
