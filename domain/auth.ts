@@ -14,6 +14,8 @@ export interface Principal {
 /** Organization ids become part of every key, so they are restricted to a safe alphabet. */
 const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+export const isOrgId = (value: string) => ORG_ID.test(value);
+
 /** Claim names: plain ones from our dev issuer, custom: ones from Cognito ID tokens. */
 export function principalFromClaims(claims: Record<string, unknown> | undefined): Principal {
   if (!claims) throw new UnauthorizedError();

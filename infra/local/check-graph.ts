@@ -9,21 +9,16 @@
  * neither endpoint it talks to AWS with the default credentials and region. It Scans the whole
  * organization: an operator tool, never part of a request path.
  */
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { checkGraph } from '../../domain/store/invariants';
+import { fail, orgArg, parseCli } from './cli';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
 /** The table `npm start` creates (infra/local/runtime.ts LOCAL_TABLE_NAME). */
 const LOCAL_TABLE = 'cardflow-local';
 
 const USAGE = 'Usage: npm run check:graph -- --org <orgId> [--endpoint http://127.0.0.1:8000] [--table cardflow-local]';
-
-function fail(line: string): never {
-  console.error(line);
-  process.exit(1);
-}
 
 const isLocal = (endpoint: string) => {
   try {
@@ -34,29 +29,19 @@ const isLocal = (endpoint: string) => {
 };
 
 async function main() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        org: { type: 'string' },
-        endpoint: { type: 'string' },
-        table: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = parseCli(
+    {
+      org: { type: 'string' },
+      endpoint: { type: 'string' },
+      table: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  const org = values.org;
-  if (!org) fail(`--org is required. ${USAGE}`);
-  // The same alphabet the handlers accept (domain/auth.ts): ids become part of every key.
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(org)) fail(`--org must be 1-64 letters, digits, _ or -, not "${org}"`);
+  const org = orgArg(values.org, USAGE);
 
   const endpoint = values.endpoint ?? process.env['AWS_ENDPOINT_URL_DYNAMODB'];
   if (values.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(values.endpoint)) fail(`--endpoint must be a URL such as http://127.0.0.1:8000, not "${values.endpoint}"`);

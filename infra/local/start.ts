@@ -4,17 +4,12 @@
  * DynamoDB Local + the local API gateway in front of the unchanged handlers, the demo
  * organization seeded through the API, and a token to try it with.
  */
-import { parseArgs } from 'node:util';
+import { fail, parseCli } from './cli';
 import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { DEMO_ORG, seedDemo, type SeedResult } from './seed';
 
 const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet]';
-
-function fail(line: string): never {
-  console.error(line);
-  process.exit(1);
-}
 
 function portArg(value: string | undefined, name: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -31,23 +26,16 @@ let showAccessLog = false;
 async function main() {
   // These machines run Node.js 20; the SDK's notice about its future releases is noise here.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        port: { type: 'string' },
-        data: { type: 'string' },
-        'dynamo-port': { type: 'string' },
-        'no-seed': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = parseCli(
+    {
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'dynamo-port': { type: 'string' },
+      'no-seed': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    USAGE,
+  );
   if (values.help) {
     console.log(USAGE);
     return;

@@ -4,43 +4,29 @@
  * Prints a JWT signed with the persisted dev key, so it works against a running `npm start`.
  * Only the token goes to stdout: TOKEN=$(npm run -s token -- --org demo --role viewer)
  */
-import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../../domain/auth';
+import { fail, orgArg, parseCli } from './cli';
 import { createDevIssuer } from './dev-issuer';
 
 const USAGE = `Usage: npm run token -- --org <orgId> --role <${ROLES.join('|')}> [--sub <userId>] [--expires 12h] [--key-file <path>]`;
 
-function fail(line: string): never {
-  console.error(line);
-  process.exit(1);
-}
-
 async function main() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        org: { type: 'string' },
-        role: { type: 'string' },
-        sub: { type: 'string' },
-        expires: { type: 'string', default: '12h' },
-        'key-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = parseCli(
+    {
+      org: { type: 'string' },
+      role: { type: 'string' },
+      sub: { type: 'string' },
+      expires: { type: 'string', default: '12h' },
+      'key-file': { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  const { org, role, sub, expires } = values;
-  if (!org) fail(`--org is required. ${USAGE}`);
-  // The same alphabet the handlers accept (domain/auth.ts): ids become part of every key.
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(org)) fail(`--org must be 1-64 letters, digits, _ or -, not "${org}"`);
+  const { role, sub, expires } = values;
+  const org = orgArg(values.org, USAGE);
   if (!role || !ROLES.includes(role as Role)) fail(`--role must be one of ${ROLES.join(', ')}. ${USAGE}`);
 
   const issuer = await createDevIssuer(values['key-file'] ? { keyFile: values['key-file'] } : {});
