@@ -4,12 +4,27 @@ import { ForbiddenError, UnauthorizedError } from './errors';
 export const ROLES = ['viewer', 'member', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * An automation acting: set by the automation runner alone, never from a token, so no caller
+ * can make its writes look automated or slip past the loop guards. `chainId` names the user
+ * write that started the chain of automation runs; `depth` counts the generations since.
+ */
+export interface AutomationActor {
+  automationId: string;
+  depth: number;
+  chainId: string;
+}
+
 export interface Principal {
   orgId: string;
   role: Role;
   /** The token subject: a user id, recorded as createdBy. */
   userId: string;
+  automation?: AutomationActor;
 }
+
+/** Subjects in this namespace name automations in createdBy; a token may not claim one. */
+export const RESERVED_SUBJECT_PREFIX = 'automation:';
 
 /** Organization ids become part of every key, so they are restricted to a safe alphabet. */
 const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -29,6 +44,9 @@ export function principalFromClaims(claims: Record<string, unknown> | undefined)
     throw new UnauthorizedError(`The token's role claim must be one of ${ROLES.join(', ')}`);
   }
   if (typeof userId !== 'string' || userId.length === 0) throw new UnauthorizedError('The token has no sub claim');
+  if (userId.startsWith(RESERVED_SUBJECT_PREFIX)) {
+    throw new UnauthorizedError(`The token's sub claim may not start with "${RESERVED_SUBJECT_PREFIX}": that namespace is reserved for automations`);
+  }
   return { orgId, role: role as Role, userId };
 }
 

@@ -12,14 +12,23 @@
  * - move_card and set_field are idempotent by target state: moving to the phase the card is in,
  *   or setting the value it holds, writes nothing.
  *
- * Loops: writes made by propagation never trigger automations. A card an automation created
- * names the automation as its creator (`automation:<id>[:<depth>]`), so it does not trigger the
- * same automation again, and chains of cards created by automations stop at MAX_CHAIN_DEPTH.
- * Moves and value changes carry no such mark: the store removes `changedBy` on every write but
- * propagation's (a store that set `changedBy: {source: 'automation', automationId, depth}` on
- * automation writes would make this exact; writerOf already reads it). Until then a loop guard
- * caps the firings of one automation for one card per hour; a run past the cap is recorded as
- * skipped with the reason.
+ * Who wrote: every write an automation makes (create, move, set field) carries a mark on the item,
+ * `changedBy: {source: 'automation', automationId, depth, chainId}`, set by the store from the
+ * runner's principal, never from a token (a token's `sub` cannot claim the `automation:`
+ * namespace either). Writes made by propagation never trigger automations; an automation's own
+ * write does not trigger the same automation again.
+ *
+ * Limits, each refusal recorded on the run as `skipped` with its code and reason (GET …/runs):
+ * - depth: a chain of automation runs stops after MAX_CHAIN_DEPTH generations
+ *   (`automation.loopGuard`);
+ * - loop guard: one automation fires at most LOOP_GUARD.firings times for one card per hour
+ *   (`automation.loopGuard`);
+ * - breadth, for runs that create cards (AUTOMATION_LIMITS): at most `createsPerChange` creations
+ *   from one triggering change (`automation.breadthLimit`), at most `createsPerChain` from one
+ *   user write and everything it set off (`automation.chainLimit`), and at most
+ *   `createsPerOrgMinute` in one organization per minute (`automation.orgRateLimit`).
+ * Budgets are spent when a run is first claimed, so a replay spends nothing twice; a crash between
+ * the claim and the spend lets that one run act unmetered (bounded by one run per crash).
  *
  * A failing action fails the stream record (AutomationFailedError, naming the automation, the
  * card and the reason): it is retried as the stream settings say and then dead-lettered. The
@@ -30,6 +39,7 @@ import type { AutomationStore } from './automation-store';
 import type { Automation, AutomationRun } from './automations';
 import { moveCard, updateCard } from './cards';
 import { createChild } from './children';
+import { RESERVED_SUBJECT_PREFIX } from './auth';
 import type { UseCaseContext } from './context';
 import { AppError, ConflictError, NotFoundError } from './errors';
 import { ID_PREFIX } from './ids';
@@ -40,6 +50,21 @@ import type { Store } from './store';
 export const LOOP_GUARD = { firings: 20, windowSeconds: 3600 } as const;
 /** Cards created by automations that create cards … stop after this many generations. */
 export const MAX_CHAIN_DEPTH = 8;
+/**
+ * Breadth limits on cards created by automations. Two automations on each side of A→B and B→A
+ * double every generation (511 cards from one POST before these): a chain now ends after
+ * `createsPerChain` cards, whatever its shape.
+ */
+export const AUTOMATION_LIMITS = {
+  /** Creations one triggering change (one stream record) may set off. */
+  createsPerChange: 5,
+  /** Creations one user write and every automation run it set off may make, together. */
+  createsPerChain: 20,
+  /** Creations per organization per minute, across all automations and chains. */
+  createsPerOrgMinute: 300,
+  /** How long a chain's budget is kept (chains end within seconds; this outlives retries). */
+  chainTtlSeconds: 24 * 3600,
+} as const;
 
 /** The parts of a card's stream image automations read. */
 export interface CardImage {
@@ -51,7 +76,7 @@ export interface CardImage {
   version: number;
   updatedAt: string;
   createdBy?: string;
-  changedBy?: { source?: string; automationId?: string; depth?: number };
+  changedBy?: { source?: string; automationId?: string; depth?: number; chainId?: string };
 }
 
 export type StreamEventName = 'INSERT' | 'MODIFY';
@@ -61,28 +86,24 @@ export interface Writer {
   source: 'user' | 'propagation' | 'automation';
   automationId?: string;
   depth: number;
+  /** The chain an automation's write belongs to (see AutomationActor). */
+  chainId?: string;
 }
 
-const ACTOR = new RegExp(`^automation:(${ID_PREFIX.automation}_[0-9A-HJKMNP-TV-Z]{26})(?::(\\d{1,4}))?$`);
-
-/** The user id automation writes run under (cards they create show it as createdBy). */
+/** The user id automation writes run under, for display (cards they create show it as createdBy). */
 export function automationActor(automationId: string, depth: number): string {
-  return depth <= 1 ? `automation:${automationId}` : `automation:${automationId}:${depth}`;
+  return depth <= 1 ? `${RESERVED_SUBJECT_PREFIX}${automationId}` : `${RESERVED_SUBJECT_PREFIX}${automationId}:${depth}`;
 }
 
-export function parseActor(userId: string | undefined): { automationId: string; depth: number } | undefined {
-  const m = userId ? ACTOR.exec(userId) : null;
-  return m ? { automationId: m[1]!, depth: m[2] ? Number(m[2]) : 1 } : undefined;
-}
-
-export function writerOf(eventName: StreamEventName, after: CardImage): Writer {
+/**
+ * Who made a write, from the mark the store wrote with it. Only the system sets the automation
+ * mark; createdBy is never read here, so no token subject can pose as an automation.
+ */
+export function writerOf(_eventName: StreamEventName, after: CardImage): Writer {
   const by = after.changedBy;
   if (by?.source === 'propagation') return { source: 'propagation', depth: 0 };
-  // Forward-compatible: a store that marks automation writes (see the report) is honoured as is.
-  if (by?.source === 'automation' && by.automationId) return { source: 'automation', automationId: by.automationId, depth: by.depth ?? 1 };
-  if (eventName === 'INSERT') {
-    const actor = parseActor(after.createdBy);
-    if (actor) return { source: 'automation', ...actor };
+  if (by?.source === 'automation' && by.automationId && by.chainId) {
+    return { source: 'automation', automationId: by.automationId, depth: by.depth ?? 1, chainId: by.chainId };
   }
   return { source: 'user', depth: 0 };
 }
@@ -187,6 +208,10 @@ interface Firing {
   timeMs: number;
   /** Automation generation of the action's writes (1 for a run triggered by a user's write). */
   depth: number;
+  /** The user write that started the chain: this firing's key when a user's write fired it. */
+  chainId: string;
+  /** For creating runs: how many creations this triggering change has set off before this one (1-based). */
+  createOrdinal?: number;
 }
 
 /**
@@ -223,9 +248,13 @@ export class AutomationRunner {
     const notOwn = (a: Automation) => !(writer.source === 'automation' && writer.automationId === a.id);
     const fired = firedByCardChange(eventName, before, after, await this.automationsOf(orgId, after.pipeId)).filter(notOwn);
     for (const automation of fired) {
-      firings.push({ automation, firing: { key: cardTriggerKey(after), subjectId: after.id, timeMs: Date.parse(after.updatedAt), depth: writer.depth + 1 } });
+      const key = cardTriggerKey(after);
+      firings.push({ automation, firing: { key, subjectId: after.id, timeMs: Date.parse(after.updatedAt), depth: writer.depth + 1, chainId: writer.chainId ?? key } });
     }
     if (cardFinished(eventName, before, after)) firings.push(...(await this.parentsDone(orgId, after, writer)).filter((f) => notOwn(f.automation)));
+    // Number the creations this change sets off, in a replay-stable order (automations list by id).
+    let creates = 0;
+    for (const { automation, firing } of firings) if (automation.action.type === 'create_connected_card') firing.createOrdinal = ++creates;
     const outcomes: RunOutcome[] = [];
     const failures: RunFailure[] = [];
     // Each automation runs even if another failed: one broken automation must not hold back the rest.
@@ -262,8 +291,9 @@ export class AutomationRunner {
       for (const edge of parents.filter((e: Edge) => e.connectionId === connectionId)) {
         const children = await this.finishedChildren(orgId, edge.parentId, connectionId);
         if (!children?.includes(child.id)) continue;
-        const firing: Firing = { key: childrenTriggerKey(edge.parentId, connectionId, children), subjectId: edge.parentId, timeMs: Date.parse(child.updatedAt), depth: writer.depth + 1 };
-        for (const automation of automations) firings.push({ automation, firing });
+        const key = childrenTriggerKey(edge.parentId, connectionId, children);
+        const firing: Omit<Firing, 'createOrdinal'> = { key, subjectId: edge.parentId, timeMs: Date.parse(child.updatedAt), depth: writer.depth + 1, chainId: writer.chainId ?? key };
+        for (const automation of automations) firings.push({ automation, firing: { ...firing } });
       }
     }
     return firings;
@@ -311,12 +341,12 @@ export class AutomationRunner {
     if (claimed.fresh) {
       const refusal = await this.guard(orgId, automation, firing, now);
       if (refusal) {
-        run = await this.repo.settleRun(orgId, run, { status: 'skipped', error: { code: 'automation.loopGuard', message: refusal, at } }, now);
+        run = await this.repo.settleRun(orgId, run, { status: 'skipped', error: { ...refusal, at } }, now);
         return { automationId: automation.id, run, replayed: false };
       }
     }
     try {
-      const skipped = await this.act(orgId, automation, run, firing.depth);
+      const skipped = await this.act(orgId, automation, run, firing);
       run = await this.repo.settleRun(orgId, run, skipped ? { status: 'skipped', error: { ...skipped, at } } : { status: 'done' }, now);
       return { automationId: automation.id, run, replayed: false };
     } catch (error) {
@@ -329,15 +359,31 @@ export class AutomationRunner {
     }
   }
 
-  /** Why a fresh run must not act (a loop), or undefined. */
-  private async guard(orgId: string, automation: Automation, firing: Firing, now: Date): Promise<string | undefined> {
+  /** Why a fresh run must not act (a loop, or a limit on what automations may create), or undefined. Cheap checks first. */
+  private async guard(orgId: string, automation: Automation, firing: Firing, now: Date): Promise<{ code: string; message: string } | undefined> {
     if (firing.depth > MAX_CHAIN_DEPTH) {
-      return `cards created by automations have chained ${firing.depth - 1} times; stopped at ${MAX_CHAIN_DEPTH} to break a loop`;
+      return { code: 'automation.loopGuard', message: `automations have chained ${firing.depth - 1} times; stopped at ${MAX_CHAIN_DEPTH} to break a loop` };
     }
-    const windowStart = Math.floor(now.getTime() / 1000 / LOOP_GUARD.windowSeconds) * LOOP_GUARD.windowSeconds;
+    const creates = automation.action.type === 'create_connected_card';
+    if (creates && (firing.createOrdinal ?? 1) > AUTOMATION_LIMITS.createsPerChange) {
+      return { code: 'automation.breadthLimit', message: `one change may set off at most ${AUTOMATION_LIMITS.createsPerChange} card creations; this was number ${firing.createOrdinal}` };
+    }
+    const seconds = now.getTime() / 1000;
+    const windowStart = Math.floor(seconds / LOOP_GUARD.windowSeconds) * LOOP_GUARD.windowSeconds;
     const window = new Date(windowStart * 1000).toISOString().slice(0, 13);
     const spent = await this.repo.spendBudget(orgId, automation.id, firing.subjectId, window, LOOP_GUARD.firings, windowStart + 2 * LOOP_GUARD.windowSeconds);
-    return spent ? undefined : `fired ${LOOP_GUARD.firings} times for ${firing.subjectId} within ${LOOP_GUARD.windowSeconds / 60} minutes; stopped to break a loop`;
+    if (!spent) return { code: 'automation.loopGuard', message: `fired ${LOOP_GUARD.firings} times for ${firing.subjectId} within ${LOOP_GUARD.windowSeconds / 60} minutes; stopped to break a loop` };
+    if (!creates) return undefined;
+    const chainSpent = await this.repo.spendChainBudget(orgId, firing.chainId, AUTOMATION_LIMITS.createsPerChain, Math.floor(seconds) + AUTOMATION_LIMITS.chainTtlSeconds);
+    if (!chainSpent) {
+      return { code: 'automation.chainLimit', message: `automations created ${AUTOMATION_LIMITS.createsPerChain} cards from one change (chain ${firing.chainId}); stopped there` };
+    }
+    const minute = Math.floor(seconds / 60) * 60;
+    const orgSpent = await this.repo.spendOrgBudget(orgId, new Date(minute * 1000).toISOString().slice(0, 16), AUTOMATION_LIMITS.createsPerOrgMinute, minute + 120);
+    if (!orgSpent) {
+      return { code: 'automation.orgRateLimit', message: `automations created ${AUTOMATION_LIMITS.createsPerOrgMinute} cards in this organization within a minute; try again later` };
+    }
+    return undefined;
   }
 
   /** Whether a create makes a card or a record (the connection's child); card if the connection is gone (the action then fails). */
@@ -350,9 +396,13 @@ export class AutomationRunner {
    * Does the action. Returns why nothing was done when there is nothing to do: the card is gone,
    * or it already has the one child a single-entry connection allows (it re-entered the phase).
    */
-  private async act(orgId: string, automation: Automation, run: AutomationRun, depth: number): Promise<{ code: string; message: string } | undefined> {
+  private async act(orgId: string, automation: Automation, run: AutomationRun, firing: Firing): Promise<{ code: string; message: string } | undefined> {
     const gone = { code: 'automation.subjectGone', message: `card ${run.subjectId} no longer exists` };
-    const ctx: UseCaseContext = { principal: { orgId, role: 'admin', userId: automationActor(automation.id, depth) }, store: this.store };
+    const { depth, chainId } = firing;
+    const ctx: UseCaseContext = {
+      principal: { orgId, role: 'admin', userId: automationActor(automation.id, depth), automation: { automationId: automation.id, depth, chainId } },
+      store: this.store,
+    };
     const { action } = automation;
     try {
       switch (action.type) {

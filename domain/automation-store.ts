@@ -174,11 +174,26 @@ export class AutomationStore {
    * false once the budget is spent. The counter expires with its window.
    */
   async spendBudget(orgId: string, automationId: string, subjectId: string, window: string, limit: number, expiresAt: number): Promise<boolean> {
+    return this.spend(keys.automationBudget(orgId, automationId, subjectId, window), orgId, limit, expiresAt);
+  }
+
+  /** Spends one card creation of a chain's budget (a user write and all the automation runs it set off). */
+  async spendChainBudget(orgId: string, chainId: string, limit: number, expiresAt: number): Promise<boolean> {
+    return this.spend(keys.automationChainBudget(orgId, chainId), orgId, limit, expiresAt);
+  }
+
+  /** Spends one card creation of the organization's budget for one minute (`window`: YYYY-MM-DDTHH:MM). */
+  async spendOrgBudget(orgId: string, window: string, limit: number, expiresAt: number): Promise<boolean> {
+    return this.spend(keys.automationOrgBudget(orgId, window), orgId, limit, expiresAt);
+  }
+
+  /** One conditional ADD: false once the counter has reached the limit. The counter expires by TTL. */
+  private async spend(key: { PK: string; SK: string }, orgId: string, limit: number, expiresAt: number): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.automationBudget(orgId, automationId, subjectId, window),
+          Key: key,
           UpdateExpression: 'SET entity = :entity, orgId = :org, expiresAt = :ttl ADD fired :one',
           ConditionExpression: 'attribute_not_exists(fired) OR fired < :limit',
           ExpressionAttributeValues: { ':entity': ENTITY.automationBudget, ':org': orgId, ':ttl': expiresAt, ':one': 1, ':limit': limit },

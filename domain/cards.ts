@@ -1,5 +1,5 @@
 /** Card use cases: create in the start phase, update values, move under the connection rules, list, delete. */
-import { nowIso, type UseCaseContext } from './context';
+import { automationMark, nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import {
   connectionFieldSteps,
@@ -25,6 +25,12 @@ import type { ItemHeader } from './store/items';
 import { gsi1 } from './store/keys';
 
 const UNTITLED = 'Untitled card';
+
+/** An automation's write carries its mark on the item; a user's carries none. */
+const withMark = (ctx: UseCaseContext) => {
+  const mark = automationMark(ctx);
+  return mark ? { changedBy: mark } : {};
+};
 const MOVE_ATTEMPTS = 5;
 
 /** A card as clients see it, in a stable, readable key order. */
@@ -87,6 +93,7 @@ export async function prepareCard(
     createdBy: ctx.principal.userId,
     createdAt: now,
     updatedAt: now,
+    ...withMark(ctx),
   };
   assertItemSize(card, 'The card');
   const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now);
@@ -187,7 +194,7 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
     if (broken.length) {
       throw new ValidationError(`The card cannot move to ${target.name}: ${broken.map((p) => p.message).join('; ')}`, broken, 'card.connectionRulesUnmet');
     }
-    const moved = enterPhase(card, def, phaseId, nowIso(ctx));
+    const moved: Card = { ...enterPhase(card, def, phaseId, nowIso(ctx)), ...withMark(ctx) };
     const [update, phaseOpen] = ctx.store.items.moveItems(ctx.principal.orgId, moved, card.version);
     try {
       await runSteps(ctx, [

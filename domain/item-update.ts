@@ -1,5 +1,5 @@
 /** Updating a card's or record's values: one flow for both, since the rules are the same. */
-import { nowIso, type UseCaseContext } from './context';
+import { automationMark, nowIso, type UseCaseContext } from './context';
 import {
   assertNotSynced,
   changedMeanwhile,
@@ -67,7 +67,7 @@ export async function updateItemValues<T extends AnyItem>(
   const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, type, next).GSI2SK } } : {};
   let updated: T;
   if (linked.steps.length === 0) {
-    const result = await ctx.store.items.updateValues<T>(orgId, type, id, { values: patch, ...titleChange, now }, ifMatch);
+    const result = await ctx.store.items.updateValues<T>(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, ifMatch);
     if (!result) {
       const current = await ctx.store.items.get<T>(orgId, type, id);
       if (!current) throw new NotFoundError(label, id);
@@ -76,7 +76,7 @@ export async function updateItemValues<T extends AnyItem>(
     updated = result;
   } else {
     // Connection-field changes and the values go in one transaction, guarded by the version read.
-    const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now }, item.version);
+    const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, item.version);
     await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile(label, id, ifMatch) }, ...linked.steps]);
     updated = next;
   }

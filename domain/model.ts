@@ -140,6 +140,14 @@ export interface PhaseVisit {
 
 export type Values = Record<string, FieldValue>;
 
+/** Written on an item by an automation's write (by the system, from the runner's principal). */
+export interface AutomationMark {
+  source: 'automation';
+  automationId: string;
+  depth: number;
+  chainId: string;
+}
+
 export interface Card {
   id: string;
   pipeId: string;
@@ -152,6 +160,8 @@ export interface Card {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Only on writes: who made this change when it was an automation (never read back into views). */
+  changedBy?: AutomationMark;
 }
 
 export interface DbRecord {
@@ -163,6 +173,7 @@ export interface DbRecord {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  changedBy?: AutomationMark;
 }
 
 export interface Page<T> {

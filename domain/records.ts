@@ -1,5 +1,5 @@
 /** Record use cases: the rows of a database, validated like card values; a record can be a parent or a child. */
-import { nowIso, type UseCaseContext } from './context';
+import { automationMark, nowIso, type UseCaseContext } from './context';
 import { ValidationError } from './errors';
 import { loadDatabase } from './databases';
 import {
@@ -48,6 +48,7 @@ export async function prepareRecord(
   id: string = newId('record'),
 ): Promise<{ record: DbRecord; steps: Step[] }> {
   const now = nowIso(ctx);
+  const mark = automationMark(ctx);
   const { plain, connections } = splitValues(def.fields, input.values);
   const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
   const record: DbRecord = {
@@ -59,6 +60,7 @@ export async function prepareRecord(
     createdBy: ctx.principal.userId,
     createdAt: now,
     updatedAt: now,
+    ...(mark ? { changedBy: mark } : {}),
   };
   assertItemSize(record, 'The record');
   const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now);

@@ -5,7 +5,7 @@
  */
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { normalizeTitle } from '../fields';
-import type { Card, DbRecord, Edge } from '../model';
+import type { AutomationMark, Card, DbRecord, Edge } from '../model';
 import { containerLive, strip } from './containers';
 import { isConditionFailure, queryPage, setClauses, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
 import { ENTITY, gsi1, gsi2, keys } from './keys';
@@ -20,6 +20,8 @@ export interface ValuesChange {
   title?: string;
   indexKeys?: Record<string, string>;
   now: string;
+  /** Set when an automation makes the change, so the stream can tell; any other write clears the mark. */
+  mark?: AutomationMark;
 }
 
 export interface ItemHeader<T> {
@@ -164,8 +166,13 @@ export class ItemStore {
     const names: Record<string, string> = Object.keys(change.values).length ? { '#values': 'values' } : {};
     const values: Record<string, unknown> = { ':one': 1, ':now': change.now };
     const set = ['version = version + :one', 'updatedAt = :now'];
-    // A user write: whatever propagation marked on the item no longer describes this change.
-    const remove: string[] = ['changedBy'];
+    // Whatever propagation or an automation marked on the item no longer describes this change.
+    const remove: string[] = [];
+    if (change.mark) {
+      names['#by'] = 'changedBy';
+      values[':by'] = change.mark;
+      set.push('#by = :by');
+    } else remove.push('changedBy');
     Object.entries(change.values).forEach(([fieldId, value], i) => {
       names[`#f${i}`] = fieldId;
       if (value === null) remove.push(`#values.#f${i}`);
@@ -200,6 +207,8 @@ export class ItemStore {
         finishedAt: moved.finishedAt,
         updatedAt: moved.updatedAt,
         GSI1PK: gsi1.cardsOfPhase(orgId, moved.pipeId, moved.phaseId),
+        // An automation's move keeps its mark; any other move clears what an earlier write marked.
+        changedBy: moved.changedBy,
       },
       'm',
     );
@@ -208,7 +217,7 @@ export class ItemStore {
         Update: {
           TableName: this.table,
           Key: keys.card(orgId, moved.id),
-          UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')} REMOVE ${[...top.remove, 'changedBy'].join(', ')}`,
+          UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
           ConditionExpression: 'attribute_exists(PK) AND version = :read',
           ExpressionAttributeNames: top.names,
           ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },

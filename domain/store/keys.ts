@@ -80,6 +80,10 @@ export const keys = {
     PK: `${org(orgId)}#AUTO#${automationId}`,
     SK: `BUDGET#${subjectId}#${window}`,
   }),
+  /** Card creations by automations within one chain (see AUTOMATION_LIMITS). */
+  automationChainBudget: (orgId: string, chainId: string) => ({ PK: `${org(orgId)}#AUTOCHAIN#${chainId}`, SK: META }),
+  /** Card creations by automations in one organization in one minute. */
+  automationOrgBudget: (orgId: string, minute: string) => ({ PK: `${org(orgId)}#AUTORATE#${minute}`, SK: META }),
   /**
    * The webhooks of an organization share one partition (with their count), so the stream reads
    * them all with one strongly consistent Query. Deliveries live under their webhook, one item per

@@ -1,6 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cardTriggerKey, LOOP_GUARD, MAX_CHAIN_DEPTH } from '../../domain/automation-run';
+import { AUTOMATION_LIMITS, cardTriggerKey, MAX_CHAIN_DEPTH } from '../../domain/automation-run';
+import { AutomationStore } from '../../domain/automation-store';
 import { documentClient } from '../../domain/store/client';
 import { keys } from '../../domain/store/keys';
 import { client, fakeContext, newOrg } from '../support/api';
@@ -95,7 +96,7 @@ async function childrenOf(api: Api, cardId: string, connectionId: string) {
 }
 
 async function runsOf(api: Api, automationId: string) {
-  const page = await api('listAutomationRuns', { params: { automationId } });
+  const page = await api('listAutomationRuns', { params: { automationId }, query: { limit: '100' } });
   expect(page.status, JSON.stringify(page.body)).toBe(200);
   return page.body.items as Array<{ status: string; subjectId: string; childId?: string; attempts: number; error?: { code: string; message: string } }>;
 }
@@ -398,7 +399,85 @@ describe('automations through the real DynamoDB Local stream', () => {
     expect(deadLettersOf(orgId)).toEqual([]);
   }, 60_000);
 
-  it('two automations moving a card back and forth are stopped by the loop guard', async () => {
+  it('two card-creating automations on each side of A→B and B→A end at the chain budget, each refusal in the runs', async () => {
+    const orgId = trackedOrg('breadth');
+    const api = client(orgId);
+    const ball = { startFormFields: [{ label: 'Ball', type: 'short_text', isTitle: true }] };
+    const a = await created(api, 'createPipe', { body: { name: 'A', ...ball } });
+    const b = await created(api, 'createPipe', { body: { name: 'B', ...ball } });
+    const [aBall, bBall] = [a, b].map((p) => fieldIds(p)['Ball']!) as [string, string];
+    const toB = await created(api, 'createConnection', {
+      body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple', fieldMap: [{ childFieldId: bBall, parentFieldId: aBall }] },
+    });
+    const toA = await created(api, 'createConnection', {
+      body: { name: 'B→A', parent: { type: 'pipe', id: b.id }, child: { type: 'pipe', id: a.id }, entries: 'multiple', fieldMap: [{ childFieldId: aBall, parentFieldId: bBall }] },
+    });
+    const automations = [];
+    for (const [pipe, connection] of [[a, toB], [a, toB], [b, toA], [b, toA]] as const) {
+      automations.push(await created(api, 'createAutomation', { body: { name: `${pipe.name} creates`, pipeId: pipe.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: connection.id } } }));
+    }
+    await created(api, 'createCard', { params: { pipeId: a.id }, body: { values: { [aBall]: 'serve' } } });
+    await stream.poller.drain(1000);
+    const items = await snapshotOrg(orgId);
+    // Without a breadth limit the tree doubles each generation (511 cards at depth 8).
+    expect(cardsOfPipe(items, a.id).length + cardsOfPipe(items, b.id).length).toBe(1 + AUTOMATION_LIMITS.createsPerChain);
+    const runs = (await Promise.all(automations.map((x) => runsOf(api, x.id)))).flat();
+    expect(runs.filter((r) => r.status === 'done')).toHaveLength(AUTOMATION_LIMITS.createsPerChain);
+    const refusals = runs.filter((r) => r.status === 'skipped');
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const r of refusals) {
+      expect(r.error?.code).toBe('automation.chainLimit');
+      expect(r.error?.message).toContain(`created ${AUTOMATION_LIMITS.createsPerChain} cards from one change`);
+    }
+    expect(deadLettersOf(orgId)).toEqual([]);
+  }, 120_000);
+
+  it(`one change sets off at most ${AUTOMATION_LIMITS.createsPerChange} card creations`, async () => {
+    const orgId = trackedOrg('fanlimit');
+    const api = client(orgId);
+    const text = { startFormFields: [{ label: 'Text', type: 'short_text', isTitle: true }] };
+    const parent = await created(api, 'createPipe', { body: { name: 'Parent', ...text } });
+    const child = await created(api, 'createPipe', { body: { name: 'Child', ...text } });
+    const connection = await created(api, 'createConnection', {
+      body: { name: 'kids', parent: { type: 'pipe', id: parent.id }, child: { type: 'pipe', id: child.id }, entries: 'multiple', fieldMap: [{ childFieldId: fieldIds(child)['Text'], parentFieldId: fieldIds(parent)['Text'] }] },
+    });
+    const automations = [];
+    for (let i = 0; i < AUTOMATION_LIMITS.createsPerChange + 1; i++) {
+      automations.push(await created(api, 'createAutomation', { body: { name: `create ${i}`, pipeId: parent.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: connection.id } } }));
+    }
+    const card = await created(api, 'createCard', { params: { pipeId: parent.id }, body: { values: { [fieldIds(parent)['Text']!]: 'one change' } } });
+    await stream.poller.drain(1000);
+    expect(await childrenOf(api, card.id, connection.id)).toHaveLength(AUTOMATION_LIMITS.createsPerChange);
+    const runs = (await Promise.all(automations.map((x) => runsOf(api, x.id)))).flat();
+    expect(runs.filter((r) => r.status === 'done')).toHaveLength(AUTOMATION_LIMITS.createsPerChange);
+    expect(runs.filter((r) => r.status === 'skipped').map((r) => r.error?.code)).toEqual(['automation.breadthLimit']);
+  }, 60_000);
+
+  it('the per-organization budget for a minute is spent once per creation and refuses past its limit', async () => {
+    const orgId = trackedOrg('orgrate');
+    const repo = new AutomationStore(documentClient, process.env['TABLE_NAME']!);
+    const expires = Math.floor(Date.now() / 1000) + 120;
+    const spent = [];
+    for (let i = 0; i < 4; i++) spent.push(await repo.spendOrgBudget(orgId, '2026-12-01T10:00', 3, expires));
+    expect(spent).toEqual([true, true, true, false]);
+    // The next minute has its own budget; another organization's is untouched.
+    expect(await repo.spendOrgBudget(orgId, '2026-12-01T10:01', 3, expires)).toBe(true);
+    expect(await repo.spendOrgBudget(`${orgId}-other`, '2026-12-01T10:00', 3, expires)).toBe(true);
+  });
+
+  it('a token may not pose as an automation: a sub in the automation namespace is refused', async () => {
+    const orgId = trackedOrg('impostor');
+    const api = client(orgId);
+    const { recruiting, automation } = await hiring(api);
+    for (const userId of [`automation:${automation.id}`, `automation:${automation.id}:99`]) {
+      const response = await api('createCard', { params: { pipeId: recruiting.id }, body: { values: {} }, as: { orgId, role: 'admin', userId } });
+      expect(response.status).toBe(401);
+      expect(response.body.detail).toContain('reserved for automations');
+    }
+    expect(cardsOfPipe(await snapshotOrg(orgId), recruiting.id)).toHaveLength(0);
+  });
+
+  it('two automations moving a card back and forth are stopped by the chain depth', async () => {
     const orgId = trackedOrg('pingpong');
     const api = client(orgId);
     const pipe = await created(api, 'createPipe', { body: { name: 'Flip', startFormFields: [{ label: 'Coin', type: 'short_text', isTitle: true }], phases: [{ name: 'Start' }, { name: 'Left' }, { name: 'Right' }] } });
@@ -409,11 +488,11 @@ describe('automations through the real DynamoDB Local stream', () => {
     await api('moveCard', { params: { cardId: card.id }, body: { phaseId: left } });
     await stream.poller.drain(1000);
     const runs = [...(await runsOf(api, toRight.id)), ...(await runsOf(api, toLeft.id))];
-    // Exactly 2 × the budget, unless the run straddled the start of a new budget window.
-    const done = runs.filter((r) => r.status === 'done').length;
-    expect(done).toBeGreaterThanOrEqual(2 * LOOP_GUARD.firings);
-    expect(done).toBeLessThanOrEqual(4 * LOOP_GUARD.firings);
-    expect(runs.filter((r) => r.status === 'skipped').map((r) => r.error?.message)).toEqual([expect.stringContaining('stopped to break a loop')]);
+    // Automation moves carry the system's mark, so each move is one generation deeper than the last.
+    expect(runs.filter((r) => r.status === 'done')).toHaveLength(MAX_CHAIN_DEPTH);
+    expect(runs.filter((r) => r.status === 'skipped').map((r) => [r.error?.code, r.error?.message])).toEqual([
+      ['automation.loopGuard', expect.stringContaining(`stopped at ${MAX_CHAIN_DEPTH} to break a loop`)],
+    ]);
     expect(deadLettersOf(orgId)).toEqual([]);
   }, 120_000);
 

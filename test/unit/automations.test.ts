@@ -7,11 +7,11 @@ import {
   childrenTriggerKey,
   deriveItemId,
   firedByCardChange,
-  parseActor,
   writerOf,
   type CardImage,
 } from '../../domain/automation-run';
 import type { Automation } from '../../domain/automations';
+import { principalFromClaims } from '../../domain/auth';
 import { isId } from '../../domain/ids';
 import { CreateAutomation } from '../../domain/schemas';
 
@@ -78,23 +78,25 @@ describe('which automations a card change fires', () => {
 });
 
 describe('who wrote a card', () => {
-  it('propagation marks its writes; the automation that created a card is its creator, with its generation', () => {
+  it('the writer is read from the mark the system writes, with its generation and chain', () => {
     expect(writerOf('MODIFY', card({ changedBy: { source: 'propagation' } }))).toEqual({ source: 'propagation', depth: 0 });
     expect(writerOf('MODIFY', card())).toEqual({ source: 'user', depth: 0 });
-    expect(writerOf('INSERT', card({ createdBy: automationActor(AUTO_A, 1) }))).toEqual({ source: 'automation', automationId: AUTO_A, depth: 1 });
-    expect(writerOf('INSERT', card({ createdBy: automationActor(AUTO_A, 3) }))).toEqual({ source: 'automation', automationId: AUTO_A, depth: 3 });
-    // A later change of a card an automation once created is not the automation's write.
-    expect(writerOf('MODIFY', card({ createdBy: automationActor(AUTO_A, 1) }))).toEqual({ source: 'user', depth: 0 });
-    // A store that marks automation writes (changedBy) is honoured too.
-    expect(writerOf('MODIFY', card({ changedBy: { source: 'automation', automationId: AUTO_B, depth: 2 } }))).toEqual({ source: 'automation', automationId: AUTO_B, depth: 2 });
+    const mark = { source: 'automation', automationId: AUTO_B, depth: 2, chainId: 'card_x#v000000000001' };
+    expect(writerOf('INSERT', card({ changedBy: mark }))).toEqual({ source: 'automation', automationId: AUTO_B, depth: 2, chainId: mark.chainId });
+    expect(writerOf('MODIFY', card({ changedBy: mark }))).toEqual({ source: 'automation', automationId: AUTO_B, depth: 2, chainId: mark.chainId });
   });
 
-  it('actor ids round-trip, and user ids are not mistaken for them', () => {
+  it('createdBy is display only: a subject that looks like an automation is a user', () => {
     expect(automationActor(AUTO_A, 1)).toBe(`automation:${AUTO_A}`);
-    expect(parseActor(automationActor(AUTO_A, 5))).toEqual({ automationId: AUTO_A, depth: 5 });
-    expect(parseActor('user-admin')).toBeUndefined();
-    expect(parseActor('automation:auto_nope')).toBeUndefined();
-    expect(parseActor(undefined)).toBeUndefined();
+    expect(writerOf('INSERT', card({ createdBy: automationActor(AUTO_A, 1) }))).toEqual({ source: 'user', depth: 0 });
+    expect(writerOf('INSERT', card({ createdBy: `automation:${AUTO_A}:99` }))).toEqual({ source: 'user', depth: 0 });
+  });
+
+  it('a token may not claim the automation namespace as its subject', () => {
+    const claims = { org_id: 'org-1', role: 'admin' };
+    expect(() => principalFromClaims({ ...claims, sub: `automation:${AUTO_A}` })).toThrow(/reserved for automations/);
+    expect(() => principalFromClaims({ ...claims, sub: `automation:${AUTO_A}:99` })).toThrow(/reserved for automations/);
+    expect(principalFromClaims({ ...claims, sub: 'user-1' })).toEqual({ orgId: 'org-1', role: 'admin', userId: 'user-1' });
   });
 });
 
