@@ -14,6 +14,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
+import { principalFromClaims, type Principal } from '../../domain/auth';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
 import type { DevIssuer } from './dev-issuer';
 
@@ -44,9 +45,10 @@ export interface GatewayOptions {
   region?: string;
   /**
    * Local-only GET endpoints (not in the route manifest, never deployed) that answer JSON to an
-   * admin token: the stream poller's dead-letter list is one.
+   * admin token of an organization, and are given its principal to scope what they show: the
+   * stream poller's dead-letter list is one.
    */
-  localEndpoints?: Record<string, () => unknown>;
+  localEndpoints?: Record<string, (principal: Principal) => unknown>;
 }
 
 export interface RunningGateway {
@@ -454,8 +456,15 @@ export function createGateway(options: GatewayOptions): Server {
       const token = bearerToken(req.headers['authorization']);
       const claims = token ? await options.issuer.verify(token).catch(() => undefined) : undefined;
       if (!claims) return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
-      if (claims['role'] !== 'admin') return { requestId, reply: problem(403, 'auth.forbidden', 'Forbidden', 'This needs the admin role', rawPath, requestId) };
-      const body = Buffer.from(JSON.stringify(local()), 'utf8');
+      let principal: Principal;
+      try {
+        // The same claim rules as every route: no organization, no answer.
+        principal = principalFromClaims(claims as Record<string, unknown>);
+      } catch (error) {
+        return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', (error as Error).message, rawPath, requestId) };
+      }
+      if (principal.role !== 'admin') return { requestId, reply: problem(403, 'auth.forbidden', 'Forbidden', 'This needs the admin role', rawPath, requestId) };
+      const body = Buffer.from(JSON.stringify(local(principal)), 'utf8');
       return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, cookies: [], body } };
     }
 

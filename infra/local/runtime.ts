@@ -10,7 +10,7 @@ import { createDevIssuer, type DevIssuer } from './dev-issuer';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway';
 import { seedDemo, type SeedResult } from './seed';
-import { StreamPoller } from './stream-poller';
+import { StreamPoller, type DeadLetter } from './stream-poller';
 
 export const LOCAL_TABLE_NAME = 'cardflow-local';
 
@@ -109,7 +109,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await poller.start();
     const deadLetters = poller.deadLetters;
     gateway = await startGateway({
-      localEndpoints: { '/v1/admin/dead-letters': () => ({ items: deadLetters }) },
+      localEndpoints: { '/v1/admin/dead-letters': (principal) => ({ items: deadLettersOf(deadLetters, principal.orgId) }) },
       issuer,
       port: options.port ?? 3000,
       ...(options.host ? { host: options.host } : {}),
@@ -124,3 +124,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   }
 }
+
+/**
+ * The dead letters an organization may see: those whose records all belong to it (every key
+ * starts with its ORG# prefix). A letter that spans organizations — a batch that failed whole —
+ * shows only the caller's records, without the reason, which may name another's items.
+ */
+export function deadLettersOf(letters: readonly DeadLetter[], orgId: string): DeadLetter[] {
+  const prefix = `ORG#${orgId}#`;
+  const ours = (record: DeadLetter['records'][number]) => JSON.stringify(record.keys ?? {}).includes(`"${prefix}`);
+  return letters.flatMap((letter) => {
+    const records = letter.records.filter(ours);
+    if (records.length === 0) return [];
+    if (records.length === letter.records.length) return [letter];
+    return [{ ...letter, records, reason: 'withheld: this batch also held records of other organizations' }];
+  });
+}
+

@@ -178,3 +178,39 @@ describe('a card through its pipe', () => {
     expect(inRequested.body.items).toEqual([]);
   });
 });
+
+describe('the local dead-letter list', () => {
+  const letter = (orgs: string[], reason: string) => ({
+    at: new Date().toISOString(),
+    reason,
+    attempts: 5,
+    records: orgs.map((org, i) => ({ eventID: `e-${org}-${i}`, eventName: 'MODIFY', keys: { PK: { S: `ORG#${org}#CARD#card_${i}` }, SK: { S: '#META' } } })),
+  });
+
+  it("shows an admin only their organization's records, and nothing to a token without an organization", async () => {
+    // Letters as the poller files them after a record's last retry (filed here directly: a real
+    // poison record takes the full retry schedule).
+    runtime.poller.deadLetters.push(letter([DEMO_ORG], 'ours failed'), letter(['other-org'], 'theirs failed: card_secret'), letter([DEMO_ORG, 'other-org'], 'mixed: card_secret'));
+    try {
+      const ours = await call('GET', '/v1/admin/dead-letters', { token: admin });
+      expect(ours.status).toBe(200);
+      const seen = ours.body.items as Array<{ reason: string; records: Array<{ keys: { PK: { S: string } } }> }>;
+      expect(seen.map((l) => l.reason)).toEqual(['ours failed', 'withheld: this batch also held records of other organizations']);
+      for (const l of seen) for (const r of l.records) expect(r.keys.PK.S.startsWith(`ORG#${DEMO_ORG}#`)).toBe(true);
+      expect(JSON.stringify(ours.body)).not.toContain('other-org');
+
+      const other = await runtime.issuer.mintToken({ orgId: 'other-org', role: 'admin', sub: 'other-admin' });
+      expect((await call('GET', '/v1/admin/dead-letters', { token: other })).body.items.map((l: { reason: string }) => l.reason)).toEqual([
+        'theirs failed: card_secret',
+        'withheld: this batch also held records of other organizations',
+      ]);
+
+      const noOrg = await runtime.issuer.sign({ sub: 'someone', role: 'admin' });
+      expectProblem(await call('GET', '/v1/admin/dead-letters', { token: noOrg }), 401);
+      const member = await runtime.issuer.mintToken({ orgId: DEMO_ORG, role: 'member', sub: 'e2e-member' });
+      expectProblem(await call('GET', '/v1/admin/dead-letters', { token: member }), 403);
+    } finally {
+      runtime.poller.deadLetters.splice(-3);
+    }
+  });
+});
