@@ -62,7 +62,8 @@ function localClient(endpoint: string) {
   return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
 }
 
-async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+// A cold JVM on a busy two-core machine can take well over 30 s; waiting costs nothing when it is quick.
+async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs = 120_000): Promise<void> {
   const client = localClient(endpoint);
   const deadline = Date.now() + timeoutMs;
   let exited = false;
