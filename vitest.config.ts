@@ -7,7 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
+    // Generous: eight parallel suites on two cores stretch a 20 s scenario past 30 s; CI alone runs far below.
+    testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
   },
