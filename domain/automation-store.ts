@@ -4,7 +4,7 @@
  * GSI1 lists a pipe's automations (`ORG#o#PIPE#p#AUTOS`): one Query per pipe serves both the
  * admin list and the stream, which loads them once per pipe per batch. The pipe partition is
  * left alone on purpose: every card request reads it whole, and automations would only add to
- * that read. Runs and loop-guard counters share the automation's partition and expire by TTL.
+ * that read. GSI2 lists the organization's automations (`ORG#o#AUTOS`). Runs and loop-guard counters share the automation's partition and expire by TTL.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Automation, AutomationRun } from './automations';
@@ -12,7 +12,7 @@ import type { Edge, ItemType } from './model';
 import { itemPk } from './store/connections';
 import { containerLive, strip } from './store/containers';
 import { isConditionFailure, queryAll, queryPage, TransactionCancelled, transactWrite, type Item } from './store/dynamo';
-import { AUTOMATION_RUN_PREFIX, EDGE_PREFIX, ENTITY, gsi1, keys } from './store/keys';
+import { AUTOMATION_RUN_PREFIX, EDGE_PREFIX, ENTITY, gsi1, gsi2, keys } from './store/keys';
 
 /** Runs are kept this long: well past the stream's record age and retries, so no replay outlives its guard. */
 export const RUN_TTL_SECONDS = 7 * 24 * 3600;
@@ -30,6 +30,8 @@ export class AutomationStore {
       ...keys.automation(orgId, automation.id),
       GSI1PK: gsi1.automationsOfPipe(orgId, automation.pipeId),
       GSI1SK: gsi1.byId(automation.id),
+      GSI2PK: gsi2.automationsOfOrg(orgId),
+      GSI2SK: gsi1.byId(automation.id),
       entity: ENTITY.automation,
       orgId,
       ...automation,
@@ -97,6 +99,19 @@ export class AutomationStore {
       IndexName: 'GSI1',
       KeyConditionExpression: 'GSI1PK = :pk',
       ExpressionAttributeValues: { ':pk': gsi1.automationsOfPipe(orgId, pipeId) },
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    });
+    return { items: page.items.map((i) => strip<Automation>(i)), lastKey: page.lastKey };
+  }
+
+  /** The organization's automations in creation order (GSI2, one partition per organization). */
+  async pageOfOrg(orgId: string, limit: number, startKey?: Item) {
+    const page = await queryPage(this.doc, {
+      TableName: this.table,
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :pk',
+      ExpressionAttributeValues: { ':pk': gsi2.automationsOfOrg(orgId) },
       Limit: limit,
       ExclusiveStartKey: startKey,
     });

@@ -13,7 +13,7 @@ import { newId } from './ids';
 import type { Connection, Page, PipeDefinition } from './model';
 import type { AutomationActionInput, AutomationTriggerInput, CreateAutomationInput, UpdateAutomationInput } from './schemas';
 import { decodeCursor, encodeCursor } from './store/cursor';
-import { gsi1, keys } from './store/keys';
+import { gsi1, gsi2, keys } from './store/keys';
 
 export type AutomationTrigger = AutomationTriggerInput;
 export type AutomationAction = AutomationActionInput;
@@ -167,15 +167,23 @@ export async function getAutomation(ctx: AutomationContext, automationId: string
   return automation;
 }
 
-export async function listAutomations(ctx: AutomationContext, query: { pipeId: string; limit?: number; cursor?: string }): Promise<Page<Automation>> {
+export async function listAutomations(ctx: AutomationContext, query: { pipeId?: string; limit?: number; cursor?: string }): Promise<Page<Automation>> {
   const { orgId } = ctx.principal;
-  const scope = `automations:${orgId}:${query.pipeId}`;
+  const { pipeId } = query;
+  if (pipeId === undefined) {
+    // Without a pipe: the organization's automations, oldest first (GSI2).
+    const scope = `automations:${orgId}:*`;
+    const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ GSI2PK: gsi2.automationsOfOrg(orgId) })) : undefined;
+    const page = await ctx.automations.pageOfOrg(orgId, query.limit ?? 50, start?.key);
+    return { items: page.items, nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null };
+  }
+  const scope = `automations:${orgId}:${pipeId}`;
   const start = query.cursor
-    ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ GSI1PK: gsi1.automationsOfPipe(orgId, query.pipeId) }))
+    ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ GSI1PK: gsi1.automationsOfPipe(orgId, pipeId) }))
     : undefined;
-  const page = await ctx.automations.pageOfPipe(orgId, query.pipeId, query.limit ?? 50, start?.key);
+  const page = await ctx.automations.pageOfPipe(orgId, pipeId, query.limit ?? 50, start?.key);
   // An empty first page is the moment to tell an unknown pipe (404) from one without automations.
-  if (!query.cursor && page.items.length === 0 && !(await ctx.store.containers.loadPipe(orgId, query.pipeId))) throw new NotFoundError('Pipe', query.pipeId);
+  if (!query.cursor && page.items.length === 0 && !(await ctx.store.containers.loadPipe(orgId, pipeId))) throw new NotFoundError('Pipe', pipeId);
   return { items: page.items, nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null };
 }
 

@@ -501,7 +501,9 @@ export const Automation = z
   })
   .openapi('Automation');
 
-export const ListAutomationsQuery = Pagination.extend({ pipeId: Id('pipe').openapi({ description: 'The pipe whose automations to list.' }) });
+export const ListAutomationsQuery = Pagination.extend({
+  pipeId: Id('pipe').optional().openapi({ description: "The pipe whose automations to list; without it, every automation of the organization (oldest first)." }),
+});
 
 export const AutomationRun = z
   .object({

@@ -122,6 +122,8 @@ export const gsi2 = {
   cardTitles: (orgId: string, pipeId: string) => `${org(orgId)}#PIPE#${pipeId}#TITLE`,
   recordTitles: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#TITLE`,
   titleSortKey: (normalizedTitle: string, id: string) => `${normalizedTitle}#${id}`,
+  /** Every automation of an organization, by id (the org-wide admin list); few items, rare writes. */
+  automationsOfOrg: (orgId: string) => `${org(orgId)}#AUTOS`,
 };
 
 /** Sort-key prefix of an automation's runs inside its partition. */

@@ -13,7 +13,7 @@ export const automationRoutes = {
   },
   listAutomations: {
     method: 'GET', path: '/v1/automations', handler: { module: 'automations', export: 'listAutomations' }, access: 'RO', role: 'viewer',
-    summary: 'List the automations of a pipe', tag: 'Automations',
+    summary: 'List the automations of a pipe, or of the whole organization without pipeId', tag: 'Automations',
     request: { query: s.ListAutomationsQuery }, success: { status: 200, description: 'A page of automations', schema: s.page(s.Automation, 'AutomationPage') },
   },
   getAutomation: {

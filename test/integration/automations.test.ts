@@ -537,7 +537,15 @@ describe('automation CRUD and validation', () => {
     expect((await api('listAutomations', { query: { pipeId: other.id, cursor: first.body.nextCursor } })).status).toBe(400);
     expect((await api('listAutomations', { query: { pipeId: other.id } })).body).toEqual({ items: [], nextCursor: null });
     expect((await api('listAutomations', { query: { pipeId: 'pipe_01JD0000000000000000000000' } })).status).toBe(404);
-    expect((await api('listAutomations', {})).status).toBe(400);
+    // Without pipeId: every automation of the organization, oldest first, paginated; none of another org's.
+    const orgWide = await api('listAutomations', { query: { limit: '2' } });
+    expect(orgWide.status).toBe(200);
+    expect(orgWide.body.items.map((a: { id: string }) => a.id)).toEqual([automation.id, more[0].id]);
+    const rest = await api('listAutomations', { query: { cursor: orgWide.body.nextCursor } });
+    expect(rest.body.items.map((a: { id: string }) => a.id)).toEqual([more[1].id, more[2].id]);
+    expect(rest.body.nextCursor).toBeNull();
+    expect((await api('listAutomations', { query: { pipeId: recruiting.id, cursor: orgWide.body.nextCursor } })).status).toBe(400);
+    expect((await client(trackedOrg('crud-other'))('listAutomations', {})).body).toEqual({ items: [], nextCursor: null });
 
     const renamed = await api('updateAutomation', { params: { automationId: automation.id }, body: { name: 'Hired → onboarding (v2)' }, headers: { 'if-match': '"1"' } });
     expect(renamed.status).toBe(200);

@@ -19,6 +19,7 @@ describe('single-table keys', () => {
     expect(gsi2.cardTitles('o1', 'pipe_1')).toBe('ORG#o1#PIPE#pipe_1#TITLE');
     expect(gsi2.recordTitles('o1', 'db_1')).toBe('ORG#o1#DB#db_1#TITLE');
     expect(gsi2.titleSortKey('ada', 'card_1')).toBe('ada#card_1');
+    expect(gsi2.automationsOfOrg('o1')).toBe('ORG#o1#AUTOS');
   });
 
   it('pins the webhook keys: webhooks in one partition of the organization, deliveries under their webhook', () => {
