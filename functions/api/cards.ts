@@ -1,3 +1,4 @@
+import { batchWrite } from '../../domain/batch';
 import * as cards from '../../domain/cards';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
@@ -31,3 +32,7 @@ export const deleteCard = apiHandler(routes.deleteCard, async ({ principal, para
   await cards.deleteCard(contextFor(principal), params.cardId, ifMatchVersion(headers));
   return {};
 });
+
+export const batchCards = apiHandler(routes.batchCards, async ({ principal, params, body }) => ({
+  body: await batchWrite(contextFor(principal), 'card', params.pipeId, body.items),
+}));

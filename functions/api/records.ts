@@ -1,3 +1,4 @@
+import { batchWrite } from '../../domain/batch';
 import * as records from '../../domain/records';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
@@ -26,3 +27,7 @@ export const deleteRecord = apiHandler(routes.deleteRecord, async ({ principal, 
   await records.deleteRecord(contextFor(principal), params.recordId, ifMatchVersion(headers));
   return {};
 });
+
+export const batchRecords = apiHandler(routes.batchRecords, async ({ principal, params, body }) => ({
+  body: await batchWrite(contextFor(principal), 'record', params.databaseId, body.items),
+}));

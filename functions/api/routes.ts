@@ -6,6 +6,7 @@
 import type { Role } from '../../domain/auth';
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
+import * as items from '../../domain/item-schemas';
 import { automationRoutes } from './routes-automations';
 import { webhookRoutes } from './routes-webhooks';
 
@@ -120,6 +121,11 @@ export const routes = {
     summary: 'List the cards of a pipe (phase by phase, in phase order) or of one phase', tag: 'Cards',
     request: { params: pipeParams, query: s.ListCardsQuery }, success: { status: 200, description: 'A page of cards', schema: s.page(s.Card, 'CardPage') },
   },
+  batchCards: {
+    method: 'POST', path: '/v1/pipes/{pipeId}/cards/batch', handler: { module: 'cards', export: 'batchCards' }, access: 'RW', role: 'member',
+    summary: 'Create or update up to 50 cards, all-or-nothing (one transaction); a refusal lists every failing item by index', tag: 'Cards',
+    request: { params: pipeParams, body: items.BatchCards }, success: { status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult },
+  },
   getCard: {
     method: 'GET', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'getCard' }, access: 'RO', role: 'viewer',
     summary: 'Get a card with its parents and children (the card header), in one read', tag: 'Cards', request: { params: cardParams }, success: { status: 200, description: 'The card', schema: s.CardWithConnections, etag: true },
@@ -187,6 +193,11 @@ export const routes = {
     method: 'GET', path: '/v1/databases/{databaseId}/records', handler: { module: 'records', export: 'listRecords' }, access: 'RO', role: 'viewer',
     summary: 'List the records of a database (creation order)', tag: 'Records',
     request: { params: dbParams, query: s.Pagination }, success: { status: 200, description: 'A page of records', schema: s.page(s.DbRecord, 'RecordPage') },
+  },
+  batchRecords: {
+    method: 'POST', path: '/v1/databases/{databaseId}/records/batch', handler: { module: 'records', export: 'batchRecords' }, access: 'RW', role: 'member',
+    summary: 'Create or update up to 50 records, all-or-nothing (one transaction); a refusal lists every failing item by index', tag: 'Records',
+    request: { params: dbParams, body: items.BatchRecords }, success: { status: 200, description: 'The records as written, in request order', schema: items.BatchRecordsResult },
   },
   getRecord: {
     method: 'GET', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'getRecord' }, access: 'RO', role: 'viewer',
