@@ -18,10 +18,28 @@ export interface AutomationActor {
 export interface Principal {
   orgId: string;
   role: Role;
-  /** The token subject: a user id, recorded as createdBy. */
+  /** The token subject: a user id (or, for an API token, the token id), recorded as createdBy. */
   userId: string;
   automation?: AutomationActor;
+  /** Set when the caller authenticated with an API token rather than as a user. */
+  tokenId?: string;
 }
+
+/**
+ * What the authorizer hands every handler (requestContext.authorizer.lambda), in AWS and locally:
+ * the caller, already checked. Strings only, as API Gateway passes them on.
+ */
+export interface AuthorizerContext {
+  orgId: string;
+  role: Role;
+  sub: string;
+  /** `user` (a JWT) or `token` (an API token). */
+  kind: 'user' | 'token';
+  tokenId?: string;
+}
+
+/** Clocks disagree a little; a token from further in the future than this is refused. */
+export const CLOCK_SKEW_SECONDS = 60;
 
 /** Subjects in this namespace name automations in createdBy; a token may not claim one. */
 export const RESERVED_SUBJECT_PREFIX = 'automation:';
@@ -48,6 +66,28 @@ export function principalFromClaims(claims: Record<string, unknown> | undefined)
     throw new UnauthorizedError(`The token's sub claim may not start with "${RESERVED_SUBJECT_PREFIX}": that namespace is reserved for automations`);
   }
   return { orgId, role: role as Role, userId };
+}
+
+/**
+ * The time claims a JWT verifier may not check by itself: `iat` and `nbf`, when present, must be
+ * numbers and not lie in the future beyond the clock skew (a token "issued" tomorrow is forged or
+ * from a broken clock, and would outlive its stated lifetime).
+ */
+export function checkTokenTimes(claims: Record<string, unknown>, nowSeconds: number): void {
+  for (const claim of ['iat', 'nbf'] as const) {
+    const value = claims[claim];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new UnauthorizedError(`The token's ${claim} claim is not a number`);
+    if (value > nowSeconds + CLOCK_SKEW_SECONDS) throw new UnauthorizedError(`The token's ${claim} claim lies in the future`);
+  }
+}
+
+/** The principal from the authorizer's context; checked again, since it becomes part of every key. */
+export function principalFromAuthorizer(context: Record<string, unknown> | undefined): Principal {
+  if (!context) throw new UnauthorizedError();
+  const principal = principalFromClaims({ org_id: context['orgId'], role: context['role'], sub: context['sub'] });
+  const tokenId = context['tokenId'];
+  return typeof tokenId === 'string' && tokenId !== '' ? { ...principal, tokenId } : principal;
 }
 
 export function requireRole(principal: Principal, needed: Role): void {

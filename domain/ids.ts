@@ -11,6 +11,7 @@ export const ID_PREFIX = {
   connection: 'conn',
   automation: 'auto',
   webhook: 'wh',
+  token: 'tok',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

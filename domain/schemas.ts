@@ -633,3 +633,36 @@ export const ListDeliveriesQuery = Pagination.extend({ status: DeliveryStatus.op
 
 export type CreateWebhookInput = z.infer<typeof CreateWebhook>;
 export type UpdateWebhookInput = z.infer<typeof UpdateWebhook>;
+
+// ——— API tokens ———
+// (An import may stand anywhere at module level; this one serves only this section.)
+import { ROLES } from './auth';
+
+export const Role = z.enum(ROLES).openapi('Role');
+
+export const CreateApiToken = z
+  .strictObject({
+    name: z.string().trim().min(1, 'must not be empty').max(100).openapi({ description: 'What the token is for, e.g. "ERP nightly sync".' }),
+    role: Role,
+    expiresAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When the token stops working (must be in the future). Without it the token works until revoked.' }),
+  })
+  .openapi('CreateApiToken');
+
+export const ApiToken = z
+  .object({
+    id: Id('token'),
+    name: z.string(),
+    role: Role,
+    hint: z.string().openapi({ description: 'The first characters of the secret, to tell tokens apart. The secret itself is shown only on creation.' }),
+    expiresAt: Timestamp.optional(),
+    lastUsedAt: Timestamp.optional().openapi({ description: 'The last request made with the token, to the minute (written at most once a minute).' }),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+  })
+  .openapi('ApiToken');
+
+export const ApiTokenWithSecret = ApiToken.extend({
+  secret: z.string().openapi({ description: 'The token (`cft_` + base64url of 32 random bytes), to send as `Authorization: Bearer <secret>`. Shown this once: only its SHA-256 is stored.' }),
+}).openapi('ApiTokenWithSecret');
+
+export type CreateApiTokenInput = z.infer<typeof CreateApiToken>;

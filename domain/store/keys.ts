@@ -24,6 +24,9 @@ export const ENTITY = {
   webhook: 'Webhook',
   webhookCount: 'WebhookCount',
   webhookDelivery: 'WebhookDelivery',
+  apiToken: 'ApiToken',
+  apiTokenCount: 'ApiTokenCount',
+  apiTokenLookup: 'ApiTokenLookup',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -95,6 +98,19 @@ export const keys = {
     PK: `${org(orgId)}#WH#${webhookId}`,
     SK: `DELIVERY#${eventId}`,
   }),
+  /**
+   * The API tokens of an organization share one partition with their count (the limit is
+   * enforced in the same transaction as the write): one Query lists them all.
+   */
+  apiToken: (orgId: string, tokenId: string) => ({ PK: `${org(orgId)}#APITOKENS`, SK: `TOKEN#${tokenId}` }),
+  apiTokenCount: (orgId: string) => ({ PK: `${org(orgId)}#APITOKENS`, SK: '#COUNT' }),
+  /**
+   * The one key that does not start with the organization, by necessity: a caller presents only
+   * the secret, so the authorizer finds the token by the secret's SHA-256. The hash of a 256-bit
+   * random secret cannot be guessed or chosen, so no request can name another tenant's item;
+   * the item names the organization it belongs to, and nothing else is reachable through it.
+   */
+  apiTokenLookup: (secretHash: string) => ({ PK: `APITOKEN#${secretHash}`, SK: META }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,
@@ -131,6 +147,9 @@ export const AUTOMATION_RUN_PREFIX = 'RUN#';
 
 /** Sort-key prefixes of webhooks (in the organization's webhook partition) and of their deliveries. */
 export const WEBHOOK_PREFIX = { webhook: 'WH#', delivery: 'DELIVERY#' } as const;
+
+/** Sort-key prefix of API tokens in their organization's partition. */
+export const API_TOKEN_SK_PREFIX = 'TOKEN#';
 
 /** The partitions that webhook lists and delivery logs are read from. */
 export const webhookPartitions = {

@@ -1,16 +1,16 @@
 /**
- * The HTTP adapter every API handler is built with: a middy chain that authorizes from the JWT
- * claims API Gateway verified, parses and validates the request with the route's zod schemas,
+ * The HTTP adapter every API handler is built with: a middy chain that authorizes from the
+ * context the authorizer handed over (functions/auth: a user JWT or an API token, checked), parses and validates the request with the route's zod schemas,
  * makes POSTs idempotent under an `Idempotency-Key`, and turns AppErrors into RFC 9457
  * problem+json. The use case is all a handler adds.
  */
 import middy from '@middy/core';
 import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { principalFromClaims, requireRole, type Principal } from '../../domain/auth';
+import { principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/auth';
 import { AppError, BadRequestError, PayloadTooLargeError, type FieldProblem } from '../../domain/errors';
 import {
   IdempotencyInProgressError,
@@ -30,7 +30,7 @@ import { routeList, type RouteSpec } from './routes';
 /** Bodies above this are refused before parsing (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
@@ -262,7 +262,7 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
       const requestId = event.requestContext?.requestId ?? context.awsRequestId;
       let principal: Principal | undefined;
       if (route.role !== null) {
-        principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
+        principal = principalFromAuthorizer(event.requestContext?.authorizer?.lambda as Record<string, unknown> | undefined);
         requireRole(principal, route.role);
       }
       const headers: Record<string, string | undefined> = Object.fromEntries(

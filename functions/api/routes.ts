@@ -8,6 +8,7 @@ import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
 import * as items from '../../domain/item-schemas';
 import { automationRoutes } from './routes-automations';
+import { tokenRoutes } from './routes-tokens';
 import { webhookRoutes } from './routes-webhooks';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -275,6 +276,7 @@ export const routes = {
   },
   ...automationRoutes,
   ...webhookRoutes,
+  ...tokenRoutes,
 } satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;

@@ -131,7 +131,8 @@ export async function createDevIssuer(options: { keyFile?: string } = {}): Promi
       .setProtectedHeader({ alg: DEV_ALG, kid: stored.kid, typ: 'JWT' })
       .setIssuer(signOptions.issuer ?? DEV_ISSUER)
       .setAudience(signOptions.audience ?? DEV_AUDIENCE)
-      .setIssuedAt()
+      // A payload's own iat is kept (tests sign tokens "issued" in the future that must be refused).
+      .setIssuedAt(typeof payload.iat === 'number' ? payload.iat : undefined)
       .setJti(randomUUID())
       .setExpirationTime(signOptions.expiresIn ?? '12h')
       .sign(privateKey);

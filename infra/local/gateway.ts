@@ -1,21 +1,25 @@
 /**
- * The local stand-in for API Gateway (HTTP API, payload format 2.0, JWT authorizer): matches a
- * request against the route manifest, verifies the bearer token with the dev issuer, builds
- * the APIGatewayProxyEventV2WithJWTAuthorizer the Lambda would receive, invokes the very
- * handler the CDK stack deploys and writes back its result. Gateway-made errors are
- * problem+json (API Gateway itself answers {"message": …}), with the same statuses.
+ * The local stand-in for API Gateway (HTTP API, payload format 2.0, Lambda request authorizer):
+ * matches a request against the route manifest, runs the same authorizer code as the deployed
+ * authorizer function (functions/auth/authorize.ts: user JWTs from the dev issuer, API tokens
+ * from the table), builds the event the Lambda would receive, invokes the very handler the CDK
+ * stack deploys and writes back its result. Gateway-made errors are problem+json (API Gateway
+ * itself answers {"message": …}). One difference is deliberate: a refused credential is 401
+ * with the reason here, where API Gateway answers a bare 403 for a Lambda authorizer's deny.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { JWTPayload } from 'jose';
-import { principalFromClaims, type Principal } from '../../domain/auth';
+import { createLocalJWKSet } from 'jose';
+import { principalFromAuthorizer, type AuthorizerContext, type Principal } from '../../domain/auth';
+import { ApiTokenAuthenticator } from '../../domain/tokens';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
+import { createAuthorizer, type Authorize } from '../../functions/auth/authorize';
 import type { DevIssuer } from './dev-issuer';
 
 /** API Gateway HTTP API's payload limit. The handlers enforce their own, smaller one. */
@@ -27,12 +31,14 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 export const LOCAL_API_ID = 'local';
 
 export type GatewayRoute = RouteSpec & { id: string };
-export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 /** What a v2 handler may return: the structured result, or the shorthand (any JSON value). */
 export type LambdaHandler = (event: ApiEvent, context: Context, callback?: (error?: unknown, result?: unknown) => void) => unknown;
 
 export interface GatewayOptions {
   issuer: DevIssuer;
+  /** The authorizer; by default the deployed one's code, trusting the dev issuer and the table's API tokens. */
+  authorize?: Authorize;
   routes?: readonly GatewayRoute[];
   /** Resolves a route's handler; by default functions/api/<module>.ts, imported on first use. */
   loadHandler?: (route: GatewayRoute) => Promise<LambdaHandler>;
@@ -148,18 +154,6 @@ export function isTextContentType(contentType: string | undefined): boolean {
   return contentType !== undefined && TEXT_TYPES.test(contentType.trim());
 }
 
-/** Claims as API Gateway hands them over: every value a string, arrays as "[a b]". */
-export function stringifyClaims(payload: JWTPayload): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(payload).map(([name, value]) => {
-      if (typeof value === 'string') return [name, value];
-      if (Array.isArray(value)) return [name, `[${value.map(String).join(' ')}]`];
-      if (value !== null && typeof value === 'object') return [name, JSON.stringify(value)];
-      return [name, String(value)];
-    }),
-  );
-}
-
 /** 12/Mar/2020:19:03:58 +0000, the format of requestContext.time. */
 export function apiGatewayTime(date: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -173,8 +167,8 @@ export function buildEvent(input: {
   request: RequestInfo;
   route: Pick<GatewayRoute, 'method' | 'path'>;
   pathParameters: Record<string, string>;
-  /** The verified token payload; absent on public routes (no authorizer). */
-  claims?: JWTPayload;
+  /** The authorizer's context; absent on public routes (no authorizer). */
+  authorizer?: AuthorizerContext;
   requestId?: string;
   now?: Date;
 }): ApiEvent {
@@ -233,19 +227,8 @@ export function buildEvent(input: {
     requestContext: {
       accountId: LOCAL_ACCOUNT_ID,
       apiId: LOCAL_API_ID,
-      ...(input.claims
-        ? {
-            authorizer: {
-              jwt: {
-                claims: stringifyClaims(input.claims),
-                // API Gateway fills scopes only when the route declares authorization scopes.
-                scopes: null as unknown as string[],
-              },
-              principalId: '',
-              integrationLatency: 0,
-            },
-          }
-        : {}),
+      // A Lambda authorizer's simple-response context arrives as authorizer.lambda.
+      ...(input.authorizer ? { authorizer: { lambda: input.authorizer } } : {}),
       domainName: host,
       domainPrefix: host.split(/[.:]/)[0] ?? host,
       http: {
@@ -397,31 +380,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return m?.[1];
-}
-
-function describeTokenError(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  switch (code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'the token has expired';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const claim = (error as { claim?: string }).claim;
-      return claim ? `the token's ${claim} claim is not accepted` : 'a token claim is not accepted';
-    }
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'the token signature does not verify';
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-      return 'the token was not signed by a key of this issuer';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'the token uses an algorithm that is not accepted';
-    default:
-      return 'the token is not a valid JWT';
-  }
-}
-
 function send(res: ServerResponse, reply: HttpReply, requestId: string) {
   const headers: Record<string, string | string[]> = { ...reply.headers, 'apigw-requestid': requestId };
   if (reply.cookies.length) headers['set-cookie'] = reply.cookies;
@@ -429,6 +387,30 @@ function send(res: ServerResponse, reply: HttpReply, requestId: string) {
   if (!bodyless) headers['content-length'] = String(reply.body.length);
   res.writeHead(reply.statusCode, headers);
   res.end(bodyless ? undefined : reply.body);
+}
+
+/**
+ * The deployed authorizer's code, configured for npm start: the dev issuer's keys, and API tokens
+ * from the table the runtime configured (TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB), read on first use.
+ */
+export function localAuthorizer(issuer: DevIssuer, logError: (message: string, error: unknown) => void): Authorize {
+  let tokens: Promise<ApiTokenAuthenticator> | undefined;
+  return createAuthorizer({
+    issuer: issuer.issuer,
+    audience: [issuer.audience],
+    keys: createLocalJWKSet(issuer.jwks),
+    tokens: () =>
+      (tokens ??= (async () => {
+        const [{ documentClient }, { DynamoApiTokenStore }, { tableName }] = await Promise.all([
+          import('../../domain/store/client'),
+          import('../../domain/store/tokens'),
+          import('../../functions/shared/env'),
+        ]);
+        return new ApiTokenAuthenticator(new DynamoApiTokenStore(documentClient, tableName()), Date.now, (error) =>
+          logError('Could not note the last use of an API token:', error),
+        );
+      })()),
+  });
 }
 
 export function createGateway(options: GatewayOptions): Server {
@@ -439,6 +421,7 @@ export function createGateway(options: GatewayOptions): Server {
   const region = options.region ?? process.env['AWS_REGION'] ?? 'us-east-1';
   const log = options.log ?? ((line: string) => console.log(line));
   const logError = options.logError ?? ((message: string, error: unknown) => console.error(message, error));
+  const authorize = options.authorize ?? localAuthorizer(options.issuer, logError);
 
   async function handle(req: IncomingMessage): Promise<{ reply: HttpReply; requestId: string }> {
     const requestId = newRequestId();
@@ -453,16 +436,10 @@ export function createGateway(options: GatewayOptions): Server {
 
     const local = options.localEndpoints?.[rawPath];
     if (local && method === 'GET') {
-      const token = bearerToken(req.headers['authorization']);
-      const claims = token ? await options.issuer.verify(token).catch(() => undefined) : undefined;
-      if (!claims) return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
-      let principal: Principal;
-      try {
-        // The same claim rules as every route: no organization, no answer.
-        principal = principalFromClaims(claims as Record<string, unknown>);
-      } catch (error) {
-        return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', (error as Error).message, rawPath, requestId) };
-      }
+      const decision = await authorize(req.headers['authorization']);
+      if (!decision.allow) return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
+      // The same caller rules as every route: no organization, no answer.
+      const principal: Principal = principalFromAuthorizer(decision.context as unknown as Record<string, unknown>);
       if (principal.role !== 'admin') return { requestId, reply: problem(403, 'auth.forbidden', 'Forbidden', 'This needs the admin role', rawPath, requestId) };
       const body = Buffer.from(JSON.stringify(local(principal)), 'utf8');
       return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, cookies: [], body } };
@@ -479,21 +456,21 @@ export function createGateway(options: GatewayOptions): Server {
     }
     const { route, pathParameters } = match;
 
-    let claims: JWTPayload | undefined;
+    let authorizer: AuthorizerContext | undefined;
     if (route.role !== null) {
-      const token = bearerToken(req.headers['authorization']);
+      const header = req.headers['authorization'];
       const unauthorized = (detail: string, challenge: string) => {
         const reply = problem(401, 'auth.unauthorized', 'Unauthorized', detail, rawPath, requestId);
         reply.headers['www-authenticate'] = challenge;
         return { requestId, reply };
       };
-      if (!token) return unauthorized('Send a JWT as Authorization: Bearer <token> (npm run token -- --org demo --role member)', 'Bearer');
-      try {
-        claims = await options.issuer.verify(token);
-      } catch (error) {
-        const description = describeTokenError(error);
-        return unauthorized(`The bearer token was refused: ${description}`, `Bearer error="invalid_token", error_description="${description}"`);
+      // API Gateway answers 401 itself when the identity source (the header) is missing.
+      if (!header) return unauthorized('Send a JWT or an API token as Authorization: Bearer <token> (npm run token -- --org demo --role member)', 'Bearer');
+      const decision = await authorize(header);
+      if (!decision.allow) {
+        return unauthorized(`The bearer token was refused: ${decision.reason}`, `Bearer error="invalid_token", error_description="${decision.reason.replaceAll('"', "'")}"`);
       }
+      authorizer = decision.context;
     }
 
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -519,7 +496,7 @@ export function createGateway(options: GatewayOptions): Server {
       },
       route,
       pathParameters,
-      ...(claims ? { claims } : {}),
+      ...(authorizer ? { authorizer } : {}),
       requestId,
     });
 

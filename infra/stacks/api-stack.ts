@@ -1,6 +1,7 @@
 /**
  * The HTTP API: one Lambda per entry of the route manifest (functions/api/routes.ts), each granted
- * exactly the table access its entry declares, behind a JWT authorizer unless the entry is public.
+ * exactly the table access its entry declares, behind the Lambda authorizer (user JWTs and API
+ * tokens, infra/stacks/authorizer.ts) unless the entry is public.
  */
 import {
   CfnOutput,
@@ -21,7 +22,6 @@ import {
   type CfnRoute,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -29,6 +29,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { routeList, type RouteId } from '../../functions/api/routes';
+import { ApiAuthorizer } from './authorizer';
 import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
 import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
 
@@ -68,6 +69,7 @@ export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly functions: Partial<Record<RouteId, HouseFunction>> = {};
+  readonly authorizer: ApiAuthorizer;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
 
@@ -139,7 +141,8 @@ export class ApiStack extends Stack {
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     }
-    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: audience });
+    this.authorizer = new ApiAuthorizer(this, 'Auth', { table: props.table, issuer, audience, logRetention, logRemovalPolicy: removalPolicy });
+    const { authorizer } = this.authorizer;
 
     // --- The API: protected by default, public routes opt out explicitly ---------------------
     this.api = new HttpApi(this, 'HttpApi', {

@@ -1,5 +1,5 @@
 /**
- * The local runtime as a client sees it: DynamoDB Local, the gateway with its JWT authorizer
+ * The local runtime as a client sees it: DynamoDB Local, the gateway with its authorizer
  * and the real handlers, driven over HTTP. One runtime for the file, on a free port.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -90,6 +90,36 @@ describe('the gateway in front of the handlers', () => {
     const viewer = await runtime.issuer.mintToken({ orgId: DEMO_ORG, role: 'viewer' });
     expect((await call('GET', '/v1/pipes', { token: viewer })).status).toBe(200);
     expectProblem(await call('POST', '/v1/pipes', { token: viewer, body: { name: 'Not allowed' } }), 403);
+  });
+});
+
+describe('API tokens through the gateway', () => {
+  it('works as a bearer token with its role, and stops working the moment it is revoked', async () => {
+    const created = await call('POST', '/v1/tokens', { token: admin, body: { name: 'e2e machine', role: 'viewer' } });
+    expect(created.status).toBe(201);
+    const secret: string = created.body.secret;
+    expect(secret).toMatch(/^cft_/);
+
+    expect((await call('GET', '/v1/pipes', { token: secret })).status).toBe(200);
+    // The role is the token's: a viewer token cannot write, and no token manages tokens.
+    expectProblem(await call('POST', '/v1/pipes', { token: secret, body: { name: 'Nope' } }), 403);
+    expectProblem(await call('GET', '/v1/tokens', { token: secret }), 403);
+
+    const listed = await call('GET', '/v1/tokens', { token: admin });
+    const mine = listed.body.items.find((t: { id: string }) => t.id === created.body.id);
+    expect(mine).toMatchObject({ name: 'e2e machine', role: 'viewer', lastUsedAt: expect.any(String) });
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+    expect((await call('DELETE', `/v1/tokens/${created.body.id}`, { token: admin })).status).toBe(204);
+    const refused = await call('GET', '/v1/pipes', { token: secret });
+    expectProblem(refused, 401);
+    expect(refused.body.detail).toContain('revoked');
+  });
+
+  it('refuses a JWT whose org_id is a number, or issued in the future', async () => {
+    expectProblem(await call('GET', '/v1/pipes', { token: await runtime.issuer.sign({ org_id: 42, role: 'admin', sub: 'x' }) }), 401);
+    const ahead = await runtime.issuer.sign({ org_id: DEMO_ORG, role: 'admin', sub: 'x', iat: Math.floor(Date.now() / 1000) + 600 });
+    expectProblem(await call('GET', '/v1/pipes', { token: ahead }), 401);
   });
 });
 

@@ -7,6 +7,7 @@ import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { routeList } from '../../functions/api/routes';
+import { AUTHORIZER_CACHE_SECONDS } from '../../infra/stacks/authorizer';
 import { INDEX_READ_ACTIONS, TABLE_READ_ACTIONS } from '../../infra/stacks/house-function';
 import { DEFAULT_THROTTLE } from '../../infra/stacks/settings';
 import { TABLE_DEFINITION } from '../../domain/store/table';
@@ -38,8 +39,8 @@ function fnOf(routeId: (typeof routeList)[number]['id']) {
 describe('functions', () => {
   const functions = resourcesOf(template, 'AWS::Lambda::Function');
 
-  it('has exactly one function per route of the manifest', () => {
-    expect(Object.keys(functions)).toHaveLength(routeList.length);
+  it('has exactly one function per route of the manifest, and the authorizer', () => {
+    expect(Object.keys(functions)).toHaveLength(routeList.length + 1);
     expect(Object.keys(api.functions).sort()).toEqual(routeList.map((r) => r.id).sort());
   });
 
@@ -70,7 +71,7 @@ describe('functions', () => {
       expect(logGroups[ref]!.Properties!.RetentionInDays).toBe(30);
       used.add(ref);
     }
-    expect(used.size).toBe(routeList.length);
+    expect(used.size).toBe(routeList.length + 1);
   });
 
   it('uses no AWS managed policy on any role', () => {
@@ -102,14 +103,14 @@ describe('routes', () => {
     expect(Object.keys(routesByKey).sort()).toEqual(routeList.map((r) => `${r.method} ${r.path}`).sort());
   });
 
-  it.each(routeList)('$method $path: JWT unless public, integrated with its own function', (route) => {
+  it.each(routeList)('$method $path: the Lambda authorizer unless public, integrated with its own function', (route) => {
     const key = `${route.method} ${route.path}`;
     const apiRoute = routesByKey[key]!.Properties!;
     if (PUBLIC_ROUTE_KEYS.includes(key)) {
       expect(route.role).toBeNull();
       expect(apiRoute.AuthorizationType).toBe('NONE');
     } else {
-      expect(apiRoute).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+      expect(apiRoute).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
     }
     const integrationId = apiRoute.Target['Fn::Join'][1][1].Ref as string;
     const integration = resourcesOf(template, 'AWS::ApiGatewayV2::Integration')[integrationId]!;
@@ -253,15 +254,33 @@ describe('authorizer with the built-in user pool', () => {
   const [poolId, pool] = onlyResource(template, 'AWS::Cognito::UserPool');
   const [clientId, client] = onlyResource(template, 'AWS::Cognito::UserPoolClient');
 
-  it('trusts ID tokens of its own user pool and client', () => {
+  const authorizerFn = resourcesOf(template, 'AWS::Lambda::Function')[logicalId(api.authorizer.function.function)]!;
+
+  it('is a Lambda request authorizer keyed on the Authorization header, with a short cache (revocation bound)', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
+      AuthorizerType: 'REQUEST',
       IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: {
-        Audience: [{ Ref: clientId }],
-        Issuer: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [poolId, 'ProviderURL'] }]] },
-      },
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_SECONDS,
     });
+    expect(AUTHORIZER_CACHE_SECONDS).toBeLessThanOrEqual(30);
+  });
+
+  it('trusts ID tokens of its own user pool and client', () => {
+    expect(authorizerFn.Properties!.Environment.Variables).toMatchObject({
+      JWT_AUDIENCE: { Ref: clientId },
+      JWT_ISSUER: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [poolId, 'ProviderURL'] }]] },
+      TABLE_NAME: expect.anything(),
+    });
+  });
+
+  it('may read API token lookup items and note lastUsedAt on API tokens, nothing else', () => {
+    const statements = statementsForRole(template, logicalId(api.authorizer.function.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APITOKEN#*'] } } }),
+      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*#APITOKENS'] } } }),
+    ]);
   });
 
   it('admin-created users with an immutable org_id, a role, strong passwords, MFA and threat protection', () => {
@@ -298,9 +317,8 @@ describe('authorizer with an external issuer', () => {
   const externalTemplate = Template.fromStack(external);
 
   it('trusts the issuer and every audience given, and creates no user pool', () => {
-    externalTemplate.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      JwtConfiguration: { Issuer: issuer, Audience: ['cardflow-api', 'cardflow-cli'] },
+    externalTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ JWT_ISSUER: issuer, JWT_AUDIENCE: 'cardflow-api,cardflow-cli' }) },
     });
     externalTemplate.resourceCountIs('AWS::Cognito::UserPool', 0);
     externalTemplate.resourceCountIs('AWS::Cognito::UserPoolClient', 0);

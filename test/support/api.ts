@@ -1,6 +1,6 @@
 /**
- * Calls the real Lambda handlers with API Gateway v2 events, as the JWT authorizer would hand
- * them over (claims already verified). Integration tests use this against DynamoDB Local.
+ * Calls the real Lambda handlers with API Gateway v2 events, as the Lambda authorizer would hand
+ * them over (caller already checked). Integration tests use this against DynamoDB Local.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
@@ -14,6 +14,8 @@ export interface Caller {
   orgId: string;
   role: Role;
   userId?: string;
+  /** Calls as this API token (rather than as a user). */
+  tokenId?: string;
 }
 
 export interface CallOptions {
@@ -82,14 +84,10 @@ export function buildEvent(routeId: RouteId, options: CallOptions, caller: Calle
       stage: '$default',
       time: new Date(now).toISOString(),
       timeEpoch: now,
-      authorizer: {
-        principalId: '',
-        integrationLatency: 0,
-        jwt: {
-          claims: caller ? { org_id: caller.orgId, role: caller.role, sub: caller.userId ?? `user-${caller.role}` } : {},
-          scopes: [],
-        },
-      },
+      // What the Lambda authorizer (functions/auth) hands over for a signed-in user.
+      ...(caller
+        ? { authorizer: { lambda: { orgId: caller.orgId, role: caller.role, sub: caller.userId ?? `user-${caller.role}`, kind: caller.tokenId ? 'token' : 'user', ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } } }
+        : {}),
     },
     ...(body !== undefined ? { body } : {}),
     isBase64Encoded: false,

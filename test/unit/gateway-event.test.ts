@@ -11,7 +11,6 @@ import {
   isTextContentType,
   MalformedResultError,
   matchRoute,
-  stringifyClaims,
   toHttpReply,
 } from '../../infra/local/gateway';
 
@@ -57,7 +56,7 @@ describe('matchRoute', () => {
 
 describe('buildEvent', () => {
   const now = new Date('2026-11-27T09:30:05.123Z');
-  const claims = { org_id: 'org_a', role: 'member', sub: 'u1', exp: 1_800_000_000, iat: 1_799_990_000, aud: ['cardflow-local', 'other'] };
+  const authorizer = { orgId: 'org_a', role: 'member', sub: 'u1', kind: 'user' } as const;
 
   const event = buildEvent({
     request: {
@@ -76,7 +75,7 @@ describe('buildEvent', () => {
     },
     route: { method: 'PATCH', path: '/v1/cards/{cardId}' },
     pathParameters: { cardId: 'card_a/b' },
-    claims,
+    authorizer,
     requestId: 'req-1',
     now,
   });
@@ -121,15 +120,8 @@ describe('buildEvent', () => {
     });
   });
 
-  it('hands over the claims as strings, as the JWT authorizer does', () => {
-    expect(event.requestContext.authorizer).toEqual({
-      jwt: {
-        claims: { org_id: 'org_a', role: 'member', sub: 'u1', exp: '1800000000', iat: '1799990000', aud: '[cardflow-local other]' },
-        scopes: null,
-      },
-      principalId: '',
-      integrationLatency: 0,
-    });
+  it("hands over the authorizer's context as a Lambda authorizer's simple response does", () => {
+    expect(event.requestContext.authorizer).toEqual({ lambda: { orgId: 'org_a', role: 'member', sub: 'u1', kind: 'user' } });
   });
 
   it('leaves out what the request does not have', () => {
@@ -169,11 +161,7 @@ describe('buildEvent', () => {
   });
 });
 
-describe('stringifyClaims and apiGatewayTime', () => {
-  it('turns every claim into a string', () => {
-    expect(stringifyClaims({ a: 'x', n: 3, b: true, list: ['p', 'q'], obj: { k: 1 } })).toEqual({ a: 'x', n: '3', b: 'true', list: '[p q]', obj: '{"k":1}' });
-  });
-
+describe('apiGatewayTime', () => {
   it('formats the request time', () => {
     expect(apiGatewayTime(new Date('2020-03-02T19:03:58Z'))).toBe('02/Mar/2020:19:03:58 +0000');
   });

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import type { JSONWebKeySet } from 'jose';
+import { importJWK, SignJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDevIssuer, DEV_AUDIENCE, DEV_ISSUER, type DevIssuer } from '../../infra/local/dev-issuer';
 import { routes } from '../../functions/api/routes';
@@ -56,9 +56,19 @@ beforeEach(() => {
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** Signs a payload as is (iat and nbf included), with the dev key, for 1 hour. */
+async function signRaw(payload: Record<string, unknown>): Promise<string> {
+  const key = await importJWK(JSON.parse(await readFile(join(dir, 'key.json'), 'utf8')).privateJwk, 'ES256');
+  return new SignJWT(payload as JWTPayload)
+    .setProtectedHeader({ alg: 'ES256', kid: issuer.jwks.keys[0]!.kid! })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEV_AUDIENCE)
+    .setExpirationTime('1h')
+    .sign(key);
+}
 const memberToken = () => issuer.mintToken({ orgId: 'org_http', role: 'member', sub: 'u-1' });
 
-describe('the JWT authorizer', () => {
+describe('the authorizer (JWTs and API tokens)', () => {
   it('lets public routes through without a token and without an authorizer context', async () => {
     const response = await fetch(`${gateway.url}/v1/health`);
     expect(response.status).toBe(200);
@@ -98,12 +108,36 @@ describe('the JWT authorizer', () => {
     expect(response.status).toBe(401);
   });
 
-  it('passes a valid token on as string claims', async () => {
+  it("passes a valid token on as the authorizer's context", async () => {
     const response = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(await memberToken()) });
     expect(response.status).toBe(200);
-    const claims = calls[0]!.event.requestContext.authorizer.jwt.claims;
-    expect(claims).toMatchObject({ org_id: 'org_http', role: 'member', sub: 'u-1', iss: DEV_ISSUER, aud: DEV_AUDIENCE });
-    expect(claims['exp']).toMatch(/^\d+$/);
+    expect(calls[0]!.event.requestContext.authorizer.lambda).toEqual({ orgId: 'org_http', role: 'member', sub: 'u-1', kind: 'user' });
+  });
+
+  it.each([
+    ['a numeric org_id', { org_id: 123, role: 'admin', sub: 'u' }, {}, 'org_id'],
+    ['an iat in the future', { org_id: 'o', role: 'admin', sub: 'u', iat: Math.floor(Date.now() / 1000) + 3600 }, {}, 'iat'],
+    ['an nbf in the future', { org_id: 'o', role: 'admin', sub: 'u', nbf: Math.floor(Date.now() / 1000) + 3600 }, {}, 'nbf'],
+    ['a role outside the list', { org_id: 'o', role: 'owner', sub: 'u' }, {}, 'role'],
+  ])('refuses a token with %s', async (_name, payload, _options, hint) => {
+    const token = await signRaw(payload);
+    const response = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(token) });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { detail: string }).detail).toContain(hint);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('accepts an iat a few seconds ahead (clock skew)', async () => {
+    const token = await signRaw({ org_id: 'o', role: 'admin', sub: 'u', iat: Math.floor(Date.now() / 1000) + 20 });
+    expect((await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(token) })).status).toBe(200);
+  });
+
+  it('refuses an API token it does not know, and a malformed one without a lookup', async () => {
+    const unknown = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(`cft_${'A'.repeat(43)}`) });
+    expect(unknown.status).toBe(401);
+    expect(((await unknown.json()) as { detail: string }).detail).toContain('unknown or revoked');
+    const malformed = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer('cft_short') });
+    expect(((await malformed.json()) as { detail: string }).detail).toContain('malformed');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUTOMATION_RUN_PREFIX, gsi1, gsi2, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/store/keys';
+import { API_TOKEN_SK_PREFIX, AUTOMATION_RUN_PREFIX, gsi1, gsi2, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/store/keys';
 
 // A change to any of these strings is a data migration: this test is the tripwire.
 describe('single-table keys', () => {
@@ -38,6 +38,14 @@ describe('single-table keys', () => {
     expect(keys.automationBudget('o1', 'auto_1', 'card_1', '2026-11-27T03')).toEqual({ PK: 'ORG#o1#AUTO#auto_1', SK: 'BUDGET#card_1#2026-11-27T03' });
     expect(keys.automationRun('o1', 'auto_1', 'x').SK.startsWith(AUTOMATION_RUN_PREFIX)).toBe(true);
     expect(gsi1.automationsOfPipe('o1', 'pipe_1')).toBe('ORG#o1#PIPE#pipe_1#AUTOS');
+  });
+
+  it('pins the API token keys: tokens in one partition of the organization, lookup items by secret hash', () => {
+    expect(keys.apiToken('o1', 'tok_1')).toEqual({ PK: 'ORG#o1#APITOKENS', SK: 'TOKEN#tok_1' });
+    expect(keys.apiTokenCount('o1')).toEqual({ PK: 'ORG#o1#APITOKENS', SK: '#COUNT' });
+    expect(keys.apiToken('o1', 'tok_1').SK.startsWith(API_TOKEN_SK_PREFIX)).toBe(true);
+    // The one key without the organization: found by the SHA-256 of a 256-bit secret only.
+    expect(keys.apiTokenLookup('ab12')).toEqual({ PK: 'APITOKEN#ab12', SK: '#META' });
   });
 
   it('keeps an idempotency key inside its organization, whatever the key says', () => {
