@@ -4,6 +4,7 @@
  * makes POSTs idempotent under an `Idempotency-Key`, and turns AppErrors into RFC 9457
  * problem+json. The use case is all a handler adds.
  */
+import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
@@ -55,6 +56,31 @@ export interface ApiResponse {
 }
 
 export const etagOf = (version: number) => `"${version}"`;
+
+/**
+ * A list page has no version: its ETag is weak, a hash of the page as sent (same items, same
+ * values, same cursor → same tag). An item's ETag is its version (the one If-Match takes).
+ */
+export function weakEtagOf(body: string): string {
+  return `W/"${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 27)}"`;
+}
+
+/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ is ignored, `*` matches any. */
+export function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((candidate) => candidate.trim() === '*' || opaque(candidate) === opaque(etag));
+}
+
+/** A successful GET: an ETag on every answer, and 304 (no body) when the client has it already. */
+function conditionalGet(response: ApiResult, ifNoneMatch: string | undefined): ApiResult {
+  const headers = { ...(response.headers as Record<string, string>) };
+  headers['etag'] ??= weakEtagOf(typeof response.body === 'string' ? response.body : '');
+  if (!noneMatch(ifNoneMatch, headers['etag'])) return { ...response, headers };
+  // 304 repeats the validators and caching headers of the 200 it stands for, and no body.
+  const { 'content-type': _type, ...kept } = headers;
+  return { statusCode: 304, headers: kept };
+}
 
 /** Parses an If-Match header into the version it names; `*` and absence mean "any". */
 export function ifMatchVersion(headers: Record<string, string | undefined>): number | undefined {
@@ -282,9 +308,10 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
       const run = async (): Promise<ApiResult> => {
         const result = await useCase(request);
         const status = result.status ?? route.success.status;
-        const extraHeaders = { ...(result.version !== undefined ? { etag: etagOf(result.version) } : {}), ...result.headers };
+        const extraHeaders: Record<string, string> = { ...(result.version !== undefined ? { etag: etagOf(result.version) } : {}), ...result.headers };
         if (status === 204) return { statusCode: 204, headers: extraHeaders };
-        return json(status, result.body, extraHeaders, result.contentType);
+        const response = json(status, result.body, extraHeaders, result.contentType);
+        return route.method === 'GET' && status === 200 ? conditionalGet(response, headers['if-none-match']) : response;
       };
       if (!idempotencyKey || !principal) return run();
       const path = event.rawPath ?? route.path;

@@ -20,6 +20,7 @@ import { principalFromAuthorizer, type AuthorizerContext, type Principal } from 
 import { ApiTokenAuthenticator } from '../../domain/tokens';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
 import { createAuthorizer, type Authorize } from '../../functions/auth/authorize';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/api/cors';
 import type { DevIssuer } from './dev-issuer';
 
 /** API Gateway HTTP API's payload limit. The handlers enforce their own, smaller one. */
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   issuer: DevIssuer;
   /** The authorizer; by default the deployed one's code, trusting the dev issuer and the table's API tokens. */
   authorize?: Authorize;
+  /** Browser origins allowed by CORS (the stage file's corsOrigins in AWS); none by default. */
+  corsOrigins?: readonly string[];
   routes?: readonly GatewayRoute[];
   /** Resolves a route's handler; by default functions/api/<module>.ts, imported on first use. */
   loadHandler?: (route: GatewayRoute) => Promise<LambdaHandler>;
@@ -422,6 +425,17 @@ export function createGateway(options: GatewayOptions): Server {
   const log = options.log ?? ((line: string) => console.log(line));
   const logError = options.logError ?? ((message: string, error: unknown) => console.error(message, error));
   const authorize = options.authorize ?? localAuthorizer(options.issuer, logError);
+  const corsOrigins = options.corsOrigins ?? [];
+  /** On every answer to an allowed origin; API Gateway replaces any CORS headers a handler sets. */
+  const withCors = (reply: HttpReply, origin: string | undefined): HttpReply => {
+    if (corsOrigins.length === 0 || reply.headers['access-control-allow-origin']) return reply;
+    const headers: Record<string, string> = { ...reply.headers, vary: reply.headers['vary'] ? `${reply.headers['vary']}, origin` : 'origin' };
+    if (origin && corsOrigins.includes(origin)) {
+      headers['access-control-allow-origin'] = origin;
+      headers['access-control-expose-headers'] = CORS_EXPOSE_HEADERS.join(',');
+    }
+    return { ...reply, headers };
+  };
 
   async function handle(req: IncomingMessage): Promise<{ reply: HttpReply; requestId: string }> {
     const requestId = newRequestId();
@@ -446,6 +460,21 @@ export function createGateway(options: GatewayOptions): Server {
     }
 
     const match = matchRoute(compiled, method, rawPath);
+    // A CORS preflight is answered by the gateway itself, before routes and the authorizer, as
+    // API Gateway does once CORS is configured; headers only for an allowed origin.
+    if (method === 'OPTIONS' && corsOrigins.length > 0 && req.headers['access-control-request-method'] && match.kind !== 'not-found') {
+      const origin = req.headers['origin'];
+      const headers: Record<string, string> = { vary: 'origin' };
+      if (origin && corsOrigins.includes(origin)) {
+        Object.assign(headers, {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': [...new Set(compiled.map((c) => c.route.method))].sort().join(','),
+          'access-control-allow-headers': CORS_ALLOW_HEADERS.join(','),
+          'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+        });
+      }
+      return { requestId, reply: { statusCode: 204, headers, cookies: [], body: Buffer.alloc(0) } };
+    }
     if (match.kind === 'not-found') {
       return { requestId, reply: problem(404, 'route.notFound', 'Not Found', `No route matches ${method} ${rawPath}`, rawPath, requestId) };
     }
@@ -534,6 +563,7 @@ export function createGateway(options: GatewayOptions): Server {
         return { requestId, reply: problem(500, 'internal', 'Internal Server Error', 'The local gateway failed', req.url ?? '', requestId) };
       })
       .then(({ reply, requestId }) => {
+        reply = withCors(reply, req.headers['origin']);
         send(res, reply, requestId);
         if (!options.quiet) {
           const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);

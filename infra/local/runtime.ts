@@ -31,6 +31,8 @@ export interface LocalRuntimeOptions {
   /** The dev signing key (default .cardflow/dev-signing-key.json). */
   keyFile?: string;
   tableName?: string;
+  /** Browser origins allowed by CORS (corsOrigins, as in the stage file); none by default. */
+  corsOrigins?: readonly string[];
 }
 
 export interface LocalRuntime {
@@ -115,6 +117,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.host ? { host: options.host } : {}),
       ...(options.quiet ? { quiet: true } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     });
     const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, stop };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });

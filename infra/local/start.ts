@@ -4,12 +4,13 @@
  * DynamoDB Local + the local API gateway in front of the unchanged handlers, the demo
  * organization seeded through the API, and a token to try it with.
  */
+import { isOrigin } from '../../functions/api/cors';
 import { fail, parseCli } from './cli';
 import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { DEMO_ORG, seedDemo, type SeedResult } from './seed';
 
-const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet]';
+const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet] [--cors-origins <origin,origin>]';
 
 function portArg(value: string | undefined, name: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -33,6 +34,7 @@ async function main() {
       'dynamo-port': { type: 'string' },
       'no-seed': { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'cors-origins': { type: 'string' },
     },
     USAGE,
   );
@@ -42,6 +44,10 @@ async function main() {
   }
   const port = portArg(values.port, 'port', 3000)!;
   const dynamoPort = portArg(values['dynamo-port'], 'dynamo-port');
+  const corsOrigins = (values['cors-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin)) fail(`--cors-origins takes origins such as http://localhost:5173 (scheme, host, port; no path), not "${origin}". ${USAGE}`);
+  }
 
   try {
     assertJava();
@@ -63,6 +69,7 @@ async function main() {
       ...(values.data ? { dataDir: values.data } : {}),
       ...(dynamoPort !== undefined ? { dynamoPort } : {}),
       ...(values.quiet ? { quiet: true } : {}),
+      ...(corsOrigins.length ? { corsOrigins } : {}),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(portInUse(port));
@@ -104,23 +111,26 @@ async function main() {
       `Admin token for organization ${DEMO_ORG} (valid 12h):`,
       token,
       '',
-      'Try:',
-      `  curl -s -H "Authorization: Bearer ${token}" ${runtime.url}/v1/pipes`,
-      '',
       `Other roles: npm run token -- --org ${DEMO_ORG} --role member   (viewer | member | admin; --sub <user>, --expires 1h)`,
+      'Machines: an admin creates an API token (cft_…) with POST /v1/tokens; see the README.',
       'Ctrl+C stops everything.',
       '',
     ].join('\n'),
   );
+  // The curl comes once there is something to see: after the seed, not before it.
+  const tryLine = ['Try:', `  curl -s -H "Authorization: Bearer ${token}" ${runtime.url}/v1/pipes`, ''].join('\n');
+  if (values['no-seed']) console.log(tryLine);
   if (!values['no-seed']) {
-    console.log(`Demo: seeding organization ${DEMO_ORG}…`);
+    console.log(`Demo: seeding organization ${DEMO_ORG} (the API answers meanwhile; the demo pipes appear when this is done)…`);
     try {
       const seeded: SeedResult = await seedDemo({ url: runtime.url, issuer: runtime.issuer });
       console.log(
         `Demo: organization ${seeded.orgId} ${seeded.created.pipe ? 'seeded' : 'already there'}: pipes ${Object.keys(seeded.pipes).join(', ')}; databases ${Object.keys(seeded.databases).join(', ')}\n`,
       );
+      console.log(tryLine);
     } catch (error) {
       console.log(`Demo: NOT seeded. ${(error as Error).message}\n`);
+      console.log(tryLine);
     }
   }
   showAccessLog = true;

@@ -319,3 +319,57 @@ describe('the default handler loader', () => {
     await expect(load({ ...routes.health, id: 'x', handler: { module: 'system', export: 'nope' } })).rejects.toThrow('functions/api/system.ts has no export nope');
   });
 });
+
+describe('CORS (origins from settings; none by default)', () => {
+  const allowed = 'https://app.example.com';
+  let cors: RunningGateway;
+  beforeAll(async () => {
+    cors = await startGateway({
+      issuer,
+      port: 0,
+      quiet: true,
+      corsOrigins: [allowed],
+      loadHandler: async () => async () => ({ statusCode: 200, headers: { 'content-type': 'application/json', etag: '"1"' }, body: '{}' }),
+    });
+  });
+  afterAll(async () => {
+    await cors?.close();
+  });
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/v1/pipes`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+
+  it('answers a preflight from an allowed origin without a token', async () => {
+    const response = await preflight(cors.url, allowed);
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(allowed);
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(response.headers.get('access-control-allow-headers')).toContain('if-none-match');
+    expect(response.headers.get('access-control-max-age')).toBe('3600');
+  });
+
+  it('gives another origin no CORS headers, on the preflight and on the answer', async () => {
+    const response = await preflight(cors.url, 'https://evil.example');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    const get = await fetch(`${cors.url}/v1/pipes`, { headers: { origin: 'https://evil.example', ...bearer(await memberToken()) } });
+    expect(get.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets an allowed origin read the answer and its ETag', async () => {
+    const get = await fetch(`${cors.url}/v1/pipes`, { headers: { origin: allowed, ...bearer(await memberToken()) } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('access-control-allow-origin')).toBe(allowed);
+    expect(get.headers.get('access-control-expose-headers')).toContain('etag');
+    expect(get.headers.get('vary')).toContain('origin');
+    // Refusals too: a browser script must be able to read why it was refused.
+    const refused = await fetch(`${cors.url}/v1/pipes`, { headers: { origin: allowed } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(allowed);
+  });
+
+  it('without settings, OPTIONS is just a method no route accepts', async () => {
+    const response = await preflight(gateway.url, allowed);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
