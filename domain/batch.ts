@@ -23,11 +23,9 @@ import {
   containerOf,
   createSteps,
   missingFields,
-  readHeader,
-  refreshNeighbours,
+  readCore,
   runSteps,
   splitValues,
-  summaryChanged,
   summaryOf,
   type AnyItem,
   type Step,
@@ -38,7 +36,7 @@ import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-valu
 import type { DatabaseDefinition, ItemType, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { prepareRecord, recordView } from './records';
-import type { ItemHeader } from './store/items';
+import type { ItemCore } from './store/items';
 import { MAX_BATCH_ITEMS, MAX_TRANSACTION_ACTIONS } from './batch-limits';
 
 export { MAX_BATCH_ITEMS, MAX_TRANSACTION_ACTIONS };
@@ -55,7 +53,7 @@ export interface BatchItemInput {
 interface Prepared {
   index: number;
   type: ItemType;
-  before: ItemHeader<AnyItem> | null;
+  before: ItemCore<AnyItem> | null;
   after: AnyItem;
   steps: Step[];
   changed: boolean;
@@ -82,7 +80,8 @@ async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definitio
   const { orgId } = ctx.principal;
   const id = input.id!;
   const label = LABEL[type];
-  const header = await readHeader<AnyItem>(ctx, type, id);
+  // Flat, as a single PATCH: the item and its counts, never its child edges.
+  const header = await readCore<AnyItem>(ctx, type, id);
   const item = header.item;
   const containerId = 'pipe' in def ? def.pipe.id : def.database.id;
   const itemContainer = containerOf(type, item);
@@ -95,7 +94,7 @@ async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definitio
   const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
   const { plain, connections } = splitValues(def.fields, input.values);
   const patch = checkPatch(def.fields, plain);
-  assertNotSynced(def.incoming, header.parents, patch);
+  await assertNotSynced(ctx, type, id, def.incoming, patch);
   if (input.title !== undefined && titleFieldId) {
     throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
       { path: 'title', message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
@@ -210,12 +209,8 @@ export async function batchWrite(ctx: UseCaseContext, type: ItemType, containerI
       { path: 'items', message: `${merged.steps.length} writes planned; the limit is ${MAX_TRANSACTION_ACTIONS}`, code: 'batch.tooManyWrites' },
     ], 'batch.tooManyWrites');
   }
+  // The summaries neighbours hold of retitled items are refreshed by the stream.
   if (merged.steps.length) await runSteps(ctx, merged.steps);
-  for (const p of prepared) {
-    if (p.before && p.changed && summaryChanged(summaryOf(p.type, p.before.item), summaryOf(p.type, p.after))) {
-      await refreshNeighbours(ctx, p.before, summaryOf(p.type, p.after));
-    }
-  }
   return { items: prepared.map((p) => (p.type === 'card' ? cardView(p.after as Parameters<typeof cardView>[0]) : recordView(p.after as Parameters<typeof recordView>[0]))) };
 }
 

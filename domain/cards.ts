@@ -7,8 +7,8 @@ import {
   deleteWithEdges,
   headerView,
   missingFields,
+  parentSummarySteps,
   readHeader,
-  refreshNeighbours,
   runSteps,
   summaryOf,
   splitValues,
@@ -17,11 +17,11 @@ import {
 import { newId } from './ids';
 import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
 import { updateItemValues } from './item-update';
-import type { Card, Connection, Edge, Page, PipeDefinition } from './model';
+import type { Card, Connection, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
-import type { ItemHeader } from './store/items';
+import type { ItemWithParents } from './store/items';
 import { gsi1 } from './store/keys';
 
 const UNTITLED = 'Untitled card';
@@ -32,6 +32,8 @@ const withMark = (ctx: UseCaseContext) => {
   return mark ? { changedBy: mark } : {};
 };
 const MOVE_ATTEMPTS = 5;
+/** Parents whose summary of a moved card is refreshed in its transaction; any beyond, the stream refreshes. */
+const MOVE_PARENT_REFRESH = 90;
 
 /** A card as clients see it, in a stable, readable key order. */
 export function cardView(card: Card) {
@@ -142,28 +144,29 @@ export function enterPhase(card: Card, def: PipeDefinition, phaseId: string, now
   };
 }
 
-/** The connection rules a move breaks (Pipefy's four), as problems that name the connection and children. */
-async function brokenRules(ctx: UseCaseContext, header: ItemHeader<Card>, outgoing: Connection[], finishing: boolean): Promise<FieldProblem[]> {
+/**
+ * The connection rules a move breaks (Pipefy's four), as problems that name the connection and
+ * children. "A child exists" reads the count item; "children finished" reads the child edges of
+ * that one connection (only when the rule applies and children exist).
+ */
+async function brokenRules(ctx: UseCaseContext, core: ItemWithParents<Card>, outgoing: Connection[], finishing: boolean): Promise<FieldProblem[]> {
   const problems: FieldProblem[] = [];
   for (const connection of outgoing) {
     const { rules } = connection;
     const needChild = rules.childRequiredToMove || (finishing && rules.childRequiredToFinish);
     const needFinished = rules.childrenFinishedToMove || (finishing && rules.childrenFinishedToFinish);
     if (!needChild && !needFinished) continue;
-    const count = header.counts[connection.id] ?? 0;
+    const count = core.counts[connection.id] ?? 0;
     const path = `connections.${connection.id}`;
     if (needChild && count === 0) {
       problems.push({ path, message: `${connection.name}: a child must exist before this card can ${rules.childRequiredToMove ? 'move on' : 'finish'}`, code: 'connection.childRequired' });
     }
     if (needFinished && count > 0) {
-      const children: Edge[] = header.complete
-        ? header.children.filter((e) => e.connectionId === connection.id)
-        : await ctx.store.connections.allChildren(ctx.principal.orgId, 'card', header.item.id, connection.id);
-      const open = children.filter((e) => !e.summary.finished);
+      const open = await ctx.store.connections.unfinishedChildren(ctx.principal.orgId, 'card', core.item.id, connection.id);
       if (open.length) {
         problems.push({
           path,
-          message: `${connection.name}: ${open.length} child${open.length === 1 ? ' is' : 'ren are'} not finished: ${open.slice(0, 10).map((e) => `${e.summary.title} (${e.childId})`).join(', ')}${open.length > 10 ? ', …' : ''}`,
+          message: `${connection.name}: ${open.length} child${open.length === 1 ? ' is' : 'ren are'} not finished: ${open.slice(0, 10).map((e) => `${e.title} (${e.childId})`).join(', ')}${open.length > 10 ? ', …' : ''}`,
           code: 'connection.childrenUnfinished',
         });
       }
@@ -174,8 +177,10 @@ async function brokenRules(ctx: UseCaseContext, header: ItemHeader<Card>, outgoi
 
 export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: string, ifMatch?: number) {
   for (let attempt = 1; ; attempt++) {
-    const header = await readHeader<Card>(ctx, 'card', cardId);
-    const card = header.item;
+    // The card, its counts and its parents (whose copies of its summary the move refreshes): never its children.
+    const core = await ctx.store.items.getCore<Card>(ctx.principal.orgId, 'card', cardId, true);
+    if (!core) throw new NotFoundError('Card', cardId);
+    const card = core.item;
     checkVersion(card, ifMatch);
     const def = await loadPipe(ctx, card.pipeId);
     const target = def.phases.find((p) => p.id === phaseId);
@@ -186,20 +191,21 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
     }
     if (phaseId === card.phaseId) return cardView(card);
     const phaseName = def.phases.find((p) => p.id === card.phaseId)?.name ?? card.phaseId;
-    const missing = missingFields(def.fields.filter((f) => f.phaseId === card.phaseId), card.values, header.counts, 'phase.requiredFieldMissing');
+    const missing = missingFields(def.fields.filter((f) => f.phaseId === card.phaseId), card.values, core.counts, 'phase.requiredFieldMissing');
     if (missing.length) {
       throw new ValidationError(`The card cannot leave ${phaseName} until these are filled: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.requiredFieldsMissing');
     }
-    const broken = await brokenRules(ctx, header, def.outgoing, target.done);
+    const broken = await brokenRules(ctx, core, def.outgoing, target.done);
     if (broken.length) {
       throw new ValidationError(`The card cannot move to ${target.name}: ${broken.map((p) => p.message).join('; ')}`, broken, 'card.connectionRulesUnmet');
     }
     const moved: Card = { ...enterPhase(card, def, phaseId, nowIso(ctx)), ...withMark(ctx) };
-    const [update, phaseOpen] = ctx.store.items.moveItems(ctx.principal.orgId, moved, card.version);
+    const [update, phaseOpen] = ctx.store.items.moveItems(ctx.principal.orgId, moved, card.version, core.parents.length <= MOVE_PARENT_REFRESH);
     try {
       await runSteps(ctx, [
         { item: update!, fail: () => new PreconditionFailedError('stale') },
         { item: phaseOpen!, fail: () => new ConflictError(`Phase ${phaseId} is being deleted`, 'phase.closing') },
+        ...parentSummarySteps(ctx, core.parents.slice(0, MOVE_PARENT_REFRESH), summaryOf('card', moved), () => new PreconditionFailedError('stale')),
       ]);
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -208,7 +214,6 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
       if (attempt >= MOVE_ATTEMPTS) throw new ConflictError(`Card ${cardId} keeps changing; try again`, 'resource.concurrentChange');
       continue;
     }
-    await refreshNeighbours(ctx, header, summaryOf('card', moved));
     return cardView(moved);
   }
 }

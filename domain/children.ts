@@ -10,7 +10,7 @@ import {
   containerOf,
   edgeSteps,
   parentStep,
-  readHeader,
+  readCore,
   runSteps,
   summaryOf,
   type AnyItem,
@@ -40,7 +40,7 @@ export async function createChild(
   id?: string,
 ) {
   const connection = await connectionFor(ctx, connectionId);
-  const header = await readHeader<AnyItem>(ctx, parentType, parentId);
+  const header = await readCore<AnyItem>(ctx, parentType, parentId);
   assertParent(connection, parentType, header.item);
   if (!connection.canCreate) {
     throw new ValidationError(`Connection ${connection.name} only connects existing items`, [{ path: 'body.create', message: 'this connection does not create children', code: 'connection.createDisabled' }]);

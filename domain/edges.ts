@@ -10,7 +10,7 @@ import type { Card, Connection, ContainerRef, DbRecord, Edge, Field, ItemSummary
 import { itemPk, itemTypeOf } from './store/connections';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled, type TransactItem } from './store/dynamo';
-import type { ItemHeader } from './store/items';
+import type { ItemCore, ItemHeader } from './store/items';
 import { gsi2, keys } from './store/keys';
 
 export type AnyItem = Card | DbRecord;
@@ -69,6 +69,13 @@ export async function readHeader<T extends AnyItem>(ctx: UseCaseContext, type: I
   const header = await ctx.store.items.getWithEdges<T>(ctx.principal.orgId, type, id);
   if (!header) throw new NotFoundError(label(type), id);
   return header;
+}
+
+/** The item and its child counts, never its child edges: the read of the write path. */
+export async function readCore<T extends AnyItem>(ctx: UseCaseContext, type: ItemType, id: string): Promise<ItemCore<T>> {
+  const core = await ctx.store.items.getCore<T>(ctx.principal.orgId, type, id);
+  if (!core) throw new NotFoundError(label(type), id);
+  return core;
 }
 
 /** Parents and children grouped by connection: the card header, in both directions. */
@@ -203,14 +210,14 @@ export function parentStep(ctx: UseCaseContext, parent: ItemSummary): Step {
 
 export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string) {
   const connection = await connectionFor(ctx, connectionId);
-  const header = await readHeader<AnyItem>(ctx, parentType, parentId);
-  assertParent(connection, parentType, header.item);
+  const { item: parentItem } = await readCore<AnyItem>(ctx, parentType, parentId);
+  assertParent(connection, parentType, parentItem);
   if (!connection.canConnectExisting) {
     throw new ValidationError(`Connection ${connection.name} only creates new children`, [{ path: 'body.childId', message: 'this connection does not connect existing items', code: 'connection.connectExistingDisabled' }]);
   }
   if (childId === parentId) throw new ValidationError('An item cannot be its own child', [{ path: 'body.childId', message: 'is the parent itself', code: 'connection.selfChild' }]);
   const child = await childFor(ctx, connection, childId, 'body.childId');
-  const parent = summaryOf(parentType, header.item);
+  const parent = summaryOf(parentType, parentItem);
   const now = nowIso(ctx);
   await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now), parentStep(ctx, parent)]);
   return { connectionId, ...child, connectedAt: now };
@@ -291,19 +298,24 @@ export async function connectionFieldSteps(
   fields: Field[],
   outgoing: Connection[],
   parent: ItemSummary,
-  header: ItemHeader<AnyItem> | null,
+  /** The item's child counts as read (null: a new item, without children). */
+  existing: ItemCore<AnyItem> | null,
   changes: Map<string, ConnectionFieldChange>,
   now: string,
 ): Promise<{ steps: Step[]; counts: Record<string, number> }> {
-  const counts: Record<string, number> = { ...(header?.counts ?? {}) };
+  const { orgId } = ctx.principal;
+  const counts: Record<string, number> = { ...(existing?.counts ?? {}) };
   const perConnection = new Map<string, { connection: Connection; adds: Set<string>; removes: Set<string>; path: string }>();
   for (const [fieldId, change] of changes) {
     const field = fields.find((f) => f.id === fieldId)!;
     const connection = outgoing.find((c) => c.id === field.connectionId);
     if (!connection) throw new ConflictError(`Field ${field.label} names connection ${field.connectionId}, which no longer exists`, 'connection.gone');
+    // Only the edges the change names are read: all of this connection's for a `set`, the named
+    // ones (one consistent BatchGetItem) for `add`/`remove`; none for a new item.
     let current: Set<string>;
-    if (header && !header.complete) current = new Set((await ctx.store.connections.allChildren(ctx.principal.orgId, parent.type, parent.id, connection.id)).map((e) => e.childId));
-    else current = new Set((header?.children ?? []).filter((e) => e.connectionId === connection.id).map((e) => e.childId));
+    if (!existing || (existing.counts[connection.id] ?? 0) === 0) current = new Set();
+    else if ('set' in change) current = new Set((await ctx.store.connections.allChildren(orgId, parent.type, parent.id, connection.id)).map((e) => e.childId));
+    else current = await ctx.store.connections.connectedAmong(orgId, parent.type, parent.id, connection.id, [...change.add, ...change.remove], true);
     const entry = perConnection.get(connection.id) ?? { connection, adds: new Set<string>(), removes: new Set<string>(), path: `body.values.${fieldId}` };
     const adds = 'set' in change ? change.set.filter((id) => !current.has(id)) : change.add.filter((id) => !current.has(id));
     const removes = 'set' in change ? [...current].filter((id) => !change.set.includes(id)) : change.remove.filter((id) => current.has(id));
@@ -326,12 +338,16 @@ export async function connectionFieldSteps(
   return { steps: list, counts };
 }
 
-/** Synced child fields may only change through their parent: a 409 names the parent. */
-export function assertNotSynced(incoming: Connection[], parents: Edge[], patch: Record<string, unknown>) {
-  for (const edge of parents) {
-    const connection = incoming.find((c) => c.id === edge.connectionId);
-    const synced = connection?.fieldMap.find((e) => e.sync && e.childFieldId in patch);
-    if (synced) {
+/**
+ * Synced child fields may only change through their parent: a 409 names the parent. Only the
+ * incoming connections whose synced fields the patch touches are looked at (a one-edge Query each).
+ */
+export async function assertNotSynced(ctx: UseCaseContext, type: ItemType, id: string, incoming: Connection[], patch: Record<string, unknown>) {
+  for (const connection of incoming) {
+    const synced = connection.fieldMap.find((e) => e.sync && e.childFieldId in patch);
+    if (!synced) continue;
+    const edge = await ctx.store.items.hasParent(ctx.principal.orgId, type, id, connection.id);
+    if (edge) {
       throw new ConflictError(
         `Field ${synced.childFieldId} follows ${edge.summary.title} (${edge.parentId}) through ${connection!.name}; change it there`,
         'field.syncedFromParent',
@@ -342,17 +358,17 @@ export function assertNotSynced(incoming: Connection[], parents: Edge[], patch: 
 }
 
 /**
- * Refreshes the summaries neighbours hold of an item after its title, phase or finished state
- * changed: in parents' child edges and children's parent edges. Guarded by version, so a late
- * refresh never overwrites a newer one. Children beyond the header page are left to the stream.
+ * The writes that refresh, in the move's own transaction, the summary each parent holds of a
+ * moved item (phase, finished): a parent's "children finished" rule then reads the truth. One
+ * write per parent, never per child; children's copies of the item's summary are the stream's
+ * job. Refused (the move retries) if an edge vanished meanwhile.
  */
-export async function refreshNeighbours(ctx: UseCaseContext, header: ItemHeader<AnyItem>, summary: ItemSummary) {
+export function parentSummarySteps(ctx: UseCaseContext, parents: Edge[], summary: ItemSummary, fail: () => AppError): Step[] {
   const { orgId } = ctx.principal;
-  const edgeKeys = [
-    ...header.parents.map((e) => keys.childEdge(itemPk(orgId, itemTypeOf(e.parentId), e.parentId), e.connectionId, summary.id)),
-    ...header.children.map((e) => keys.parentEdge(itemPk(orgId, itemTypeOf(e.childId), e.childId), e.connectionId, summary.id)),
-  ];
-  if (edgeKeys.length) await ctx.store.connections.refreshSummaries(edgeKeys, summary);
+  return parents.map((e) => ({
+    item: ctx.store.connections.summaryRefresh(keys.childEdge(itemPk(orgId, itemTypeOf(e.parentId), e.parentId), e.connectionId, summary.id), summary),
+    fail,
+  }));
 }
 
 export function summaryChanged(a: ItemSummary, b: ItemSummary) {

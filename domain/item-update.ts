@@ -7,11 +7,9 @@ import {
   containerDefinition,
   containerOf,
   missingFields,
-  readHeader,
-  refreshNeighbours,
+  readCore,
   runSteps,
   splitValues,
-  summaryChanged,
   summaryOf,
   type AnyItem,
 } from './edges';
@@ -22,9 +20,10 @@ import type { ItemType } from './model';
 const LABEL = { card: 'Card', record: 'Record' } as const;
 
 /**
- * Merges values (null clears), applies connection-field changes in the same transaction,
- * refuses synced fields (409 naming the parent) and a stale If-Match (412), and refreshes the
- * summaries neighbours hold when the title changed.
+ * Merges values (null clears), applies connection-field changes in the same transaction, and
+ * refuses synced fields (409 naming the parent) and a stale If-Match (412). Flat: it reads the
+ * item and its counts (never its child edges) and writes the item; the summaries neighbours hold
+ * of a new title are refreshed by the stream.
  */
 export async function updateItemValues<T extends AnyItem>(
   ctx: UseCaseContext,
@@ -36,8 +35,8 @@ export async function updateItemValues<T extends AnyItem>(
 ): Promise<T> {
   const { orgId } = ctx.principal;
   const label = LABEL[type];
-  const header = await readHeader<T>(ctx, type, id);
-  const item = header.item;
+  const core = await readCore<T>(ctx, type, id);
+  const item = core.item;
   if (ifMatch !== undefined && ifMatch !== item.version) {
     throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
   }
@@ -45,7 +44,7 @@ export async function updateItemValues<T extends AnyItem>(
   const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
   const { plain, connections } = splitValues(def.fields, input.values);
   const patch = checkPatch(def.fields, plain);
-  assertNotSynced(def.incoming, header.parents, patch);
+  await assertNotSynced(ctx, type, id, def.incoming, patch);
   if (input.title !== undefined && titleFieldId) {
     throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
       { path: 'body.title', message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
@@ -56,7 +55,7 @@ export async function updateItemValues<T extends AnyItem>(
   const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
   const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
   assertItemSize(next, `${label} ${id}`);
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), header, connections, now);
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now);
   if (type === 'record') {
     // A database has no phases: its required fields hold at every write.
     const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
@@ -80,6 +79,5 @@ export async function updateItemValues<T extends AnyItem>(
     await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile(label, id, ifMatch) }, ...linked.steps]);
     updated = next;
   }
-  if (summaryChanged(summaryOf(type, item), summaryOf(type, updated))) await refreshNeighbours(ctx, header, summaryOf(type, updated));
   return updated;
 }

@@ -14,6 +14,7 @@ import { planChildUpdates, summaryDiffers } from './propagation';
 import type { Store } from './store';
 import { itemPk, itemTypeOf } from './store/connections';
 import { isConditionFailure, queryAll, queryPage, type Item } from './store/dynamo';
+import { PARENTS_REFRESHED } from './store/items';
 import { EDGE_PREFIX, ENTITY, gsi2, keys } from './store/keys';
 
 /** Children handled per invocation before the rest is handed to a job item. */
@@ -73,7 +74,9 @@ export class StreamWork {
     const oldSummary = summaryOfItem(type, before);
     const newSummary = summaryOfItem(type, after);
     const summaryChanged = summaryDiffers(oldSummary, newSummary);
-    if (summaryChanged) await this.refreshParentsOf(orgId, type, after.id, newSummary);
+    // A move gives its parents the new summary in its own transaction, and says so on the item.
+    const parentsCurrent = (after as unknown as Record<string, unknown>)[PARENTS_REFRESHED] === after.version;
+    if (summaryChanged && !parentsCurrent) await this.refreshParentsOf(orgId, type, after.id, newSummary);
     const valuesChanged = !isDeepStrictEqual(before.values, after.values);
     // A connect bumps only the edge sequence: nothing to carry anywhere.
     if (!summaryChanged && !valuesChanged) return;

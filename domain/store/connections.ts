@@ -232,6 +232,24 @@ export class ConnectionStore {
     return items.map((i) => strip<Edge>(i));
   }
 
+  /**
+   * The children through one connection that are not finished (as their edge summaries say; a
+   * child's move refreshes them in its own transaction). Reads every child edge of that one
+   * connection: only a rule that needs them (children finished to move or finish) calls this.
+   */
+  async unfinishedChildren(orgId: string, parentType: ItemType, parentId: string, connectionId: string): Promise<Array<{ childId: string; title: string }>> {
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      FilterExpression: '#s.finished = :false',
+      ProjectionExpression: 'childId, #s.title',
+      ExpressionAttributeNames: { '#s': 'summary' },
+      ExpressionAttributeValues: { ':pk': itemPk(orgId, parentType, parentId), ':prefix': `${EDGE_PREFIX.child}${connectionId}#`, ':false': false },
+      ConsistentRead: true,
+    });
+    return items.map((i) => ({ childId: i['childId'] as string, title: (i['summary'] as { title?: string } | undefined)?.title ?? '' }));
+  }
+
   /** Every child edge of a connection, across all parents (GSI1), a page at a time. */
   async edgesOfConnection(orgId: string, connectionId: string, limit: number, startKey?: Item) {
     return queryPage(this.doc, {
@@ -270,14 +288,30 @@ export class ConnectionStore {
     }
   }
 
+  /** `refreshSummaries` of one edge as a transaction item: the edge must exist and hold an older summary. */
+  summaryRefresh(Key: { PK: string; SK: string }, summary: ItemSummary): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key,
+        UpdateExpression: 'SET summary = :s',
+        ConditionExpression: 'attribute_exists(PK) AND summary.version < :v',
+        ExpressionAttributeValues: { ':s': summary, ':v': summary.version },
+      },
+    };
+  }
+
   /** Which of these children are already connected to the parent (one eventually consistent BatchGetItem: a search hint). */
-  async connectedAmong(orgId: string, parentType: ItemType, parentId: string, connectionId: string, childIds: string[]): Promise<Set<string>> {
+  async connectedAmong(orgId: string, parentType: ItemType, parentId: string, connectionId: string, childIds: string[], consistent = false): Promise<Set<string>> {
     if (!childIds.length) return new Set();
     const parentPk = itemPk(orgId, parentType, parentId);
-    let keysLeft: Item[] = childIds.map((id) => keys.childEdge(parentPk, connectionId, id));
+    let keysLeft: Item[] = [...new Set(childIds)].map((id) => keys.childEdge(parentPk, connectionId, id));
     const found = new Set<string>();
     for (let attempt = 0; keysLeft.length && attempt < 8; attempt++) {
-      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keysLeft, ProjectionExpression: 'childId' } } }));
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      const result = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keysLeft, ProjectionExpression: 'childId', ...(consistent ? { ConsistentRead: true } : {}) } } }),
+      );
       for (const item of result.Responses?.[this.table] ?? []) found.add(item['childId'] as string);
       keysLeft = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as Item[];
     }

@@ -7,10 +7,13 @@ import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient }
 import { normalizeTitle } from '../fields';
 import type { AutomationMark, Card, DbRecord, Edge } from '../model';
 import { containerLive, strip } from './containers';
-import { isConditionFailure, queryPage, setClauses, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
-import { ENTITY, gsi1, gsi2, keys } from './keys';
+import { isConditionFailure, queryAll, queryPage, setClauses, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
+import { EDGE_PREFIX, ENTITY, gsi1, gsi2, keys, META } from './keys';
 
 export type ItemKind = 'card' | 'record';
+
+/** Attribute on a card: the version whose summary its parents' edges were given in the write itself. */
+export const PARENTS_REFRESHED = 'parentsRefreshed';
 
 /** How many items one header read returns at most: the item, counts, parents, first children. */
 export const HEADER_PAGE = 100;
@@ -24,14 +27,22 @@ export interface ValuesChange {
   mark?: AutomationMark;
 }
 
-export interface ItemHeader<T> {
+/** What a write's rules need of an item: the item and its child counts, never its child edges. */
+export interface ItemCore<T> {
   item: T;
-  parents: Edge[];
-  children: Edge[];
   counts: Record<string, number>;
-  complete: boolean;
   /** Bumped by every connect that guards this item; a delete conditions on the value it read. */
   edgeSeq?: number;
+}
+
+/** With parents: the item's parent edges too (they sort between #META and the children). */
+export interface ItemWithParents<T> extends ItemCore<T> {
+  parents: Edge[];
+}
+
+export interface ItemHeader<T> extends ItemWithParents<T> {
+  children: Edge[];
+  complete: boolean;
 }
 
 export class ItemStore {
@@ -134,6 +145,48 @@ export class ItemStore {
     };
   }
 
+  /**
+   * The item and its child counts in one strongly consistent Query of the sort-key range
+   * `#COUNT#…` to `#META` (with `parents`, up to the first child edge): the same size whatever
+   * the number of children, which the write path must never read.
+   */
+  async getCore<T>(orgId: string, kind: ItemKind, id: string): Promise<ItemCore<T> | null>;
+  async getCore<T>(orgId: string, kind: ItemKind, id: string, parents: true): Promise<ItemWithParents<T> | null>;
+  async getCore<T>(orgId: string, kind: ItemKind, id: string, parents = false): Promise<ItemWithParents<T> | ItemCore<T> | null> {
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: parents ? 'PK = :pk AND SK BETWEEN :from AND :to' : 'PK = :pk AND SK BETWEEN :from AND :meta',
+      ExpressionAttributeValues: {
+        ':pk': this.key(orgId, kind, id).PK,
+        ':from': EDGE_PREFIX.count,
+        ...(parents ? { ':to': `${EDGE_PREFIX.parent}\uffff` } : { ':meta': META }),
+      },
+      ConsistentRead: true,
+    });
+    const meta = items.find((i) => i['SK'] === META);
+    if (!meta) return null;
+    const counts: Record<string, number> = {};
+    for (const item of items) if (item['entity'] === ENTITY.childCount) counts[item['connectionId'] as string] = item['count'] as number;
+    return {
+      item: strip<T>(meta),
+      counts,
+      ...(parents ? { parents: items.filter((i) => i['entity'] === ENTITY.parentEdge).map((i) => strip<Edge>(i)) } : {}),
+      ...(typeof meta['edgeSeq'] === 'number' ? { edgeSeq: meta['edgeSeq'] } : {}),
+    };
+  }
+
+  /** Whether the item has a parent through a connection: a Query of at most one edge. */
+  async hasParent(orgId: string, kind: ItemKind, id: string, connectionId: string): Promise<Edge | null> {
+    const page = await queryPage(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': this.key(orgId, kind, id).PK, ':prefix': `${EDGE_PREFIX.parent}${connectionId}#` },
+      ConsistentRead: true,
+      Limit: 1,
+    });
+    return page.items[0] ? strip<Edge>(page.items[0]) : null;
+  }
+
   async get<T>(orgId: string, kind: ItemKind, id: string): Promise<T | null> {
     const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(orgId, kind, id), ConsistentRead: true }));
     return item ? strip<T>(item) : null;
@@ -199,7 +252,7 @@ export class ItemStore {
   }
 
   /** The writes that move a card: guarded by the version it was read at and an open target phase. */
-  moveItems(orgId: string, moved: Card, readVersion: number): TransactItem[] {
+  moveItems(orgId: string, moved: Card, readVersion: number, parentsRefreshed = false): TransactItem[] {
     const top = setClauses(
       {
         phaseId: moved.phaseId,
@@ -209,6 +262,8 @@ export class ItemStore {
         GSI1PK: gsi1.cardsOfPhase(orgId, moved.pipeId, moved.phaseId),
         // An automation's move keeps its mark; any other move clears what an earlier write marked.
         changedBy: moved.changedBy,
+        // The version whose summary every parent already holds: the stream need not refresh them.
+        [PARENTS_REFRESHED]: parentsRefreshed ? moved.version : undefined,
       },
       'm',
     );

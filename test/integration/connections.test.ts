@@ -105,8 +105,8 @@ describe('connections', () => {
     const hired = await api('moveCard', { params: { cardId: candidate.id }, body: { phaseId: recruiting.phases[2].id } });
     expect(hired.status).toBe(200);
     expect(hired.body.finished).toBe(true);
-    // The child sees the parent's new phase in its header without another read of the parent.
-    expect((await api('getCard', { params: { cardId: child.body.id } })).body.parents[0].items[0]).toMatchObject({ finished: true, phaseId: recruiting.phases[2].id });
+    // The child's copy of the parent's summary is refreshed by the stream, not by the move (the
+    // write path stays flat): test/integration/propagation.test.ts follows it there.
   });
 
   it('holds a single entry under 20 concurrent attempts: one child, 19 conflicts, no stray writes', async () => {
@@ -258,8 +258,8 @@ describe('connections', () => {
     const badId = await api('updateCard', { params: { cardId: order.id }, body: { values: { [field.body.id]: ['not-an-id'] } } });
     expect(badId.status).toBe(422);
     expect((await api('moveCard', { params: { cardId: order.id }, body: { phaseId: purchasing.phases[2].id } })).status).toBe(200);
-    // The record shows its parent card.
-    expect((await api('getRecord', { params: { recordId: acme.id } })).body.parents[0].items[0]).toMatchObject({ id: order.id, finished: true });
+    // The record shows its parent card (its copy of the card's phase is the stream's to refresh).
+    expect((await api('getRecord', { params: { recordId: acme.id } })).body.parents[0].items[0]).toMatchObject({ id: order.id });
   });
 
   it('deleting follows the on-parent-delete policy: unlink, block, cascade; deleting a child releases its slot', async () => {

@@ -61,6 +61,27 @@ describe('propagation through the real DynamoDB Local stream', () => {
     expect(header.children[0].items.map((i: any) => i.title)).toEqual(['Acme Corp', 'Acme Corp', 'Acme Corp']);
   });
 
+  it('a move refreshes its parents\' copy of its summary in its own write, its children\'s through the stream', async () => {
+    const api = client(newOrg('moves'));
+    const pipe = (await api('createPipe', { body: { name: 'Steps', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }], phases: [{ name: 'Open' }, { name: 'Done', done: true }] } })).body;
+    const connection = (await api('createConnection', { body: { name: 'Sub-steps', parent: { type: 'pipe', id: pipe.id }, child: { type: 'pipe', id: pipe.id }, entries: 'multiple' } })).body;
+    const top = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Top' } } })).body;
+    const middle = (await api('addCardChild', { params: { cardId: top.id }, body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Middle' } } } })).body;
+    const bottom = (await api('addCardChild', { params: { cardId: middle.id }, body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Bottom' } } } })).body;
+    await stream.poller.drain();
+    expect((await api('moveCard', { params: { cardId: middle.id }, body: { phaseId: pipe.phases[1].id } })).status).toBe(200);
+    // The parent's rule-relevant copy (finished) is current as soon as the move answers.
+    expect((await api('getCard', { params: { cardId: top.id } })).body.children[0].items[0]).toMatchObject({ id: middle.id, finished: true, phaseId: pipe.phases[1].id });
+    await stream.poller.drain();
+    expect((await api('getCard', { params: { cardId: bottom.id } })).body.parents[0].items[0]).toMatchObject({ id: middle.id, finished: true, phaseId: pipe.phases[1].id });
+    // A title change reaches both sides through the stream.
+    const renamed = await api('updateCard', { params: { cardId: middle.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Middle (renamed)' } } });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    await stream.poller.drain();
+    expect((await api('getCard', { params: { cardId: top.id } })).body.children[0].items[0].title).toBe('Middle (renamed)');
+    expect((await api('getCard', { params: { cardId: bottom.id } })).body.parents[0].items[0].title).toBe('Middle (renamed)');
+  });
+
   it('cascades A → B → C', async () => {
     const api = client(newOrg('cascade'));
     const ab = await syncedPair(api, 'B');
