@@ -223,8 +223,11 @@ async function edgeSizes(ctx: BenchContext, connectionId: string, parentId: stri
   };
 }
 
-/** A parent with 1,000 children through one connection, created from the parent (shared by two rows). */
-async function thousandChildren(ctx: BenchContext) {
+/** A parent with 1,000 children through one connection, created from the parent (shared by several rows). */
+const thousandChildren = (ctx: BenchContext) => parentWithChildren(ctx, 1000);
+
+/** A Recruiting card with `CHILDREN` Tasks children through one connection (no rules), created from the parent. */
+async function parentWithChildren(ctx: BenchContext, CHILDREN: number) {
   const parent = await createPipe(ctx);
   const tasks = (await ctx.api<PipeView>('createPipe', {
     body: { name: 'Tasks', startFormFields: [{ label: 'Task', type: 'short_text', required: true, isTitle: true }], phases: [{ name: 'To do' }, { name: 'Done', done: true }] },
@@ -234,7 +237,6 @@ async function thousandChildren(ctx: BenchContext) {
     body: { name: 'Tasks', parent: { type: 'pipe', id: parent.pipe.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
   })).body.id;
   const card = await createCard(ctx, parent, 0);
-  const CHILDREN = 1000;
   const CONCURRENCY = 4;
   for (let i = 0; i < CHILDREN; i += CONCURRENCY) {
     await Promise.all(
@@ -748,4 +750,59 @@ export const scenarios: Scenario[] = [
     },
   }),
 
+
+  // The flat write path: PATCH and move of a card cost the same at 0, 100 and 1,000 children.
+  ...[0, 100, 1000].flatMap((n) => {
+    const shared = n === 1000 ? 'thousand-children' : `children-${n}`;
+    const setup = (ctx: BenchContext) => parentWithChildren(ctx, n);
+    const label = n.toLocaleString('en');
+    type S = Awaited<ReturnType<typeof parentWithChildren>>;
+    /** The card's own items that the write path reads: counts, the card (and, for a move, its parents: none here). */
+    const core = async (ctx: BenchContext, s: S) => {
+      const c = await ctx.size.partition(cardPk(ctx, s.card.id));
+      return c.perItem.slice(0, c.items - s.children).reduce((a, b) => a + b, 0);
+    };
+    return [
+      scenario<S, number>({
+        name: `updateCard (one value) at ${label} children`,
+        route: 'updateCard',
+        shared,
+        setup,
+        prepare: async (ctx, s) => ctx.size.item(keys.card(ctx.orgId, s.card.id)),
+        run: (ctx, s, _before, i) => ctx.api('updateCard', { params: { cardId: s.card.id }, body: { values: { [s.parent.f['Role']!]: i % 2 ? 'Designer' : 'Sales' } } }),
+        async minimum(ctx, { state, input: before }) {
+          const p = await pipePartition(ctx, state.parent.pipe.id);
+          const after = await ctx.size.item(keys.card(ctx.orgId, state.card.id));
+          const card = Math.max(before, after);
+          return {
+            requests: { Query: 2, UpdateItem: 1 },
+            rcu: read(await core(ctx, state)) + read(p.bytes),
+            wcu: write(card) + indexPut(card, 2),
+            note: `card + counts (one Query of #COUNT#..#META, no child edges) + pipe definition, then one UpdateItem; ${label} children untouched (their copies are the stream's)`,
+          };
+        },
+      }),
+      scenario<S, number>({
+        name: `moveCard at ${label} children`,
+        route: 'moveCard',
+        shared,
+        setup,
+        prepare: async (ctx, s) => ctx.size.item(keys.card(ctx.orgId, s.card.id)),
+        // Applied ↔ Offer: neither phase has required fields to leave.
+        run: (ctx, s, _before, i) => ctx.api('moveCard', { params: { cardId: s.card.id }, body: { phaseId: s.parent.pipe.phases[i % 2 ? 0 : 2]!.id } }),
+        async minimum(ctx, { state, input: before }) {
+          const p = await pipePartition(ctx, state.parent.pipe.id);
+          const after = await ctx.size.item(keys.card(ctx.orgId, state.card.id));
+          const phase = await ctx.size.item(keys.phase(ctx.orgId, state.parent.pipe.id, state.parent.pipe.phases[0]!.id));
+          const larger = Math.max(before, after);
+          return {
+            requests: { Query: 2, TransactWriteItems: 1 },
+            rcu: read(await core(ctx, state)) + read(p.bytes),
+            wcu: txWrite(larger) + check(phase).wcu + write(before) + write(after) + write(larger),
+            note: `card + counts + parents (one Query up to the first child edge) + pipe definition, then card Update + phase ConditionCheck; GSI1 key moves, GSI2 refreshed; ${label} children untouched`,
+          };
+        },
+      }),
+    ];
+  }),
 ];
