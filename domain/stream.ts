@@ -55,6 +55,8 @@ export function summaryOfItem(type: ItemType, item: AnyItem): ItemSummary {
 export class StreamWork {
   /** Container definitions read during one invocation; they change rarely and are re-read per batch. */
   private readonly definitions = new Map<string, Promise<PipeDefinition | DatabaseDefinition | null>>();
+  /** Children whose synced values this work wrote (read by the processor for its metrics). */
+  childrenWritten = 0;
 
   constructor(
     private readonly store: Store,
@@ -223,6 +225,7 @@ export class StreamWork {
           ExpressionAttributeValues: attrValues,
         }),
       );
+      this.childrenWritten++;
     } catch (error) {
       // Already current, newer, or gone: nothing to do.
       if (!isConditionFailure(error)) throw error;

@@ -5,7 +5,8 @@
  * problem+json. The use case is all a handler adds.
  */
 import { createHash } from 'node:crypto';
-import middy from '@middy/core';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
@@ -26,6 +27,8 @@ import { documentClient } from '../../domain/store/client';
 import { IdempotencyStore, type IdempotencyRecord, type IdempotencyRef } from '../../domain/store/idempotency';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
+import { recordApiCall } from '../shared/metrics';
+import { tracer } from '../shared/tracer';
 import { routeList, type RouteSpec } from './routes';
 
 /** Bodies above this are refused before parsing (API Gateway itself allows 10 MB). */
@@ -275,9 +278,29 @@ function routeIdOf(route: RouteSpec): string {
   return routeList.find((r) => r.method === route.method && r.path === route.path)?.id ?? `${route.method} ${route.path}`;
 }
 
+/**
+ * Count, 4xx, 5xx and latency per route (functions/shared/metrics.ts). Registered first, so its
+ * `after`/`onError` run last and see the final answer, problem+json included.
+ */
+function routeMetrics(routeId: string): MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
+  const started = new WeakMap<object, number>();
+  const done = (request: Request<ApiEvent, ApiResult, Error, Context>) => {
+    const start = started.get(request);
+    recordApiCall(routeId, request.response?.statusCode ?? 500, start === undefined ? 0 : performance.now() - start);
+  };
+  return {
+    before: (request) => void started.set(request, performance.now()),
+    after: done,
+    onError: done,
+  };
+}
+
 export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: ApiRequest<R>) => Promise<ApiResponse>) {
   const routeId = routeIdOf(route);
   return middy<ApiEvent, ApiResult, Error, Context>()
+    .use(routeMetrics(routeId))
+    // No response capture: bodies hold customer data, which has no place in traces.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use({
       onError: (request) => {
         const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';

@@ -10,6 +10,7 @@ import type { StreamWork } from '../../domain/stream';
 import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
+import { recordAutomationRun } from '../shared/metrics';
 import { store } from '../shared/store';
 import type { StreamStepInput } from './processor';
 
@@ -23,8 +24,15 @@ export async function automationStep({ record, before, after, work }: StreamStep
   if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') return;
   let runner = runners.get(work);
   if (!runner) runners.set(work, (runner = new AutomationRunner(store, repository)));
-  const outcomes = await runner.cardChanged(after['orgId'] as string, record.eventName, before as CardImage | undefined, after as unknown as CardImage);
+  let outcomes;
+  try {
+    outcomes = await runner.cardChanged(after['orgId'] as string, record.eventName, before as CardImage | undefined, after as unknown as CardImage);
+  } catch (error) {
+    recordAutomationRun('failed');
+    throw error;
+  }
   for (const { automationId, run, replayed } of outcomes) {
+    if (!replayed && (run.status === 'done' || run.status === 'skipped')) recordAutomationRun(run.status);
     if (run.status === 'skipped' && !replayed) {
       logger.warn('Automation run skipped', { automationId, subjectId: run.subjectId, triggerKey: run.triggerKey, reason: run.error?.message });
     }

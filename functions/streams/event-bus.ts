@@ -6,12 +6,13 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { CardflowEvent } from '../../domain/events';
 import { eventBusName } from '../shared/webhook-config';
+import { traced } from '../shared/tracer';
 
 export const EVENT_SOURCE = 'cardflow';
 /** PutEvents takes at most 10 entries per call. */
 const ENTRIES_PER_CALL = 10;
 
-const defaultClient = eventBusName ? new EventBridgeClient({}) : undefined;
+const defaultClient = eventBusName ? traced(new EventBridgeClient({})) : undefined;
 
 export class EventBusError extends Error {
   constructor(readonly failures: Array<{ eventId: string; code?: string; message?: string }>) {

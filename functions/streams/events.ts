@@ -28,6 +28,7 @@ import type { StreamWork } from '../../domain/stream';
 import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets, type Webhook, type WebhookDelivery } from '../../domain/webhooks';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
+import { recordWebhookDelivery } from '../shared/metrics';
 import { deliveryBudgetMs, deliveryPolicy, urlPolicy } from '../shared/webhook-config';
 import { publishEvents } from './event-bus';
 import type { StreamStepInput } from './processor';
@@ -115,6 +116,7 @@ async function attemptDelivery(image: WebhookDelivery & { orgId: string }, state
   const hook = await webhooks.get(orgId, webhookId);
   if (!hook || !hook.enabled) {
     await webhooks.abandon(orgId, webhookId, eventId, seen, hook ? 'webhook disabled' : 'webhook deleted', new Date().toISOString());
+    recordWebhookDelivery('abandoned');
     return;
   }
 
@@ -124,6 +126,7 @@ async function attemptDelivery(image: WebhookDelivery & { orgId: string }, state
   else if (Date.now() - state.deliveryStartedAt + wait + deliveryPolicy.timeoutMs > deliveryBudgetMs) {
     // This invocation has spent its delivery budget: the next one makes the attempt.
     await webhooks.defer(orgId, webhookId, eventId, seen);
+    recordWebhookDelivery('deferred');
     return;
   }
   if (wait > 0) await sleep(wait);
@@ -149,6 +152,7 @@ async function attemptDelivery(image: WebhookDelivery & { orgId: string }, state
     ...(outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt } : {}),
   });
   if (!recorded) return;
+  recordWebhookDelivery(outcome.status === 'pending' ? 'retrying' : outcome.status);
   if (!ok || (hook.consecutiveFailures ?? 0) > 0) await webhooks.recordHealth(orgId, webhookId, ok, sentAt.toISOString());
   if (!ok) {
     logger.warn('Webhook delivery attempt failed', {

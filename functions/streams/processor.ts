@@ -6,6 +6,8 @@
  * a retried record runs all steps again.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,6 +16,8 @@ import { StreamWork, type PropagationJob } from '../../domain/stream';
 import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
+import { recordPropagation } from '../shared/metrics';
+import { tracer } from '../shared/tracer';
 import { automationStep } from './automations';
 import { eventsStep } from './events';
 import { store } from '../shared/store';
@@ -66,7 +70,16 @@ async function processRecord(work: StreamWork, record: DynamoDBRecord) {
   for (const step of STREAM_STEPS) await step({ record, ...(before ? { before } : {}), ...(after ? { after } : {}), work });
 }
 
-async function propagationStep({ record, before, after, work }: StreamStepInput) {
+async function propagationStep(input: StreamStepInput) {
+  const { work, after } = input;
+  const written = work.childrenWritten;
+  await propagate(input);
+  // Lag from the parent's own write (updatedAt, ms precision) to its children written.
+  const parentWrittenAt = Date.parse(String((after?.['entity'] === ENTITY.propagationJob ? undefined : after?.['updatedAt']) ?? ''));
+  recordPropagation(work.childrenWritten - written, Number.isNaN(parentWrittenAt) ? undefined : Date.now() - parentWrittenAt);
+}
+
+async function propagate({ record, before, after, work }: StreamStepInput) {
   if (!after) return;
   const entity = after['entity'];
   if ((entity === ENTITY.card || entity === ENTITY.record) && before && record.eventName === 'MODIFY') {
@@ -79,4 +92,4 @@ async function propagationStep({ record, before, after, work }: StreamStepInput)
   }
 }
 
-export const handler = createStreamHandler();
+export const handler = middy(createStreamHandler()).use(captureLambdaHandler(tracer, { captureResponse: false }));

@@ -61,6 +61,9 @@ function configureEnvironment(dynamoEndpoint: string, tableName: string) {
     TABLE_NAME: tableName,
     // Local receivers (a test server, a tunnel) listen on localhost; in Lambda loopback is the runtime API.
     WEBHOOK_ALLOW_LOOPBACK: 'true',
+    // No X-Ray daemon here: Tracer is a no-op. Metrics stay on: their EMF lines go to stdout,
+    // as they would to CloudWatch Logs (tests turn them off with POWERTOOLS_METRICS_DISABLED).
+    POWERTOOLS_TRACE_ENABLED: 'false',
   });
   // A session token from the developer's shell would be sent along with the local key.
   delete process.env['AWS_SESSION_TOKEN'];

@@ -17,6 +17,9 @@ export default async function setup() {
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     TABLE_NAME: tableName,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // EMF metric lines on stdout are noise in test output; the metrics test turns them back on.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
   });
   return async () => {
     await dynamo.stop();
