@@ -24,9 +24,14 @@ export interface Webhook {
   eventTypes: string[];
   enabled: boolean;
   description?: string;
-  /** `whsec_` + base64 of 32 random bytes; never shown after creation or rotation. */
+  /**
+   * `whsec_` + base64 of 32 random bytes, as stored: sealed (encrypted, see SecretSealer) or, for
+   * webhooks written before encryption, in plaintext. Never shown after creation or rotation.
+   */
   secret: string;
-  /** After a rotation, deliveries are signed with both secrets until this expires. */
+  /** The start of the secret, shown on reads (kept apart: reads never decrypt). */
+  secretHint?: string;
+  /** After a rotation, deliveries are signed with both secrets until this expires (stored as `secret`). */
   previousSecret?: string;
   previousSecretExpiresAt?: string;
   /** Failed attempts in a row (any delivery); a success resets it. Written by the stream. */
@@ -207,6 +212,14 @@ export function checkWebhookUrl(raw: string, policy: UrlPolicy): string | null {
 
 export const SECRET_PREFIX = 'whsec_';
 
+/** Encrypts a secret for storage, bound to its organization and webhook (functions/shared/secrets.ts). */
+export interface SecretSealer {
+  seal(plaintext: string, scope: { orgId: string; webhookId: string }): Promise<string>;
+}
+
+/** What reads show of a secret: its prefix and first four characters. */
+export const secretHintOf = (plaintext: string) => `${plaintext.slice(0, SECRET_PREFIX.length + 4)}…`;
+
 /** `whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format). */
 export function newSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
@@ -335,7 +348,8 @@ export function webhookView(webhook: Webhook) {
     eventTypes: webhook.eventTypes,
     enabled: webhook.enabled,
     ...(webhook.description !== undefined ? { description: webhook.description } : {}),
-    secretHint: `${webhook.secret.slice(0, SECRET_PREFIX.length + 4)}…`,
+    // Webhooks from before encryption hold the plaintext, and no hint until the signer seals it.
+    secretHint: webhook.secretHint ?? (webhook.secret.startsWith(SECRET_PREFIX) ? secretHintOf(webhook.secret) : `${SECRET_PREFIX}…`),
     ...(webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > Date.now() ? { previousSecretExpiresAt: webhook.previousSecretExpiresAt } : {}),
     consecutiveFailures: webhook.consecutiveFailures ?? 0,
     ...(webhook.lastFailureAt ? { lastFailureAt: webhook.lastFailureAt } : {}),
@@ -371,6 +385,7 @@ export function deliveryView(delivery: WebhookDelivery, withEvent = false) {
 export interface WebhookContext extends UseCaseContext {
   webhooks: WebhookStore;
   urlPolicy: UrlPolicy;
+  secrets: SecretSealer;
 }
 
 interface WebhookInput {
@@ -390,13 +405,16 @@ const dedupe = (types: string[]) => [...new Set(types)];
 export async function createWebhook(ctx: WebhookContext, input: WebhookInput) {
   assertUrl(input.url, ctx.urlPolicy);
   const now = nowIso(ctx);
+  const id = newId('webhook');
+  const secret = newSecret();
   const webhook: Webhook = {
-    id: newId('webhook'),
+    id,
     url: input.url,
     eventTypes: dedupe(input.eventTypes),
     enabled: input.enabled ?? true,
     ...(input.description ? { description: input.description } : {}),
-    secret: newSecret(),
+    secret: await ctx.secrets.seal(secret, { orgId: ctx.principal.orgId, webhookId: id }),
+    secretHint: secretHintOf(secret),
     consecutiveFailures: 0,
     version: 1,
     createdBy: ctx.principal.userId,
@@ -409,7 +427,7 @@ export async function createWebhook(ctx: WebhookContext, input: WebhookInput) {
       limit: WEBHOOK_LIMITS.perOrganization,
     });
   }
-  return { ...webhookView(webhook), secret: webhook.secret };
+  return { ...webhookView(webhook), secret };
 }
 
 async function load(ctx: WebhookContext, webhookId: string): Promise<Webhook> {
@@ -466,7 +484,9 @@ export async function rotateSecret(ctx: WebhookContext, webhookId: string) {
   const now = ctx.now ? ctx.now() : new Date();
   const secret = newSecret();
   const next = await ctx.webhooks.update(ctx.principal.orgId, webhookId, current.version, {
-    secret,
+    secret: await ctx.secrets.seal(secret, { orgId: ctx.principal.orgId, webhookId }),
+    secretHint: secretHintOf(secret),
+    // Moved as stored (sealed, or plaintext from before encryption): no decryption needed here.
     previousSecret: current.secret,
     previousSecretExpiresAt: new Date(now.getTime() + WEBHOOK_LIMITS.previousSecretHours * 3600_000).toISOString(),
     updatedAt: now.toISOString(),

@@ -168,6 +168,36 @@ export class WebhookStore {
     }
   }
 
+  /**
+   * Replaces plaintext secrets (from before encryption) with their sealed form, if they are still
+   * the ones read. Not a change of the webhook: the version stays. False: changed meanwhile.
+   */
+  async sealSecrets(
+    orgId: string,
+    webhookId: string,
+    expected: { secret: string; previousSecret?: string | undefined },
+    sealed: { secret: string; previousSecret?: string | undefined },
+    secretHint: string,
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = { ':s': sealed.secret, ':was': expected.secret, ':hint': secretHint };
+    let set = 'secret = :s, secretHint = if_not_exists(secretHint, :hint)';
+    let condition = 'secret = :was';
+    if (expected.previousSecret !== undefined && sealed.previousSecret !== undefined) {
+      set += ', previousSecret = :p';
+      condition += ' AND previousSecret = :wasP';
+      Object.assign(values, { ':p': sealed.previousSecret, ':wasP': expected.previousSecret });
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.table, Key: keys.webhook(orgId, webhookId), UpdateExpression: `SET ${set}`, ConditionExpression: condition, ExpressionAttributeValues: values }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** The webhook's count of failed attempts in a row: one more, or back to zero after a success. */
   async recordHealth(orgId: string, webhookId: string, ok: boolean, at: string): Promise<void> {
     try {

@@ -4,13 +4,14 @@ import { documentClient } from '../../domain/store/client';
 import { WebhookStore } from '../../domain/store/webhooks';
 import * as webhooks from '../../domain/webhooks';
 import { tableName } from '../shared/env';
+import { secretSealer } from '../shared/secrets';
 import { contextFor } from '../shared/store';
 import { urlPolicy } from '../shared/webhook-config';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';
 
 const store = new WebhookStore(documentClient, tableName());
-const ctxFor = (principal: Principal): webhooks.WebhookContext => ({ ...contextFor(principal), webhooks: store, urlPolicy });
+const ctxFor = (principal: Principal): webhooks.WebhookContext => ({ ...contextFor(principal), webhooks: store, urlPolicy, secrets: secretSealer });
 
 export const createWebhook = apiHandler(routes.createWebhook, async ({ principal, body }) => {
   const webhook = await webhooks.createWebhook(ctxFor(principal), body);

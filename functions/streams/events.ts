@@ -29,6 +29,7 @@ import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets, type W
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordWebhookDelivery } from '../shared/metrics';
+import { openWebhookSecrets } from '../shared/secrets';
 import { deliveryBudgetMs, deliveryPolicy, urlPolicy } from '../shared/webhook-config';
 import { publishEvents } from './event-bus';
 import type { StreamStepInput } from './processor';
@@ -131,6 +132,7 @@ async function attemptDelivery(image: WebhookDelivery & { orgId: string }, state
   }
   if (wait > 0) await sleep(wait);
 
+  const signing = await openWebhookSecrets(orgId, hook, webhooks);
   const sentAt = new Date();
   const timestamp = Math.floor(sentAt.getTime() / 1000);
   const result = await postWebhook(
@@ -138,7 +140,7 @@ async function attemptDelivery(image: WebhookDelivery & { orgId: string }, state
     {
       'webhook-id': eventId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(signingSecrets(hook, sentAt), eventId, timestamp, current.payload),
+      'webhook-signature': signatureHeader(signingSecrets(signing, sentAt), eventId, timestamp, current.payload),
     },
     current.payload,
     { timeoutMs: deliveryPolicy.timeoutMs, policy: urlPolicy },

@@ -4,6 +4,7 @@
  * the deployed functions get from their environment, and the local API gateway in front of
  * the unchanged handlers.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
@@ -52,7 +53,7 @@ export interface LocalRuntime {
  * Exactly what a deployed function reads from its environment. Set before any handler module
  * is imported: the gateway imports them on first request, and they read it at module scope.
  */
-function configureEnvironment(dynamoEndpoint: string, tableName: string) {
+function configureEnvironment(dynamoEndpoint: string, tableName: string, dataDir: string | undefined) {
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     AWS_REGION: LOCAL_REGION,
@@ -67,6 +68,10 @@ function configureEnvironment(dynamoEndpoint: string, tableName: string) {
   });
   // A session token from the developer's shell would be sent along with the local key.
   delete process.env['AWS_SESSION_TOKEN'];
+  // Webhook secrets are encrypted at rest as in AWS, with a local key instead of KMS: kept next
+  // to the data (so a restart with --data still reads them), or one per run for in-memory data.
+  if (dataDir) process.env['SECRETS_LOCAL_KEY_FILE'] = resolve(dataDir, 'secrets-key.json');
+  else process.env['SECRETS_LOCAL_KEY'] ??= randomBytes(32).toString('base64');
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -101,7 +106,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     await ensureTable(dynamo.endpoint, tableName);
-    configureEnvironment(dynamo.endpoint, tableName);
+    configureEnvironment(dynamo.endpoint, tableName, dataDir);
     // Imported only now: the handlers read their configuration at module scope.
     const { handler: streamHandler } = await import('../../functions/streams/processor');
     poller = new StreamPoller({

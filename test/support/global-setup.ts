@@ -2,6 +2,7 @@
  * Starts one DynamoDB Local for the whole test run and creates the table from the shared
  * definition. Test files isolate themselves by organization id, so they share the table.
  */
+import { randomBytes } from 'node:crypto';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../../infra/local/dynamodb-local';
 
 export default async function setup() {
@@ -20,6 +21,8 @@ export default async function setup() {
     // EMF metric lines on stdout are noise in test output; the metrics test turns them back on.
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
+    // The local key that encrypts webhook secrets (KMS in AWS), one per test run.
+    SECRETS_LOCAL_KEY: randomBytes(32).toString('base64'),
   });
   return async () => {
     await dynamo.stop();
