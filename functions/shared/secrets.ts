@@ -126,6 +126,9 @@ function keyProvider(): KeyProvider {
   return provider;
 }
 
+const configured = () => !!(provider || process.env['SECRETS_KMS_KEY_ID'] || process.env['SECRETS_LOCAL_KEY_FILE'] || process.env['SECRETS_LOCAL_KEY']);
+let warned = false;
+
 interface DataKey {
   plaintext: Buffer;
   wrapped: Buffer;
@@ -166,6 +169,13 @@ const aadOf = ({ orgId, webhookId }: SecretScope) => `${PURPOSE}:${orgId}:${webh
 export const isSealed = (value: string) => value.startsWith(`${FORMAT}.`);
 
 export async function encryptSecret(plaintext: string, scope: SecretScope): Promise<string> {
+  if (!configured()) {
+    // Until the stack gives the function a key (SECRETS_KMS_KEY_ID), secrets stay as before:
+    // refusing would break webhook creation; the signer seals them once a key is configured.
+    if (!warned) logger.warn('No key for webhook secrets (SECRETS_KMS_KEY_ID): stored unencrypted');
+    warned = true;
+    return plaintext;
+  }
   const dataKey = await sealingKey(scope.orgId);
   const { iv, ciphertext, tag } = gcmSeal(dataKey.plaintext, Buffer.from(plaintext, 'utf8'), aadOf(scope));
   return [FORMAT, keyProvider().name, dataKey.wrapped, iv, ciphertext, tag].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
@@ -200,7 +210,7 @@ type SecretFields = Pick<Webhook, 'secret' | 'previousSecret'>;
  */
 export async function openWebhookSecrets<W extends Webhook>(orgId: string, hook: W, store: Pick<WebhookStore, 'sealSecrets'>): Promise<W> {
   const scope = { orgId, webhookId: hook.id };
-  const legacy = !isSealed(hook.secret) || (hook.previousSecret !== undefined && !isSealed(hook.previousSecret));
+  const legacy = configured() && (!isSealed(hook.secret) || (hook.previousSecret !== undefined && !isSealed(hook.previousSecret)));
   const opened: SecretFields = {
     secret: await decryptSecret(hook.secret, scope),
     ...(hook.previousSecret !== undefined ? { previousSecret: await decryptSecret(hook.previousSecret, scope) } : {}),
