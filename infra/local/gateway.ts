@@ -3,7 +3,8 @@
  * matches a request against the route manifest, runs the same authorizer code as the deployed
  * authorizer function (functions/auth/authorize.ts: user JWTs from the dev issuer, API tokens
  * from the table), builds the event the Lambda would receive, invokes the very handler the CDK
- * stack deploys and writes back its result. Gateway-made errors are problem+json (API Gateway
+ * stack deploys (the route's area function, which dispatches on the routeKey) and writes back
+ * its result. Gateway-made errors are problem+json (API Gateway
  * itself answers {"message": …}). One difference is deliberate: a refused credential is 401
  * with the reason here, where API Gateway answers a bare 403 for a Lambda authorizer's deny.
  */
@@ -18,6 +19,7 @@ import type {
 import { createLocalJWKSet } from 'jose';
 import { principalFromAuthorizer, type AuthorizerContext, type Principal } from '../../domain/auth';
 import { ApiTokenAuthenticator } from '../../domain/tokens';
+import { areaOf } from '../../functions/api/areas';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
 import { createAuthorizer, type Authorize } from '../../functions/auth/authorize';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/api/cors';
@@ -311,26 +313,32 @@ export function toHttpReply(result: unknown): HttpReply {
 
 class HandlerUnavailableError extends Error {}
 
+/**
+ * The deployed entry of a route: its area's handler (functions/api/areas/<area>.ts, export
+ * `handler`), the very function the CDK API stack integrates the route with, so the routeKey
+ * dispatch inside it runs locally as in AWS. Each area module is imported once, on first use.
+ */
 export function defaultHandlerLoader(): (route: GatewayRoute) => Promise<LambdaHandler> {
   const modules = new Map<string, Promise<Record<string, unknown>>>();
-  const base = new URL('../../functions/api/', import.meta.url);
+  const base = new URL('../../functions/api/areas/', import.meta.url);
   return async (route) => {
-    const { module, export: name } = route.handler;
-    let loading = modules.get(module);
+    const area = areaOf(route);
+    const file = `functions/api/areas/${area}.ts`;
+    let loading = modules.get(area);
     if (!loading) {
-      loading = import(new URL(`${module}.ts`, base).href) as Promise<Record<string, unknown>>;
-      modules.set(module, loading);
+      loading = import(new URL(`${area}.ts`, base).href) as Promise<Record<string, unknown>>;
+      modules.set(area, loading);
       // A module that is not there yet (or does not compile) is retried on the next request.
-      loading.catch(() => modules.delete(module));
+      loading.catch(() => modules.delete(area));
     }
     let loaded: Record<string, unknown>;
     try {
       loaded = await loading;
     } catch (error) {
-      throw new HandlerUnavailableError(`functions/api/${module}.ts could not be loaded: ${(error as Error).message}`);
+      throw new HandlerUnavailableError(`${file} could not be loaded: ${(error as Error).message}`);
     }
-    const handler = loaded[name];
-    if (typeof handler !== 'function') throw new HandlerUnavailableError(`functions/api/${module}.ts has no export ${name}`);
+    const handler = loaded['handler'];
+    if (typeof handler !== 'function') throw new HandlerUnavailableError(`${file} has no export handler`);
     return handler as LambdaHandler;
   };
 }
@@ -539,7 +547,7 @@ export function createGateway(options: GatewayOptions): Server {
       return { requestId, reply: problem(500, 'internal', 'Internal Server Error', detail, rawPath, requestId) };
     }
     try {
-      const context = lambdaContext(route.id, timeoutMs, region);
+      const context = lambdaContext(`cardflow-${areaOf(route)}`, timeoutMs, region);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
       const result = await Promise.race([invoke(handler, event, context), timeout]).finally(() => clearTimeout(timer));

@@ -1,8 +1,12 @@
 /**
- * The HTTP API: one Lambda per entry of the route manifest (functions/api/routes.ts), each granted
- * exactly the table access its entry declares, behind the Lambda authorizer (user JWTs and API
- * tokens, infra/stacks/authorizer.ts) unless the entry is public.
+ * The HTTP API: one route per entry of the route manifest (functions/api/routes.ts), behind the
+ * Lambda authorizer (user JWTs and API tokens, infra/stacks/authorizer.ts) unless the entry is
+ * public, each integrated with the Lambda function of its API area (functions/api/areas.ts: why
+ * areas), which dispatches on the routeKey. Each area's function is granted the strongest table
+ * access among its routes, and nothing else.
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import {
   CfnOutput,
   CrossStackReferences,
@@ -28,9 +32,10 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { routeList, type RouteId } from '../../functions/api/routes';
+import { apiAreas } from '../../functions/api/areas';
+import type { RouteId } from '../../functions/api/routes';
 import { ApiAuthorizer } from './authorizer';
-import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
+import { bindTable, HouseFunction, REPO_ROOT, SERVICE_NAME } from './house-function';
 import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
 
 export interface ApiStackProps extends StackProps {
@@ -68,6 +73,9 @@ const pascal = (id: string) => id.charAt(0).toUpperCase() + id.slice(1);
 export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
+  /** The function of each API area (functions/api/areas.ts), by area name. */
+  readonly areaFunctions: Record<string, HouseFunction> = {};
+  /** The function serving each route: its area's. */
   readonly functions: Partial<Record<RouteId, HouseFunction>> = {};
   readonly authorizer: ApiAuthorizer;
   readonly userPool?: cognito.UserPool;
@@ -165,32 +173,47 @@ export class ApiStack extends Stack {
     });
 
     const publicAuthorizer: IHttpRouteAuthorizer = new HttpNoneAuthorizer();
-    for (const route of routeList) {
-      const name = pascal(route.id);
+    for (const area of apiAreas()) {
+      const name = `${pascal(area.name)}Area`;
+      const entry = `functions/api/areas/${area.name}.ts`;
+      if (!existsSync(path.join(REPO_ROOT, entry))) {
+        throw new Error(
+          `Routes ${area.routes.map((r) => r.id).join(', ')} belong to the API area "${area.name}" (module ${area.modules.join(', ')}), ` +
+            `which has no entry ${entry}: add one like functions/api/areas/pipes.ts, or map the module to an area in functions/api/areas.ts`,
+        );
+      }
       const fn = new HouseFunction(this, name, {
-        entry: `functions/api/${route.handler.module}.ts`,
-        handler: route.handler.export,
-        description: `${SERVICE_NAME} ${route.method} ${route.path}`,
-        environment: { TABLE_NAME: props.table.tableName },
+        entry,
+        handler: 'handler',
+        description: `${SERVICE_NAME} ${props.stage} API: ${area.name} (${area.routes.length} routes, ${area.access})`,
+        // Routes without table access (health, OpenAPI) need no table name: no reference to the data stack.
+        environment: area.access === 'NONE' ? {} : { TABLE_NAME: props.table.tableName },
         logRetention,
         logRemovalPolicy: removalPolicy,
       });
-      bindTable(fn.function, props.table, route.access);
-      this.functions[route.id] = fn;
+      bindTable(fn.function, props.table, area.access);
+      this.areaFunctions[area.name] = fn;
 
-      const [httpRoute] = this.api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function),
-        ...(route.role === null ? { authorizer: publicAuthorizer } : {}),
-      });
-      if (route.role === null && httpRoute) {
-        NagSuppressions.addResourceSuppressions(httpRoute.node.defaultChild as CfnRoute, [
-          {
-            id: 'AwsSolutions-APIG4',
-            reason: `${route.method} ${route.path} is public by design (role null in the route manifest): it returns no tenant data and must be reachable without a token.`,
-          },
-        ]);
+      // One integration per function; one resource-based permission for the whole API instead
+      // of one per route (scopePermissionToRoute: false). The function only answers the
+      // routeKeys of its own area, so a wider source ARN opens nothing new.
+      const integration = new HttpLambdaIntegration(`${name}Integration`, fn.function, { scopePermissionToRoute: false });
+      for (const route of area.routes) {
+        this.functions[route.id] = fn;
+        const [httpRoute] = this.api.addRoutes({
+          path: route.path,
+          methods: [HttpMethod[route.method]],
+          integration,
+          ...(route.role === null ? { authorizer: publicAuthorizer } : {}),
+        });
+        if (route.role === null && httpRoute) {
+          NagSuppressions.addResourceSuppressions(httpRoute.node.defaultChild as CfnRoute, [
+            {
+              id: 'AwsSolutions-APIG4',
+              reason: `${route.method} ${route.path} is public by design (role null in the route manifest): it returns no tenant data and must be reachable without a token.`,
+            },
+          ]);
+        }
       }
     }
 

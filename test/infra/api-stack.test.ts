@@ -1,11 +1,13 @@
 /**
- * The API stack against the route manifest: one function per route, wired to its route, with
- * the authorizer and the table access the manifest declares.
+ * The API stack against the route manifest: one function per API area (functions/api/areas.ts),
+ * one API route per manifest entry wired to its area's function, with the authorizer the
+ * manifest declares and, per function, the strongest table access among its routes.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { apiAreas, areaOf } from '../../functions/api/areas';
 import { routeList } from '../../functions/api/routes';
 import { AUTHORIZER_CACHE_SECONDS } from '../../infra/stacks/authorizer';
 import { INDEX_READ_ACTIONS, TABLE_READ_ACTIONS } from '../../infra/stacks/house-function';
@@ -22,6 +24,7 @@ const WRITE_ACTIONS = [
 ].map((a) => `dynamodb:${a}`);
 
 const PUBLIC_ROUTE_KEYS = ['GET /v1/health', 'GET /v1/openapi.json'];
+const areas = apiAreas();
 
 // Prepare (shared by the describe blocks below: one synthesis per file)
 const { data, api } = buildStacks();
@@ -30,36 +33,55 @@ const dataTemplate = Template.fromStack(data);
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   api.getLogicalId(construct.node.defaultChild as CfnFunction | CfnRole);
 
-function fnOf(routeId: (typeof routeList)[number]['id']) {
-  const fn = api.functions[routeId];
-  if (!fn) throw new Error(`no function for ${routeId}`);
+function fnOfArea(area: string) {
+  const fn = api.areaFunctions[area];
+  if (!fn) throw new Error(`no function for area ${area}`);
   return fn;
 }
+
+describe('areas', () => {
+  it('groups modules sharing domain code, and every route belongs to exactly one area', () => {
+    expect(areaOf({ handler: { module: 'records', export: 'x' } })).toBe('databases');
+    expect(areaOf({ handler: { module: 'children', export: 'x' } })).toBe('connections');
+    expect(areaOf({ handler: { module: 'brand-new', export: 'x' } })).toBe('brand-new');
+    expect(areas.flatMap((a) => a.routes.map((r) => r.id)).sort()).toEqual(routeList.map((r) => r.id).sort());
+  });
+
+  it('takes the strongest access among its routes', () => {
+    for (const area of areas) {
+      const kinds = new Set(area.routes.map((r) => r.access));
+      expect(area.access).toBe(kinds.has('RW') ? 'RW' : kinds.has('RO') ? 'RO' : 'NONE');
+    }
+    expect(areas.find((a) => a.name === 'system')?.access).toBe('NONE');
+  });
+});
 
 describe('functions', () => {
   const functions = resourcesOf(template, 'AWS::Lambda::Function');
 
-  it('has exactly one function per route of the manifest, and the authorizer', () => {
-    expect(Object.keys(functions)).toHaveLength(routeList.length + 1);
-    expect(Object.keys(api.functions).sort()).toEqual(routeList.map((r) => r.id).sort());
+  it('has exactly one function per area, serving the routes of that area, and the authorizer', () => {
+    expect(Object.keys(functions)).toHaveLength(areas.length + 1);
+    expect(Object.keys(api.areaFunctions).sort()).toEqual(areas.map((a) => a.name).sort());
+    for (const route of routeList) expect(api.functions[route.id]).toBe(api.areaFunctions[areaOf(route)]);
   });
 
-  it.each(routeList)('$id: nodejs24.x on arm64, handler export, house environment', (route) => {
-    const fn = functions[logicalId(fnOf(route.id).function)]!;
+  it.each(areas.map((a) => a.name))('%s: nodejs24.x on arm64, area handler, house environment', (name) => {
+    const area = areas.find((a) => a.name === name)!;
+    const fn = functions[logicalId(fnOfArea(area.name).function)]!;
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      Handler: `index.${route.handler.export}`,
+      Handler: 'index.handler',
       MemorySize: 512,
       Timeout: 10,
       Environment: {
         Variables: {
-          TABLE_NAME: expect.anything(),
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_SERVICE_NAME: 'cardflow',
         },
       },
     });
+    expect(fn.Properties!.Environment.Variables.TABLE_NAME === undefined).toBe(area.access === 'NONE');
   });
 
   it('writes each function to its own log group with a retention', () => {
@@ -71,7 +93,7 @@ describe('functions', () => {
       expect(logGroups[ref]!.Properties!.RetentionInDays).toBe(30);
       used.add(ref);
     }
-    expect(used.size).toBe(routeList.length + 1);
+    expect(used.size).toBe(areas.length + 1);
   });
 
   it('uses no AWS managed policy on any role', () => {
@@ -81,14 +103,25 @@ describe('functions', () => {
   });
 
   it('lets each function write only to its own log group', () => {
-    for (const route of routeList) {
-      const fn = fnOf(route.id);
+    for (const area of areas) {
+      const fn = fnOfArea(area.name);
       const logStatements = statementsForRole(template, logicalId(fn.role)).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('logs:')),
       );
       expect(logStatements).toEqual([
         expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [api.getLogicalId(fn.logGroup.node.defaultChild as never), 'Arn'] } }),
       ]);
+    }
+  });
+
+  it('lets API Gateway invoke each function through one permission scoped to this API', () => {
+    const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission'));
+    const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
+    for (const area of areas) {
+      const own = permissions.filter((p) => JSON.stringify(p.Properties!.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [logicalId(fnOfArea(area.name).function), 'Arn'] }));
+      expect(own).toHaveLength(1);
+      expect(own[0]!.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+      expect(JSON.stringify(own[0]!.Properties!.SourceArn)).toContain(JSON.stringify({ Ref: apiId }));
     }
   });
 });
@@ -103,7 +136,7 @@ describe('routes', () => {
     expect(Object.keys(routesByKey).sort()).toEqual(routeList.map((r) => `${r.method} ${r.path}`).sort());
   });
 
-  it.each(routeList)('$method $path: the Lambda authorizer unless public, integrated with its own function', (route) => {
+  it.each(routeList)('$method $path: the Lambda authorizer unless public, integrated with its area function', (route) => {
     const key = `${route.method} ${route.path}`;
     const apiRoute = routesByKey[key]!.Properties!;
     if (PUBLIC_ROUTE_KEYS.includes(key)) {
@@ -117,7 +150,7 @@ describe('routes', () => {
     expect(integration.Properties).toMatchObject({
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
-      IntegrationUri: { 'Fn::GetAtt': [logicalId(fnOf(route.id).function), 'Arn'] },
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(fnOfArea(areaOf(route)).function), 'Arn'] },
     });
   });
 
@@ -168,37 +201,36 @@ describe('stage', () => {
 });
 
 describe('table access', () => {
-  const dynamoStatementsOf = (routeId: (typeof routeList)[number]['id']) =>
-    statementsForRole(template, logicalId(fnOf(routeId).role)).filter((s) =>
+  const dynamoStatementsOf = (area: string) =>
+    statementsForRole(template, logicalId(fnOfArea(area).role)).filter((s) =>
       actionsOf(s).some((a) => a === '*' || a.toLowerCase().startsWith('dynamodb:')),
     );
 
-  const ro = routeList.filter((r) => r.access === 'RO');
-  const rw = routeList.filter((r) => r.access === 'RW');
-  const none = routeList.filter((r) => r.access === 'NONE');
+  const ro = areas.filter((a) => a.access === 'RO');
+  const rw = areas.filter((a) => a.access === 'RW');
+  const none = areas.filter((a) => a.access === 'NONE');
 
-  it('the manifest has routes of each kind', () => {
-    expect(ro.length).toBeGreaterThan(0);
+  it('has areas of each kind the manifest needs', () => {
     expect(rw.length).toBeGreaterThan(0);
     expect(none.length).toBeGreaterThan(0);
   });
 
-  it.each(ro)('$id (RO) can read and query the indexes, and write nothing', (route) => {
-    const statements = dynamoStatementsOf(route.id);
+  it.each(ro.map((a) => [a.name]))('%s (RO) can read and query the indexes, and write nothing', (area) => {
+    const statements = dynamoStatementsOf(area);
     expect(statements).toContainEqual(
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']) }),
     );
     for (const s of statements) {
       expect(s.NotAction).toBeUndefined();
       for (const action of actionsOf(s)) {
-        expect(WRITE_ACTIONS.filter((w) => grants(action, w)), `${route.id} is granted ${action}`).toEqual([]);
+        expect(WRITE_ACTIONS.filter((w) => grants(action, w)), `${area} is granted ${action}`).toEqual([]);
         expect([...TABLE_READ_ACTIONS, ...INDEX_READ_ACTIONS]).toContain(action);
       }
     }
   });
 
-  it.each(rw)('$id (RW) can write items, transactionally, but not scan', (route) => {
-    const statements = dynamoStatementsOf(route.id);
+  it.each(rw.map((a) => [a.name]))('%s (RW) can write items, transactionally, but not scan', (area) => {
+    const statements = dynamoStatementsOf(area);
     const actions = statements.flatMap(actionsOf);
     for (const needed of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) {
       expect(actions).toContain(needed);
@@ -206,13 +238,13 @@ describe('table access', () => {
     expect(actions.filter((a) => grants(a, 'dynamodb:Scan'))).toEqual([]);
   });
 
-  it.each(none)('$id (NONE) has no table access at all', (route) => {
-    expect(dynamoStatementsOf(route.id)).toEqual([]);
+  it.each(none.map((a) => [a.name]))('%s (NONE) has no table access at all', (area) => {
+    expect(dynamoStatementsOf(area)).toEqual([]);
   });
 
   it('scopes table actions to the table and index queries to the named indexes', () => {
-    for (const route of [...ro, ...rw]) {
-      for (const s of dynamoStatementsOf(route.id)) {
+    for (const area of [...ro, ...rw]) {
+      for (const s of dynamoStatementsOf(area.name)) {
         const resources = JSON.stringify(s.Resource);
         expect(resources).not.toBe('"*"');
         expect(resources).not.toContain('/index/*');
@@ -243,8 +275,8 @@ describe('table access', () => {
     const outputs = dataTemplate.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
     const exported = Object.values(outputs).find((o) => JSON.stringify(o.Value) === JSON.stringify({ Ref: tableId }) && o.Export);
     expect(exported, 'the data stack exports the table name').toBeDefined();
-    for (const route of routeList) {
-      const fn = resourcesOf(template, 'AWS::Lambda::Function')[logicalId(fnOf(route.id).function)]!;
+    for (const area of [...ro, ...rw]) {
+      const fn = resourcesOf(template, 'AWS::Lambda::Function')[logicalId(fnOfArea(area.name).function)]!;
       expect(fn.Properties!.Environment.Variables.TABLE_NAME).toEqual({ 'Fn::ImportValue': exported!.Export!.Name });
     }
   });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { Role } from '../../domain/auth';
 import type { ApiEvent, ApiResult } from '../../functions/api/http';
+import { areaOf } from '../../functions/api/areas';
 import { routes, type RouteId } from '../../functions/api/routes';
 
 type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
@@ -34,11 +35,12 @@ export interface CallResult<T = any> {
   body: T;
 }
 
-const modules: Record<string, Promise<Record<string, Handler>>> = {};
+const areaModules: Record<string, Promise<{ handler?: Handler }>> = {};
 
-function loadModule(name: string) {
-  modules[name] ??= import(`../../functions/api/${name}.ts`) as Promise<Record<string, Handler>>;
-  return modules[name]!;
+/** The deployed entry of the route: its area's handler, which dispatches on the routeKey. */
+function loadArea(area: string) {
+  areaModules[area] ??= import(`../../functions/api/areas/${area}.ts`) as Promise<{ handler?: Handler }>;
+  return areaModules[area]!;
 }
 
 export function fakeContext(functionName: string): Context {
@@ -94,14 +96,14 @@ export function buildEvent(routeId: RouteId, options: CallOptions, caller: Calle
   } as ApiEvent;
 }
 
-/** Invokes the route's handler. */
+/** Invokes the route's area handler (the function the CDK stack deploys for it) with the route's event. */
 export async function call<T = any>(routeId: RouteId, options: CallOptions = {}, defaultCaller: Caller | null = null): Promise<CallResult<T>> {
   const route = routes[routeId];
-  const mod = await loadModule(route.handler.module);
-  const handler = mod[route.handler.export];
-  if (!handler) throw new Error(`functions/api/${route.handler.module}.ts has no export ${route.handler.export}`);
+  const area = areaOf(route);
+  const { handler } = await loadArea(area);
+  if (!handler) throw new Error(`functions/api/areas/${area}.ts has no export handler`);
   const caller = options.as === undefined ? defaultCaller : options.as;
-  const result = await handler(buildEvent(routeId, options, caller), fakeContext(routeId));
+  const result = await handler(buildEvent(routeId, options, caller), fakeContext(`cardflow-${area}`));
   const text = result.body ?? '';
   return {
     status: result.statusCode ?? 200,

@@ -164,7 +164,7 @@ describe('the event and context a handler receives', () => {
     });
     expect(event.headers).toMatchObject({ 'content-type': 'application/json', 'x-trace': 't1' });
     expect(event.requestContext.http.sourceIp).toMatch(/^(127\.0\.0\.1|::1)$/);
-    expect(context.functionName).toBe('createCard');
+    expect(context.functionName).toBe('cardflow-cards');
     expect(context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
     expect(context.getRemainingTimeInMillis()).toBeLessThanOrEqual(300);
@@ -310,13 +310,15 @@ describe('the dev issuer key', () => {
 describe('the default handler loader', () => {
   const load = defaultHandlerLoader();
 
-  it('imports functions/api/<module>.ts and returns the named export', async () => {
+  it("imports the route's area entry, functions/api/areas/<area>.ts, and returns its handler", async () => {
     await expect(load({ ...routes.health, id: 'health' })).resolves.toBeTypeOf('function');
+    // records is served by the databases area: one handler for both modules
+    const records = await load({ ...routes.getRecord, id: 'getRecord' });
+    expect(records).toBe(await load({ ...routes.getDatabase, id: 'getDatabase' }));
   });
 
-  it('names a module that is not there, and an export that is missing', async () => {
-    await expect(load({ ...routes.health, id: 'x', handler: { module: 'does-not-exist', export: 'x' } })).rejects.toThrow(/functions\/api\/does-not-exist\.ts could not be loaded/);
-    await expect(load({ ...routes.health, id: 'x', handler: { module: 'system', export: 'nope' } })).rejects.toThrow('functions/api/system.ts has no export nope');
+  it('names an area entry that is not there', async () => {
+    await expect(load({ ...routes.health, id: 'x', handler: { module: 'does-not-exist', export: 'x' } })).rejects.toThrow(/functions\/api\/areas\/does-not-exist\.ts could not be loaded/);
   });
 });
 

@@ -1,0 +1,5 @@
+/** The automations area's Lambda entry (see functions/api/areas.ts). */
+import { areaHandler } from '../area-handler';
+import * as automations from '../automations';
+
+export const handler = areaHandler('automations', { automations });

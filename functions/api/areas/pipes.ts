@@ -1,0 +1,5 @@
+/** The pipes area's Lambda entry (see functions/api/areas.ts). */
+import { areaHandler } from '../area-handler';
+import * as pipes from '../pipes';
+
+export const handler = areaHandler('pipes', { pipes });

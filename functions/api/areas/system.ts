@@ -1,0 +1,5 @@
+/** The system area's Lambda entry (see functions/api/areas.ts). */
+import { areaHandler } from '../area-handler';
+import * as system from '../system';
+
+export const handler = areaHandler('system', { system });

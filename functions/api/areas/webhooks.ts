@@ -1,0 +1,5 @@
+/** The webhooks area's Lambda entry (see functions/api/areas.ts). */
+import { areaHandler } from '../area-handler';
+import * as webhooks from '../webhooks';
+
+export const handler = areaHandler('webhooks', { webhooks });
