@@ -1,7 +1,8 @@
 /**
- * The route manifest: one entry per HTTP route. The CDK API stack builds one Lambda per entry
- * (granted RO or RW on the table), the local gateway dispatches with it, the handlers validate
- * with its schemas and the OpenAPI document is generated from it.
+ * The route manifest: one entry per HTTP route. The CDK API stack builds one API route per entry,
+ * integrated with the Lambda function of its area (functions/api/areas.ts), granted the strongest
+ * table access among the area's routes; the local gateway dispatches with it, the handlers
+ * validate with its schemas and the OpenAPI document is generated from it.
  */
 import type { Role } from '../../domain/auth';
 import * as s from '../../domain/schemas';

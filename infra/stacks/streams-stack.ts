@@ -7,7 +7,7 @@
  * to the dead-letter queue.
  *
  * A stack of its own rather than part of the API stack: the API stack is exactly the route
- * manifest (one function per route, tested as such); the processor is not behind a route, has
+ * manifest (one function per API area, one route per entry, tested as such); the processor is not behind a route, has
  * a different failure model (retries, DLQ, iterator age) and can be deployed, paused or rolled
  * back without touching the API. It depends on the data stack only (table and stream ARN).
  */
