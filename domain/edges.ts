@@ -2,6 +2,7 @@
  * Connecting items: edges between a parent card or record and its children, created, removed
  * and read in the transactions and single Queries the design asks for.
  */
+import { planDelete } from './cascade';
 import type { UseCaseContext } from './context';
 import { nowIso } from './context';
 import { AppError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
@@ -381,8 +382,13 @@ export function summaryChanged(a: ItemSummary, b: ItemSummary) {
  * or unlink. The item and up to ~90 edge writes go in one transaction; larger fan-outs are
  * removed in further batches after it (each batch idempotent).
  */
-export async function deleteWithEdges(ctx: UseCaseContext, type: ItemType, id: string, ifMatch: number | undefined, visited = new Set<string>()): Promise<void> {
+export async function deleteWithEdges(ctx: UseCaseContext, type: ItemType, id: string, ifMatch: number | undefined, visited?: Set<string>): Promise<void> {
   const { orgId } = ctx.principal;
+  // The whole decision first: a block anywhere downstream refuses before the first write.
+  if (!visited) {
+    await planDelete(ctx, type, id, ifMatch);
+    visited = new Set<string>();
+  }
   visited.add(id);
   const header = await readHeader<AnyItem>(ctx, type, id);
   const item = header.item;
