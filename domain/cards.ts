@@ -1,10 +1,10 @@
 /** Card use cases: create in the start phase, update values, move under the connection rules, list, delete. */
+import { deleteItem } from './cascade';
 import { automationMark, nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import {
   connectionFieldSteps,
   createSteps,
-  deleteWithEdges,
   headerView,
   missingFields,
   parentSummarySteps,
@@ -218,8 +218,9 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
   }
 }
 
+/** 204 when done in one transaction; a job (202) when the cascade is larger (domain/cascade.ts). */
 export async function deleteCard(ctx: UseCaseContext, cardId: string, ifMatch?: number) {
-  await deleteWithEdges(ctx, 'card', cardId, ifMatch);
+  return deleteItem(ctx, 'card', cardId, ifMatch);
 }
 
 type ListState = { phase: number; key?: Record<string, unknown> };

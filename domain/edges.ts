@@ -2,7 +2,6 @@
  * Connecting items: edges between a parent card or record and its children, created, removed
  * and read in the transactions and single Queries the design asks for.
  */
-import { planDelete } from './cascade';
 import type { UseCaseContext } from './context';
 import { nowIso } from './context';
 import { AppError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
@@ -374,93 +373,6 @@ export function parentSummarySteps(ctx: UseCaseContext, parents: Edge[], summary
 
 export function summaryChanged(a: ItemSummary, b: ItemSummary) {
   return a.title !== b.title || a.phaseId !== b.phaseId || a.finished !== b.finished;
-}
-
-/**
- * Deletes an item and every edge that points at it, following each outgoing connection's
- * on-parent-delete policy: block (409 while children exist), cascade (children deleted too)
- * or unlink. The item and up to ~90 edge writes go in one transaction; larger fan-outs are
- * removed in further batches after it (each batch idempotent).
- */
-export async function deleteWithEdges(ctx: UseCaseContext, type: ItemType, id: string, ifMatch: number | undefined, visited?: Set<string>): Promise<void> {
-  const { orgId } = ctx.principal;
-  // The whole decision first: a block anywhere downstream refuses before the first write.
-  if (!visited) {
-    await planDelete(ctx, type, id, ifMatch);
-    visited = new Set<string>();
-  }
-  visited.add(id);
-  const header = await readHeader<AnyItem>(ctx, type, id);
-  const item = header.item;
-  const outgoing = header.children.length || Object.keys(header.counts).length ? (await containerDefinition(ctx, type, containerOf(type, item)).catch(() => null))?.outgoing ?? [] : [];
-  if (ifMatch !== undefined && item.version !== ifMatch) {
-    throw new PreconditionFailedError(`${label(type)} ${id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
-  }
-  const children = header.complete ? header.children : await allChildEdges(ctx, type, id, Object.keys(header.counts));
-  for (const connection of outgoing) {
-    const count = children.filter((e) => e.connectionId === connection.id).length;
-    if (connection.onParentDelete === 'block' && count > 0) {
-      throw new ConflictError(`${label(type)} ${id} still has ${count} child${count === 1 ? '' : 'ren'} through ${connection.name}, which blocks deleting the parent`, 'connection.deleteBlocked', {
-        connectionId: connection.id,
-        childCount: count,
-      });
-    }
-  }
-  const pk = itemPk(orgId, type, id);
-  // Each group is all-or-nothing: an edge already removed by a concurrent disconnect takes its
-  // count decrement with it, so counts never go below the edges that exist.
-  const groups: TransactItem[][] = [];
-  for (const edge of header.parents) {
-    const parentPk = itemPk(orgId, itemTypeOf(edge.parentId), edge.parentId);
-    groups.push([
-      { Delete: { TableName: ctx.store.table, Key: keys.childEdge(parentPk, edge.connectionId, id), ConditionExpression: 'attribute_exists(PK)' } },
-      { Update: { TableName: ctx.store.table, Key: keys.childCount(parentPk, edge.connectionId), UpdateExpression: 'ADD #count :minus', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeNames: { '#count': 'count' }, ExpressionAttributeValues: { ':minus': -1 } } },
-      { Delete: { TableName: ctx.store.table, Key: keys.parentEdge(pk, edge.connectionId, edge.parentId) } },
-    ]);
-  }
-  const cascade: Edge[] = [];
-  for (const edge of children) {
-    const policy = outgoing.find((c) => c.id === edge.connectionId)?.onParentDelete ?? 'unlink';
-    groups.push([
-      { Delete: { TableName: ctx.store.table, Key: keys.parentEdge(itemPk(orgId, itemTypeOf(edge.childId), edge.childId), edge.connectionId, id) } },
-      { Delete: { TableName: ctx.store.table, Key: keys.childEdge(pk, edge.connectionId, edge.childId) } },
-    ]);
-    if (policy === 'cascade' && !visited.has(edge.childId)) cascade.push(edge);
-  }
-  for (const connectionId of Object.keys(header.counts)) groups.push([{ Delete: { TableName: ctx.store.table, Key: keys.childCount(pk, connectionId) } }]);
-  const meta: TransactItem = {
-    Delete: {
-      TableName: ctx.store.table,
-      Key: { PK: pk, SK: '#META' },
-      // Unchanged since read, and no connect has guarded it since: nothing new can dangle.
-      ConditionExpression: 'attribute_exists(PK) AND version = :v AND ' + (header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'),
-      ExpressionAttributeValues: { ':v': item.version, ...(header.edgeSeq === undefined ? {} : { ':seq': header.edgeSeq }) },
-    },
-  };
-  const first: TransactItem[] = [meta];
-  while (groups.length && first.length + groups[0]!.length <= 90) first.push(...groups.shift()!);
-  try {
-    await ctx.store.containers.transact(first);
-  } catch (error) {
-    if (error instanceof TransactionCancelled) {
-      if (ifMatch !== undefined) throw new PreconditionFailedError(`${label(type)} ${id} changed meanwhile`);
-      throw new ConflictError(`${label(type)} ${id} changed while being deleted; try again`, 'resource.concurrentChange');
-    }
-    throw error;
-  }
-  // Larger fan-outs: the item is gone; its remaining edges go group by group, each idempotent.
-  for (const group of groups) await ctx.store.containers.transactOrSkip(group);
-  for (const edge of cascade) {
-    await deleteWithEdges(ctx, itemTypeOf(edge.childId), edge.childId, undefined, visited).catch((error) => {
-      if (!(error instanceof NotFoundError)) throw error;
-    });
-  }
-}
-
-async function allChildEdges(ctx: UseCaseContext, type: ItemType, id: string, connectionIds: string[]): Promise<Edge[]> {
-  const all: Edge[] = [];
-  for (const connectionId of connectionIds) all.push(...(await ctx.store.connections.allChildren(ctx.principal.orgId, type, id, connectionId)));
-  return all;
 }
 
 export async function containerDefinition(ctx: UseCaseContext, type: ItemType, containerId: string) {

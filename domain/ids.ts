@@ -12,6 +12,7 @@ export const ID_PREFIX = {
   automation: 'auto',
   webhook: 'wh',
   token: 'tok',
+  job: 'job',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

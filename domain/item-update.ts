@@ -75,7 +75,7 @@ export async function updateItemValues<T extends AnyItem>(
     updated = result;
   } else {
     // Connection-field changes and the values go in one transaction, guarded by the version read.
-    const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, item.version);
+    const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, item.version, true);
     await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile(label, id, ifMatch) }, ...linked.steps]);
     updated = next;
   }

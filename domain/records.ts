@@ -1,11 +1,11 @@
 /** Record use cases: the rows of a database, validated like card values; a record can be a parent or a child. */
+import { deleteItem } from './cascade';
 import { automationMark, nowIso, type UseCaseContext } from './context';
 import { ValidationError } from './errors';
 import { loadDatabase } from './databases';
 import {
   connectionFieldSteps,
   createSteps,
-  deleteWithEdges,
   headerView,
   missingFields,
   readHeader,
@@ -90,8 +90,9 @@ export async function updateRecord(
   return recordView(await updateItemValues<DbRecord>(ctx, 'record', recordId, input, ifMatch, UNTITLED));
 }
 
+/** 204 when done in one transaction; a job (202) when the cascade is larger (domain/cascade.ts). */
 export async function deleteRecord(ctx: UseCaseContext, recordId: string, ifMatch?: number) {
-  await deleteWithEdges(ctx, 'record', recordId, ifMatch);
+  return deleteItem(ctx, 'record', recordId, ifMatch);
 }
 
 export async function listRecords(ctx: UseCaseContext, databaseId: string, query: { limit?: number; cursor?: string }) {

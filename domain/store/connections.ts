@@ -118,7 +118,8 @@ export class ConnectionStore {
         TableName: this.table,
         Key: { PK: itemPk(orgId, type, id), SK: '#META' },
         UpdateExpression: 'SET edgeSeq = if_not_exists(edgeSeq, :zero) + :one',
-        ConditionExpression: `attribute_exists(PK) AND #container = :container`,
+        // An item a cascade job has marked takes no new edges: the job's plan stays complete.
+        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(deleting) AND #container = :container`,
         ExpressionAttributeNames: { '#container': type === 'card' ? 'pipeId' : 'databaseId' },
         ExpressionAttributeValues: { ':container': containerId, ':zero': 0, ':one': 1 },
       },

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConnectionStore } from './connections';
 import { ContainerStore } from './containers';
 import { ItemStore } from './items';
+import { JobStore } from './jobs';
 
 /** The repository the use cases talk to. Built once per container by the handlers. */
 export function createStore(doc: DynamoDBDocumentClient, table: string) {
@@ -10,6 +11,7 @@ export function createStore(doc: DynamoDBDocumentClient, table: string) {
     containers: new ContainerStore(doc, table),
     items: new ItemStore(doc, table),
     connections: new ConnectionStore(doc, table),
+    jobs: new JobStore(doc, table),
   };
 }
 

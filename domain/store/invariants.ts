@@ -19,6 +19,11 @@ export interface GraphReport {
   edges: number;
   /** One specific sentence per broken invariant; empty when the graph is sound. */
   violations: string[];
+  /**
+   * Work in progress that is not a violation: one sentence per running cascade job (the items it
+   * has marked are gone to readers and take no new edges). Empty once every job is done.
+   */
+  inProgress: string[];
 }
 
 /** Every item of an organization (Scan + begins_with filter: operator tool and tests only). */
@@ -274,5 +279,27 @@ export function checkItems(orgId: string, items: Item[]): GraphReport {
     }
   }
 
-  return { items: items.length, edges: logical.size, violations: violations.sort() };
+  // --- Cascade jobs (8): marks belong to a running job; a running job is work in progress ------
+  const jobs = new Map<string, Item>();
+  for (const item of items) if (item['entity'] === ENTITY.cascadeJob && item['SK'] === META) jobs.set(String(item['id']), item);
+  const marked = new Map<string, number>();
+  for (const item of items) {
+    if ((item['entity'] !== ENTITY.card && item['entity'] !== ENTITY.record) || item['SK'] !== META || item['deleting'] === undefined) continue;
+    const jobId = String(item['deleting']);
+    const job = jobs.get(jobId);
+    if (!job) violations.push(`${String(item['id'])} is marked deleting by job ${jobId}, which does not exist: a stranded mark`);
+    else if (job['status'] !== 'running') violations.push(`${String(item['id'])} is still marked deleting by job ${jobId}, which ended ${String(job['status'])}: a stranded mark`);
+    else marked.set(jobId, (marked.get(jobId) ?? 0) + 1);
+  }
+  const inProgress: string[] = [];
+  for (const [id, job] of jobs) {
+    if (job['status'] !== 'running') continue;
+    const root = job['root'] as { type?: string; id?: string } | undefined;
+    inProgress.push(
+      `cascade job ${id} (delete of ${String(root?.id)}) is running: phase ${String(job['phase'])}, chunk ${Number(job['cursor']) + 1} of ${String(job['chunks'])}, ` +
+        `${String(job['deleted'])} of ${String(job['total'])} items deleted, ${marked.get(id) ?? 0} marked (they read as gone and take no new edges)`,
+    );
+  }
+
+  return { items: items.length, edges: logical.size, violations: violations.sort(), inProgress: inProgress.sort() };
 }

@@ -33,6 +33,13 @@ export interface ItemCore<T> {
   counts: Record<string, number>;
   /** Bumped by every connect that guards this item; a delete conditions on the value it read. */
   edgeSeq?: number;
+  /** The cascade job deleting this item (only with includeDeleting). */
+  deleting?: string;
+}
+
+/** Items a cascade job has marked read as gone, unless the caller asks for them (the delete itself). */
+export interface ReadOptions {
+  includeDeleting?: boolean;
 }
 
 /** With parents: the item's parent edges too (they sort between #META and the children). */
@@ -123,7 +130,7 @@ export class ItemStore {
    * parents and as many children as fit (the sort keys put children last). `complete` says
    * whether every child was returned.
    */
-  async getWithEdges<T>(orgId: string, kind: ItemKind, id: string, limit = HEADER_PAGE): Promise<ItemHeader<T> | null> {
+  async getWithEdges<T>(orgId: string, kind: ItemKind, id: string, limit = HEADER_PAGE, options: ReadOptions = {}): Promise<ItemHeader<T> | null> {
     const page = await queryPage(this.doc, {
       TableName: this.table,
       KeyConditionExpression: 'PK = :pk',
@@ -132,7 +139,7 @@ export class ItemStore {
       Limit: limit,
     });
     const meta = page.items.find((i) => i['SK'] === '#META');
-    if (!meta) return null;
+    if (!meta || (meta['deleting'] && !options.includeDeleting)) return null;
     const counts: Record<string, number> = {};
     for (const item of page.items) if (item['entity'] === ENTITY.childCount) counts[item['connectionId'] as string] = item['count'] as number;
     return {
@@ -142,6 +149,7 @@ export class ItemStore {
       counts,
       complete: page.lastKey === undefined,
       ...(typeof meta['edgeSeq'] === 'number' ? { edgeSeq: meta['edgeSeq'] } : {}),
+      ...(typeof meta['deleting'] === 'string' ? { deleting: meta['deleting'] } : {}),
     };
   }
 
@@ -189,7 +197,7 @@ export class ItemStore {
 
   async get<T>(orgId: string, kind: ItemKind, id: string): Promise<T | null> {
     const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(orgId, kind, id), ConsistentRead: true }));
-    return item ? strip<T>(item) : null;
+    return item && !item['deleting'] ? strip<T>(item) : null;
   }
 
   /**
@@ -215,10 +223,15 @@ export class ItemStore {
   }
 
   /** The update of `updateValues` as a transaction item, for writes that go with edge changes. */
-  valuesUpdate(orgId: string, kind: ItemKind, id: string, change: ValuesChange, expectedVersion?: number): TransactItem {
+  valuesUpdate(orgId: string, kind: ItemKind, id: string, change: ValuesChange, expectedVersion?: number, addsEdges = false): TransactItem {
     const names: Record<string, string> = Object.keys(change.values).length ? { '#values': 'values' } : {};
     const values: Record<string, unknown> = { ':one': 1, ':now': change.now };
     const set = ['version = version + :one', 'updatedAt = :now'];
+    // Connection-field changes add edges under this item: bump its edge sequence as a connect would.
+    if (addsEdges) {
+      set.push('edgeSeq = if_not_exists(edgeSeq, :zero) + :one');
+      values[':zero'] = 0;
+    }
     // Whatever propagation or an automation marked on the item no longer describes this change.
     const remove: string[] = [];
     if (change.mark) {
@@ -244,7 +257,8 @@ export class ItemStore {
         TableName: this.table,
         Key: this.key(orgId, kind, id),
         UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+        // An item a cascade job has marked is gone for writers too.
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
         ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
         ExpressionAttributeValues: values,
       },
@@ -273,7 +287,7 @@ export class ItemStore {
           TableName: this.table,
           Key: keys.card(orgId, moved.id),
           UpdateExpression: `SET ${[...top.set, 'version = version + :one'].join(', ')}${top.remove.length ? ` REMOVE ${top.remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(PK) AND version = :read',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting) AND version = :read',
           ExpressionAttributeNames: top.names,
           ExpressionAttributeValues: { ...top.values, ':one': 1, ':read': readVersion },
         },
@@ -311,6 +325,7 @@ export class ItemStore {
       Limit: limit,
       ExclusiveStartKey: startKey,
     });
-    return { items: page.items.map((i) => strip<Item>(i)), lastKey: page.lastKey };
+    // Items a cascade job is deleting are gone to readers already.
+    return { items: page.items.filter((i) => !i['deleting']).map((i) => strip<Item>(i)), lastKey: page.lastKey };
   }
 }

@@ -18,6 +18,8 @@ export const ENTITY = {
   parentEdge: 'ParentEdge',
   childCount: 'ChildCount',
   propagationJob: 'PropagationJob',
+  cascadeJob: 'CascadeJob',
+  cascadePlan: 'CascadePlan',
   automation: 'Automation',
   automationRun: 'AutomationRun',
   automationBudget: 'AutomationBudget',
@@ -70,6 +72,12 @@ export const keys = {
     PK: `${org(orgId)}#JOB#${parentId}`,
     SK: `PROPAGATE#${String(parentVersion).padStart(12, '0')}`,
   }),
+  /**
+   * A durable cascade delete: the job (status, phase, cursor) and its plan, the items to delete
+   * in chunks, written once with the job. Job ids (`job_…`) never collide with item ids.
+   */
+  cascadeJob: (orgId: string, jobId: string) => ({ PK: `${org(orgId)}#JOB#${jobId}`, SK: META }),
+  cascadePlan: (orgId: string, jobId: string, chunk: number) => ({ PK: `${org(orgId)}#JOB#${jobId}`, SK: `PLAN#${String(chunk).padStart(6, '0')}` }),
   /**
    * An automation under its own partition (read and written by id), with its runs: one item per
    * trigger it fired on (the replay guard and the log of outcomes) and its loop-guard counters.

@@ -1,4 +1,5 @@
 import { batchWrite } from '../../domain/batch';
+import { jobView } from '../../domain/cascade';
 import * as cards from '../../domain/cards';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
@@ -29,8 +30,9 @@ export const moveCard = apiHandler(routes.moveCard, async ({ principal, params, 
 });
 
 export const deleteCard = apiHandler(routes.deleteCard, async ({ principal, params, headers }) => {
-  await cards.deleteCard(contextFor(principal), params.cardId, ifMatchVersion(headers));
-  return {};
+  const outcome = await cards.deleteCard(contextFor(principal), params.cardId, ifMatchVersion(headers));
+  if (outcome.done) return {};
+  return { status: 202, body: jobView(outcome.job), headers: { location: `/v1/jobs/${outcome.job.id}` } };
 });
 
 export const batchCards = apiHandler(routes.batchCards, async ({ principal, params, body }) => ({

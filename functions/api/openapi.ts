@@ -71,6 +71,15 @@ export function buildOpenApiDocument() {
           ...(route.success.schema ? { content: { 'application/json': { schema: route.success.schema } } } : {}),
           ...(route.id === 'openapi' ? { content: { 'application/json': { schema: { type: 'object' } } } } : {}),
         },
+        ...(route.accepted
+          ? {
+              [route.accepted.status]: {
+                description: route.accepted.description,
+                headers: { Location: { description: 'The job to follow: /v1/jobs/{jobId}', schema: { type: 'string' } } },
+                content: { 'application/json': { schema: route.accepted.schema } },
+              },
+            }
+          : {}),
         ...Object.fromEntries(
           problems.map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]),
         ),

@@ -1,4 +1,5 @@
 import { batchWrite } from '../../domain/batch';
+import { jobView } from '../../domain/cascade';
 import * as records from '../../domain/records';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
@@ -24,8 +25,9 @@ export const updateRecord = apiHandler(routes.updateRecord, async ({ principal, 
 });
 
 export const deleteRecord = apiHandler(routes.deleteRecord, async ({ principal, params, headers }) => {
-  await records.deleteRecord(contextFor(principal), params.recordId, ifMatchVersion(headers));
-  return {};
+  const outcome = await records.deleteRecord(contextFor(principal), params.recordId, ifMatchVersion(headers));
+  if (outcome.done) return {};
+  return { status: 202, body: jobView(outcome.job), headers: { location: `/v1/jobs/${outcome.job.id}` } };
 });
 
 export const batchRecords = apiHandler(routes.batchRecords, async ({ principal, params, body }) => ({

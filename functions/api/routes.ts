@@ -10,6 +10,7 @@ import { z } from '../../domain/schemas';
 import * as items from '../../domain/item-schemas';
 import { automationRoutes } from './routes-automations';
 import { tokenRoutes } from './routes-tokens';
+import { acceptedDelete, jobRoutes } from './routes-jobs';
 import { webhookRoutes } from './routes-webhooks';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -33,6 +34,8 @@ export interface RouteSpec {
   };
   /** Success status and body schema; errors are problem+json. */
   success: { status: number; description: string; schema?: z.ZodType; etag?: boolean };
+  /** A second success: 202 when the work goes on as a job (Location header names it). */
+  accepted?: { status: 202; description: string; schema: z.ZodType };
 }
 
 const params = z.strictObject;
@@ -144,7 +147,7 @@ export const routes = {
   },
   deleteCard: {
     method: 'DELETE', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'deleteCard' }, access: 'RW', role: 'member',
-    summary: 'Delete a card', tag: 'Cards', request: { params: cardParams }, success: noContent,
+    summary: 'Delete a card, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Cards', request: { params: cardParams }, success: noContent, accepted: acceptedDelete,
   },
 
   createDatabase: {
@@ -212,7 +215,7 @@ export const routes = {
   },
   deleteRecord: {
     method: 'DELETE', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'deleteRecord' }, access: 'RW', role: 'member',
-    summary: 'Delete a record', tag: 'Records', request: { params: recordParams }, success: noContent,
+    summary: 'Delete a record, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Records', request: { params: recordParams }, success: noContent, accepted: acceptedDelete,
   },
 
   createConnection: {
@@ -278,6 +281,7 @@ export const routes = {
   ...automationRoutes,
   ...webhookRoutes,
   ...tokenRoutes,
+  ...jobRoutes,
 } satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;

@@ -20,6 +20,7 @@ import { recordPropagation } from '../shared/metrics';
 import { tracer } from '../shared/tracer';
 import { automationStep } from './automations';
 import { eventsStep } from './events';
+import { cascadeJobStep } from './jobs';
 import { store } from '../shared/store';
 
 const image = (value: Record<string, unknown> | undefined) => (value ? unmarshall(value as Record<string, AttributeValue>) : undefined);
@@ -62,7 +63,7 @@ export interface StreamStepInput {
 export type StreamStep = (input: StreamStepInput) => Promise<void>;
 
 /** The steps, in order. Automations and outbound events add theirs here. */
-export const STREAM_STEPS: StreamStep[] = [propagationStep, automationStep, eventsStep];
+export const STREAM_STEPS: StreamStep[] = [propagationStep, automationStep, eventsStep, cascadeJobStep];
 
 async function processRecord(work: StreamWork, record: DynamoDBRecord) {
   const after = image(record.dynamodb?.NewImage as Record<string, unknown> | undefined);

@@ -29,6 +29,6 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   /** One batch per shard at a time keeps each item's records in order. */
   parallelizationFactor: 1,
   /** Only these item types (entity, in NewImage, or OldImage for REMOVE) concern the processor. */
-  entities: ['Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery'],
+  entities: ['Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob'],
   eventNames: ['INSERT', 'MODIFY', 'REMOVE'],
 };

@@ -1,0 +1,8 @@
+import { getJob as readJob } from '../../domain/cascade';
+import { contextFor } from '../shared/store';
+import { apiHandler } from './http';
+import { routes } from './routes';
+
+export const getJob = apiHandler(routes.getJob, async ({ principal, params }) => ({
+  body: await readJob(contextFor(principal), params.jobId),
+}));

@@ -1,0 +1,16 @@
+/**
+ * The cascade-job step of the stream processor: a job item's record (its INSERT, or a MODIFY
+ * that advanced its step or nudged it) runs the job's next chunk (domain/cascade-job.ts), whose
+ * own write of the next step becomes the record that carries on. Replays do nothing twice.
+ */
+import { runCascadeStep } from '../../domain/cascade-job';
+import type { CascadeJob } from '../../domain/store/jobs';
+import { ENTITY } from '../../domain/store/keys';
+import { store } from '../shared/store';
+import type { StreamStepInput } from './processor';
+
+export async function cascadeJobStep({ record, before, after }: StreamStepInput): Promise<void> {
+  if (after?.['entity'] !== ENTITY.cascadeJob || after['status'] !== 'running') return;
+  const moved = record.eventName === 'INSERT' || before?.['step'] !== after['step'] || before?.['nudgedAt'] !== after['nudgedAt'];
+  if (moved) await runCascadeStep(store, after as unknown as CascadeJob);
+}
