@@ -14,8 +14,12 @@
  * 10, 100, 1,000 and 10,000 children, with a stream poller of its own, next to a plain
  * sequential UpdateItem loop over the same children.
  *
- *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only propagation] [--no-bundles]
+ * Then cascade deletes (bench/cascade.ts): a parent with 500 children under `cascade` deleted
+ * through the API (202 and a job), next to a sequential DeleteItem loop over as many items.
+ *
+ *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only propagation | --only cascade] [--no-bundles]
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
+ *                    [--cascade-children 500] [--cascade-runs 3] [--no-cascade]
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,6 +44,9 @@ const { values: args } = parseArgs({
     'max-children': { type: 'string', default: '10000' },
     'no-propagation': { type: 'boolean', default: false },
     'skip-graph-check': { type: 'boolean', default: false },
+    'cascade-children': { type: 'string', default: '500' },
+    'cascade-runs': { type: 'string', default: '3' },
+    'no-cascade': { type: 'boolean', default: false },
   },
 });
 const ITERATIONS = Number(args.iterations);
@@ -48,7 +55,10 @@ const MAX_CHILDREN = Number(args['max-children']);
 if (!Number.isInteger(MAX_CHILDREN) || MAX_CHILDREN < 1) throw new Error(`--max-children takes a positive integer, not ${args['max-children']}`);
 /** `--only propagation` (or a prefix of it, from "prop"): propagation alone, no request rows or bundles. */
 const ONLY_PROPAGATION = !!args.only && args.only.length >= 4 && 'propagation'.startsWith(args.only.toLowerCase());
+/** `--only cascade` (or a prefix of it, from "casc"): the cascade-delete rows alone. */
+const ONLY_CASCADE = !!args.only && args.only.length >= 4 && 'cascade'.startsWith(args.only.toLowerCase());
 const RUN_PROPAGATION = !args['no-propagation'] && (!args.only || ONLY_PROPAGATION);
+const RUN_CASCADE = !args['no-cascade'] && (!args.only || ONLY_CASCADE);
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -221,13 +231,15 @@ async function main() {
   };
 
   // --- scenarios
-  const selected = ONLY_PROPAGATION ? [] : scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE ? [] : scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
   const sharedSetups = new Map<string, { orgId: string; state: Promise<unknown> }>();
   let propagation: import('./propagation').PropagationResult | undefined;
   let propagationError: string | undefined;
+  let cascade: import('./cascade').CascadeBenchResult | undefined;
+  let cascadeError: string | undefined;
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -255,6 +267,23 @@ async function main() {
       } catch (error) {
         propagationError = (error as Error).message.split('\n')[0]!.slice(0, 300);
         process.stderr.write(`propagation: FAILED ${propagationError}\n`);
+      }
+    }
+    if (RUN_CASCADE) {
+      try {
+        const { runCascadeBench } = await import('./cascade');
+        cascade = await runCascadeBench({
+          orgPrefix: `bench-${runId}-cascade`,
+          apiFor,
+          endpoint: dynamoEndpoint,
+          tableName: TABLE_NAME,
+          children: Number(args['cascade-children']),
+          runs: Number(args['cascade-runs']),
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        cascadeError = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        process.stderr.write(`cascade: FAILED ${cascadeError}\n`);
       }
     }
   } finally {
@@ -360,7 +389,7 @@ async function main() {
 
   // --- bundles
   let bundles: Awaited<ReturnType<typeof import('./bundles').bundleSizes>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE) {
     const modules = new Map<string, string[]>();
     for (const [id, route] of Object.entries(routes)) {
       const list = modules.get(route.handler.module) ?? [];
@@ -446,6 +475,14 @@ async function main() {
     }
   }
 
+  if (cascade || cascadeError) {
+    out.push('');
+    if (cascade) {
+      const { cascadeMarkdown } = await import('./cascade');
+      out.push(...cascadeMarkdown(cascade, ABBREVIATIONS));
+    } else out.push('### Cascade delete', '', `**failed**: ${cascadeError}`);
+  }
+
   if (bundles) {
     out.push('');
     out.push('### Lambda bundles (esbuild as HouseFunction bundles: ESM, node24, minified, SDK included)');
@@ -476,7 +513,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined) }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined) }, null, 2)}\n`,
   );
 }
 

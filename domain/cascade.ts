@@ -89,6 +89,8 @@ export async function planDelete(ctx: UseCaseContext, type: ItemType, id: string
   let level: Array<{ node: PlanNode; containerId: string }> = [{ node: root, containerId: containerOf(type, rootHeader.item) }];
   while (level.length) {
     const reached = await mapLimit(level, WALK_CONCURRENCY, async ({ node, containerId }) => {
+      // An item known to have no children can neither refuse nor reach further.
+      if (node.header && !Object.values(node.header.counts).some((n) => n > 0)) return [];
       const relevant = (await outgoingOf(node.type, containerId)).filter((c) => c.onParentDelete !== 'unlink');
       if (!relevant.length) return [];
       const header = node.header ?? (await readNode(ctx, node));
