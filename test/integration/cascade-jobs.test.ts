@@ -174,7 +174,7 @@ describe('durable cascade deletes', () => {
     const [P, K] = [await pipe(api, 'Parents'), await pipe(api, 'Kids')];
     const PK = await connection(api, P, K, 'cascade');
     const parent = await card(api, P.id, 'parent');
-    const kids = await mapLimit(Array.from({ length: 300 }, (_, i) => i), 2, (i) => child(api, parent, PK.id, `kid ${i}`));
+    const kids = await mapLimit(Array.from({ length: 300 }, (_, i) => i), 1, (i) => child(api, parent, PK.id, `kid ${i}`));
     const loose = await card(api, K.id, 'loose');
     await stream.poller.drain();
     const accepted = await api('deleteCard', { params: { cardId: parent } });
