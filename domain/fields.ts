@@ -59,6 +59,13 @@ type Check = { ok: true; value: FieldValue } | { ok: false; message: string; cod
 
 const fail = (message: string, code = 'field.invalidValue'): Check => ({ ok: false, message, code });
 
+/**
+ * DynamoDB numbers hold 38 significant digits between 1e-130 and 9.99e125 in magnitude. A JSON
+ * number parsed by JavaScript has at most 17 significant digits, and MAX_SAFE_INTEGER keeps the
+ * upper end far inside the range, so the lower end is the one to check.
+ */
+export const MIN_MAGNITUDE = 1e-130;
+
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 // Deliberately simple: one @, no spaces, a dot in the domain. RFC 5322 in full helps nobody here.
@@ -115,6 +122,8 @@ export function checkValue(field: FieldSpec, value: unknown): Check {
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) return fail('must be a finite number', 'field.wrongType');
       if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return fail('is too large', 'field.outOfRange');
+      // DynamoDB stores numbers down to 1e-130; anything closer to zero would fail the write.
+      if (value !== 0 && Math.abs(value) < MIN_MAGNITUDE) return fail(`is too close to zero (the smallest magnitude is ${MIN_MAGNITUDE})`, 'field.outOfRange');
       return { ok: true, value };
     case 'currency':
       if (typeof value !== 'number' || !Number.isFinite(value)) return fail('must be a number', 'field.wrongType');

@@ -7,8 +7,8 @@ const field = (type: FieldType, options?: string[]): FieldSpec => ({ id: 'fld_x'
 const table: Array<[FieldType, string[] | undefined, Array<[unknown, unknown]>, unknown[]]> = [
   ['short_text', undefined, [['Ada', 'Ada'], ['', '']], [42, 'a\nb', 'x'.repeat(256), null, ['a']]],
   ['long_text', undefined, [['line 1\nline 2', 'line 1\nline 2']], [1, 'x'.repeat(20_001)]],
-  ['number', undefined, [[0, 0], [-3.5, -3.5], [1e12, 1e12]], ['1', Number.NaN, Infinity, 2 ** 60, true]],
-  ['currency', undefined, [[19.99, 19.99], [-5, -5], [0.1, 0.1]], [1.234, '19.99', 1e14]],
+  ['number', undefined, [[0, 0], [-3.5, -3.5], [1e12, 1e12], [1e-130, 1e-130], [-2.5e-100, -2.5e-100]], ['1', Number.NaN, Infinity, 2 ** 60, true, 1e-131, -5e-324, 1e126]],
+  ['currency', undefined, [[19.99, 19.99], [-5, -5], [0.1, 0.1]], [1.234, '19.99', 1e14, 1e-200]],
   ['date', undefined, [['2024-02-29', '2024-02-29']], ['2023-02-29', '2024-13-01', '24-01-01', '2024-01-01T00:00:00Z', 20240101]],
   ['datetime', undefined, [['2026-11-27T10:00:00+01:00', '2026-11-27T09:00:00.000Z'], ['2026-11-27T09:00Z', '2026-11-27T09:00:00.000Z']], ['2026-11-27 10:00', '2026-11-27T10:00:00', '2026-02-30T10:00:00Z', 1700000000]],
   ['email', undefined, [[' ada@example.com ', 'ada@example.com']], ['ada', 'ada@', 'a b@example.com', 'ada@example', 5]],
@@ -57,5 +57,14 @@ describe('field value validation', () => {
 
   it('normalizes titles for case- and accent-insensitive prefix search', () => {
     expect(normalizeTitle('  Ünïcode   Café  ')).toBe('unicode cafe');
+  });
+});
+
+describe('numbers outside what DynamoDB stores', () => {
+  it('are refused as out of range, naming the field', () => {
+    const fields = new Map<string, FieldSpec>([['fld_n', { id: 'fld_n', label: 'Weight', type: 'number' }]]);
+    expect(checkValues(fields, { fld_n: 1e-200 }).problems).toEqual([
+      { path: 'values.fld_n', message: expect.stringContaining('Weight is too close to zero'), code: 'field.outOfRange' },
+    ]);
   });
 });
