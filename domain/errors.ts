@@ -72,3 +72,9 @@ export class PayloadTooLargeError extends AppError {
     });
   }
 }
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(contentType: string) {
+    super(415, 'request.unsupportedMediaType', `Send JSON (Content-Type: application/json), not ${contentType}`);
+  }
+}

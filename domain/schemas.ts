@@ -169,16 +169,16 @@ export const Phase = z
   })
   .openapi('Phase');
 
-export const PipeSummary = z
-  .object({
-    id: Id('pipe'),
-    name: z.string(),
-    description: z.string().optional(),
-    version: z.number().int(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  })
-  .openapi('PipeSummary');
+/** What pipes and databases share; each summary is its own object (an allOf would join two id patterns). */
+const containerSummaryShape = {
+  name: z.string(),
+  description: z.string().optional(),
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+export const PipeSummary = z.object({ id: Id('pipe'), ...containerSummaryShape }).openapi('PipeSummary');
 
 /** Defined below with the connection schemas; referenced lazily by pipes and databases. */
 const ContainerConnections = z.lazy(() =>
@@ -241,7 +241,7 @@ export const UpdateDatabase = z
   .strictObject({ name: Name.optional(), description: Description.nullable().optional(), titleFieldId: Id('field').nullable().optional() })
   .openapi('UpdateDatabase');
 
-export const DatabaseSummary = PipeSummary.extend({ id: Id('database') }).openapi('DatabaseSummary');
+export const DatabaseSummary = z.object({ id: Id('database'), ...containerSummaryShape }).openapi('DatabaseSummary');
 export const Database = DatabaseSummary.extend({ titleFieldId: z.string().nullable(), fields: z.array(Field), connections: ContainerConnections }).openapi('Database');
 
 export const CreateRecord = z.strictObject({ title: ItemTitle.optional(), values: Values.optional() }).openapi('CreateRecord');
@@ -276,16 +276,31 @@ export const page = <T extends z.ZodType>(item: T, name: string) =>
     .openapi(name);
 
 export const Problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
+  .looseObject({
+    type: z.string().openapi({ example: 'urn:cardflow:problem:validation.invalidInput' }),
+    title: z.string().openapi({ example: 'Validation' }),
+    status: z.number().int().openapi({ example: 422 }),
     detail: z.string(),
-    code: z.string(),
+    code: z.string().openapi({ description: 'Stable, namespaced: switch on this, not on the detail text.', example: 'validation.invalidInput' }),
     instance: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
+    requestId: z.string().optional().openapi({ description: 'Quote it when you report a problem.' }),
+    errors: z
+      .array(z.object({ path: z.string().openapi({ example: 'values.fld_01JD0000000000000000000000' }), message: z.string(), code: z.string() }))
+      .optional()
+      .openapi({ description: 'Every problem of the request, each with the path of the input it concerns.' }),
   })
-  .openapi('Problem', { description: 'RFC 9457 problem details.' });
+  .openapi('Problem', { description: 'RFC 9457 problem details; other members (such as retryAfterSeconds or limitBytes) carry context.' });
+
+export const DeadLetter = z
+  .object({
+    at: Timestamp,
+    reason: z.string(),
+    attempts: z.number().int(),
+    records: z.array(
+      z.object({ eventID: z.string().optional(), eventName: z.string().optional(), sequenceNumber: z.string().optional(), keys: z.unknown().optional() }),
+    ),
+  })
+  .openapi('DeadLetter', { description: 'Stream records the processors gave up on, with the reason.' });
 
 export const Health = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health');
 
@@ -436,6 +451,17 @@ export const ConnectionGroup = z
 const withConnections = { parents: z.array(ConnectionGroup), children: z.array(ConnectionGroup) };
 export const CardWithConnections = Card.extend(withConnections).openapi('CardWithConnections');
 export const RecordWithConnections = DbRecord.extend(withConnections).openapi('RecordWithConnections');
+
+export const ConnectedChild = ConnectedItem.extend({ connectionId: Id('connection') }).openapi('ConnectedChild');
+
+/** POST …/children answers the edge it made (connect) or the child it created (create). */
+export const AddedChild = z
+  .union([ConnectedChild, Card, DbRecord])
+  .openapi(
+    'AddedChild',
+    { description: 'Connect (childId): the connected child with connectionId and connectedAt. Create: the new card or record, as GET shows it.' },
+    { unionPreferredType: 'oneOf' },
+  );
 
 export const Candidate = ItemSummary.extend({ connected: z.boolean() }).openapi('Candidate');
 

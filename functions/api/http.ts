@@ -5,6 +5,7 @@
  * problem+json. The use case is all a handler adds.
  */
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type {
@@ -13,7 +14,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/auth';
-import { AppError, BadRequestError, PayloadTooLargeError, type FieldProblem } from '../../domain/errors';
+import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, type FieldProblem } from '../../domain/errors';
 import {
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
@@ -29,10 +30,10 @@ import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
 import { tracer } from '../shared/tracer';
+import { MAX_BODY_BYTES } from './limits';
 import { routeList, type RouteSpec } from './routes';
 
-/** Bodies above this are refused before parsing (API Gateway itself allows 10 MB). */
-export const MAX_BODY_BYTES = 256 * 1024;
+export { MAX_BODY_BYTES };
 
 export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -125,7 +126,7 @@ function readBody(event: ApiEvent): unknown {
   if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES, size);
   const contentType = (event.headers['content-type'] ?? '').toLowerCase();
   if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/.test(contentType)) {
-    throw new AppError(415, 'request.unsupportedMediaType', `Send JSON (Content-Type: application/json), not ${contentType}`);
+    throw new UnsupportedMediaTypeError(contentType);
   }
   let forbiddenKey: string | undefined;
   let parsed: unknown;
@@ -156,6 +157,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   };
 }
 
+/** The error class in words ("Precondition Failed"); a bare AppError takes the HTTP reason phrase. */
+function problemTitle(error: AppError): string {
+  if (error.name === 'AppError') return STATUS_CODES[error.status] ?? 'Error';
+  return error.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2') || (STATUS_CODES[error.status] ?? 'Error');
+}
+
 export function problemResponse(error: unknown, requestId: string, path: string): ApiResult {
   if (error instanceof AppError) {
     const retryAfter = error.extra['retryAfterSeconds'];
@@ -163,7 +170,7 @@ export function problemResponse(error: unknown, requestId: string, path: string)
       error.status,
       {
         type: `urn:cardflow:problem:${error.code}`,
-        title: error.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2') || 'Error',
+        title: problemTitle(error),
         status: error.status,
         detail: error.message,
         code: error.code,

@@ -1,19 +1,50 @@
 /** Builds the OpenAPI 3.1 document from the route manifest and its zod schemas. */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { Problem, z } from '../../domain/schemas';
+import { DeadLetter, Problem, z } from '../../domain/schemas';
+import { MAX_BODY_BYTES } from './limits';
 import { routeList } from './routes';
 
 const PROBLEM_STATUSES: Record<number, string> = {
-  400: 'Malformed request: invalid JSON, unknown property, wrong type, malformed id or cursor',
+  400: 'Malformed request: invalid JSON, unknown property, wrong type, malformed id, header or cursor',
   401: 'Missing or invalid bearer token',
   403: 'The token role may not do this',
   404: 'No such resource in this organization',
   409: 'Conflicts with the current state',
   412: 'If-Match does not name the current version',
-  413: 'Body too large',
-  415: 'Body is not JSON',
+  413: `Body larger than ${MAX_BODY_BYTES} bytes`,
+  415: 'Body is not JSON (send Content-Type: application/json)',
   422: 'Semantically invalid: field values, required fields, rules',
+  429: 'Throttled: too many requests; retry after a pause',
+  500: 'A fault on our side; quote the requestId when you report it',
 };
+
+type Route = (typeof routeList)[number];
+
+/**
+ * The problem statuses an operation can answer, derived from what its manifest entry lets the
+ * HTTP adapter and the use case do, so a new route declares them without anyone remembering.
+ */
+export function problemStatuses(route: Route): number[] {
+  const statuses = new Set<number>([429, 500]);
+  if (route.role === null) return [...statuses].sort((a, b) => a - b);
+  const reads = route.method === 'GET';
+  // Any authorized route: bad token, wrong role; malformed path, query, headers or body.
+  [400, 401, 403].forEach((s) => statuses.add(s));
+  if (!reads || route.request?.params || route.request?.query) statuses.add(404).add(422);
+  if (!reads) statuses.add(409);
+  if (route.ifMatch) statuses.add(412);
+  if (route.request?.body) statuses.add(413).add(415);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+const ifMatchHeader = z.string().optional().openapi({
+  description: 'ETag of the version you read; the change is refused with 412 if it is not current.',
+});
+
+const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
+  description:
+    'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
+});
 
 export const API_VERSION = '0.1.0';
 
@@ -27,13 +58,10 @@ export function buildOpenApiDocument() {
   });
   registry.register('Problem', Problem);
   for (const route of routeList) {
-    const problems = route.role === null ? [] : [400, 401, 403, 404, 409, 412, 413, 415, 422].filter((s) => {
-      if (s === 412) return route.success.etag && route.method !== 'GET' && route.method !== 'POST';
-      if ([413, 415].includes(s)) return route.request?.body !== undefined;
-      if (s === 409 || s === 422) return route.method !== 'GET' || s === 422;
-      return true;
-    });
-    const writesWithVersion = ['PATCH', 'DELETE'].includes(route.method) || route.id === 'moveCard';
+    const headers = {
+      ...(route.ifMatch ? { 'If-Match': ifMatchHeader } : {}),
+      ...(route.method === 'POST' && route.role !== null ? { 'Idempotency-Key': idempotencyKeyHeader } : {}),
+    };
     registry.registerPath({
       operationId: route.id,
       method: route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'put' | 'delete',
@@ -44,25 +72,10 @@ export function buildOpenApiDocument() {
       request: {
         ...(route.request?.params ? { params: route.request.params } : {}),
         ...(route.request?.query ? { query: route.request.query } : {}),
-        ...(writesWithVersion
-          ? {
-              headers: z.object({
-                'If-Match': z.string().optional().openapi({
-                  description: 'ETag of the version you read; the change is refused with 412 if it is not current.',
-                }),
-              }),
-            }
-          : route.method === 'POST' && route.role !== null
-            ? {
-                headers: z.object({
-                  'Idempotency-Key': z.string().min(1).max(255).optional().openapi({
-                    description:
-                      'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
-                  }),
-                }),
-              }
-            : {}),
-        ...(route.request?.body ? { body: { required: true, content: { 'application/json': { schema: route.request.body } } } } : {}),
+        ...(Object.keys(headers).length ? { headers: z.object(headers) } : {}),
+        ...(route.request?.body
+          ? { body: { required: true, description: `JSON, at most ${MAX_BODY_BYTES} bytes (413 above).`, content: { 'application/json': { schema: route.request.body } } } }
+          : {}),
       },
       responses: {
         [route.success.status]: {
@@ -81,18 +94,34 @@ export function buildOpenApiDocument() {
             }
           : {}),
         ...Object.fromEntries(
-          problems.map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]),
+          problemStatuses(route).map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]),
         ),
-        429: { description: 'Throttled by the stage rate limit; retry after a pause' },
       },
     });
   }
+  // Served by the local gateway beside the manifest's routes (no Lambda in AWS, where stream
+  // records that exhaust their retries land in the SQS queue the stack outputs as DeadLetterQueueUrl).
+  const problems = (statuses: number[]) =>
+    Object.fromEntries(statuses.map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]));
+  registry.registerPath({
+    operationId: 'listDeadLetters',
+    method: 'get',
+    path: '/v1/admin/dead-letters',
+    summary: 'Stream records that exhausted their retries (local runtime only)',
+    description: 'Needs role: admin. Served by `npm start`; in AWS the same records are in the stream dead-letter queue (SQS).',
+    tags: ['Operations'],
+    security: [{ [bearer.name]: [] }],
+    responses: {
+      200: { description: 'The dead letters, oldest first', content: { 'application/json': { schema: z.object({ items: z.array(DeadLetter) }).openapi('DeadLetterList') } } },
+      ...problems([401, 403, 429, 500]),
+    },
+  });
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'cardflow API',
       version: API_VERSION,
-      description: 'Pipes, cards, databases, records and the connections between them.',
+      description: `Pipes, cards, databases, records and the connections between them. Request bodies are JSON of at most ${MAX_BODY_BYTES} bytes (413 above); errors are RFC 9457 problem+json.`,
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'This deployment (npm start serves it at http://localhost:3000)' }],

@@ -24,12 +24,12 @@ export const automationRoutes = {
   updateAutomation: {
     method: 'PATCH', path: '/v1/automations/{automationId}', handler: { module: 'automations', export: 'updateAutomation' }, access: 'RW', role: 'admin',
     summary: 'Rename, switch on or off, or change the trigger or action of an automation (its pipe is fixed)', tag: 'Automations',
-    request: { params: automationParams, body: s.UpdateAutomation }, success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
+    request: { params: automationParams, body: s.UpdateAutomation }, ifMatch: true, success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
   },
   deleteAutomation: {
     method: 'DELETE', path: '/v1/automations/{automationId}', handler: { module: 'automations', export: 'deleteAutomation' }, access: 'RW', role: 'admin',
     summary: 'Delete an automation', tag: 'Automations',
-    request: { params: automationParams }, success: { status: 204, description: 'Deleted' },
+    request: { params: automationParams }, ifMatch: true, success: { status: 204, description: 'Deleted' },
   },
   listAutomationRuns: {
     method: 'GET', path: '/v1/automations/{automationId}/runs', handler: { module: 'automations', export: 'listAutomationRuns' }, access: 'RO', role: 'viewer',

@@ -29,11 +29,11 @@ export const webhookRoutes = {
   updateWebhook: {
     method: 'PATCH', path: '/v1/webhooks/{webhookId}', handler: { ...m, export: 'updateWebhook' }, access: 'RW', role: 'admin',
     summary: 'Change the URL, event types, enabled flag or description of a webhook', tag: 'Webhooks',
-    request: { params: webhookParams, body: s.UpdateWebhook }, success: { status: 200, description: 'The webhook', schema: s.Webhook, etag: true },
+    request: { params: webhookParams, body: s.UpdateWebhook }, ifMatch: true, success: { status: 200, description: 'The webhook', schema: s.Webhook, etag: true },
   },
   deleteWebhook: {
     method: 'DELETE', path: '/v1/webhooks/{webhookId}', handler: { ...m, export: 'deleteWebhook' }, access: 'RW', role: 'admin',
-    summary: 'Delete a webhook (its pending deliveries end failed)', tag: 'Webhooks', request: { params: webhookParams }, success: { status: 204, description: 'Deleted' },
+    summary: 'Delete a webhook (its pending deliveries end failed)', tag: 'Webhooks', request: { params: webhookParams }, ifMatch: true, success: { status: 204, description: 'Deleted' },
   },
   rotateWebhookSecret: {
     method: 'POST', path: '/v1/webhooks/{webhookId}/rotate-secret', handler: { ...m, export: 'rotateWebhookSecret' }, access: 'RW', role: 'admin',

@@ -36,6 +36,8 @@ export interface RouteSpec {
   success: { status: number; description: string; schema?: z.ZodType; etag?: boolean };
   /** A second success: 202 when the work goes on as a job (Location header names it). */
   accepted?: { status: 202; description: string; schema: z.ZodType };
+  /** The handler honours If-Match (412 when it does not name the current version). */
+  ifMatch?: boolean;
 }
 
 const params = z.strictObject;
@@ -81,39 +83,39 @@ export const routes = {
   updatePipe: {
     method: 'PATCH', path: '/v1/pipes/{pipeId}', handler: { module: 'pipes', export: 'updatePipe' }, access: 'RW', role: 'admin',
     summary: 'Rename a pipe, reorder its phases or choose its title field', tag: 'Pipes',
-    request: { params: pipeParams, body: s.UpdatePipe }, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+    request: { params: pipeParams, body: s.UpdatePipe }, ifMatch: true, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
   },
   deletePipe: {
     method: 'DELETE', path: '/v1/pipes/{pipeId}', handler: { module: 'pipes', export: 'deletePipe' }, access: 'RW', role: 'admin',
-    summary: 'Delete a pipe that has no cards', tag: 'Pipes', request: { params: pipeParams }, success: noContent,
+    summary: 'Delete a pipe that has no cards', tag: 'Pipes', request: { params: pipeParams }, ifMatch: true, success: noContent,
   },
   createPhase: {
     method: 'POST', path: '/v1/pipes/{pipeId}/phases', handler: { module: 'pipes', export: 'createPhase' }, access: 'RW', role: 'admin',
     summary: 'Add a phase', tag: 'Pipes',
-    request: { params: pipeParams, body: s.CreatePhase }, success: { status: 201, description: 'The pipe', schema: s.Pipe, etag: true },
+    request: { params: pipeParams, body: s.CreatePhase }, ifMatch: true, success: { status: 201, description: 'The pipe', schema: s.Pipe, etag: true },
   },
   updatePhase: {
     method: 'PATCH', path: '/v1/pipes/{pipeId}/phases/{phaseId}', handler: { module: 'pipes', export: 'updatePhase' }, access: 'RW', role: 'admin',
     summary: 'Rename a phase or mark it done', tag: 'Pipes',
-    request: { params: phaseParams, body: s.UpdatePhase }, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+    request: { params: phaseParams, body: s.UpdatePhase }, ifMatch: true, success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
   },
   deletePhase: {
     method: 'DELETE', path: '/v1/pipes/{pipeId}/phases/{phaseId}', handler: { module: 'pipes', export: 'deletePhase' }, access: 'RW', role: 'admin',
-    summary: 'Delete an empty phase and its fields', tag: 'Pipes', request: { params: phaseParams }, success: noContent,
+    summary: 'Delete an empty phase and its fields', tag: 'Pipes', request: { params: phaseParams }, ifMatch: true, success: noContent,
   },
   createPipeField: {
     method: 'POST', path: '/v1/pipes/{pipeId}/fields', handler: { module: 'pipes', export: 'createPipeField' }, access: 'RW', role: 'admin',
     summary: 'Add a field to the start form or a phase', tag: 'Pipes',
-    request: { params: pipeParams, body: s.CreatePipeField }, success: { status: 201, description: 'The field', schema: s.Field },
+    request: { params: pipeParams, body: s.CreatePipeField }, ifMatch: true, success: { status: 201, description: 'The field', schema: s.Field },
   },
   updatePipeField: {
     method: 'PATCH', path: '/v1/pipes/{pipeId}/fields/{fieldId}', handler: { module: 'pipes', export: 'updatePipeField' }, access: 'RW', role: 'admin',
     summary: 'Change a field (its type is fixed)', tag: 'Pipes',
-    request: { params: pipeFieldParams, body: s.UpdateField }, success: { status: 200, description: 'The field', schema: s.Field },
+    request: { params: pipeFieldParams, body: s.UpdateField }, ifMatch: true, success: { status: 200, description: 'The field', schema: s.Field },
   },
   deletePipeField: {
     method: 'DELETE', path: '/v1/pipes/{pipeId}/fields/{fieldId}', handler: { module: 'pipes', export: 'deletePipeField' }, access: 'RW', role: 'admin',
-    summary: 'Delete a field', tag: 'Pipes', request: { params: pipeFieldParams }, success: noContent,
+    summary: 'Delete a field', tag: 'Pipes', request: { params: pipeFieldParams }, ifMatch: true, success: noContent,
   },
 
   createCard: {
@@ -138,16 +140,16 @@ export const routes = {
   updateCard: {
     method: 'PATCH', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'updateCard' }, access: 'RW', role: 'member',
     summary: 'Update field values (merged; null clears)', tag: 'Cards',
-    request: { params: cardParams, body: s.UpdateCard }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+    request: { params: cardParams, body: s.UpdateCard }, ifMatch: true, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
   },
   moveCard: {
     method: 'POST', path: '/v1/cards/{cardId}/move', handler: { module: 'cards', export: 'moveCard' }, access: 'RW', role: 'member',
     summary: 'Move a card to another phase', tag: 'Cards',
-    request: { params: cardParams, body: s.MoveCard }, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+    request: { params: cardParams, body: s.MoveCard }, ifMatch: true, success: { status: 200, description: 'The card', schema: s.Card, etag: true },
   },
   deleteCard: {
     method: 'DELETE', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'deleteCard' }, access: 'RW', role: 'member',
-    summary: 'Delete a card, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Cards', request: { params: cardParams }, success: noContent, accepted: acceptedDelete,
+    summary: 'Delete a card, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Cards', request: { params: cardParams }, ifMatch: true, success: noContent, accepted: acceptedDelete,
   },
 
   createDatabase: {
@@ -168,25 +170,25 @@ export const routes = {
   updateDatabase: {
     method: 'PATCH', path: '/v1/databases/{databaseId}', handler: { module: 'databases', export: 'updateDatabase' }, access: 'RW', role: 'admin',
     summary: 'Rename a database or choose its title field', tag: 'Databases',
-    request: { params: dbParams, body: s.UpdateDatabase }, success: { status: 200, description: 'The database', schema: s.Database, etag: true },
+    request: { params: dbParams, body: s.UpdateDatabase }, ifMatch: true, success: { status: 200, description: 'The database', schema: s.Database, etag: true },
   },
   deleteDatabase: {
     method: 'DELETE', path: '/v1/databases/{databaseId}', handler: { module: 'databases', export: 'deleteDatabase' }, access: 'RW', role: 'admin',
-    summary: 'Delete a database that has no records', tag: 'Databases', request: { params: dbParams }, success: noContent,
+    summary: 'Delete a database that has no records', tag: 'Databases', request: { params: dbParams }, ifMatch: true, success: noContent,
   },
   createDatabaseField: {
     method: 'POST', path: '/v1/databases/{databaseId}/fields', handler: { module: 'databases', export: 'createDatabaseField' }, access: 'RW', role: 'admin',
     summary: 'Add a field', tag: 'Databases',
-    request: { params: dbParams, body: s.CreateDatabaseField }, success: { status: 201, description: 'The field', schema: s.Field },
+    request: { params: dbParams, body: s.CreateDatabaseField }, ifMatch: true, success: { status: 201, description: 'The field', schema: s.Field },
   },
   updateDatabaseField: {
     method: 'PATCH', path: '/v1/databases/{databaseId}/fields/{fieldId}', handler: { module: 'databases', export: 'updateDatabaseField' }, access: 'RW', role: 'admin',
     summary: 'Change a field (its type is fixed)', tag: 'Databases',
-    request: { params: dbFieldParams, body: s.UpdateField }, success: { status: 200, description: 'The field', schema: s.Field },
+    request: { params: dbFieldParams, body: s.UpdateField }, ifMatch: true, success: { status: 200, description: 'The field', schema: s.Field },
   },
   deleteDatabaseField: {
     method: 'DELETE', path: '/v1/databases/{databaseId}/fields/{fieldId}', handler: { module: 'databases', export: 'deleteDatabaseField' }, access: 'RW', role: 'admin',
-    summary: 'Delete a field', tag: 'Databases', request: { params: dbFieldParams }, success: noContent,
+    summary: 'Delete a field', tag: 'Databases', request: { params: dbFieldParams }, ifMatch: true, success: noContent,
   },
 
   createRecord: {
@@ -211,11 +213,11 @@ export const routes = {
   updateRecord: {
     method: 'PATCH', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'updateRecord' }, access: 'RW', role: 'member',
     summary: 'Update field values (merged; null clears)', tag: 'Records',
-    request: { params: recordParams, body: s.UpdateRecord }, success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
+    request: { params: recordParams, body: s.UpdateRecord }, ifMatch: true, success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
   },
   deleteRecord: {
     method: 'DELETE', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'deleteRecord' }, access: 'RW', role: 'member',
-    summary: 'Delete a record, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Records', request: { params: recordParams }, success: noContent, accepted: acceptedDelete,
+    summary: 'Delete a record, and what its cascade policies take with it (204, or 202 with a job for large cascades)', tag: 'Records', request: { params: recordParams }, ifMatch: true, success: noContent, accepted: acceptedDelete,
   },
 
   createConnection: {
@@ -236,12 +238,12 @@ export const routes = {
   updateConnection: {
     method: 'PATCH', path: '/v1/connections/{connectionId}', handler: { module: 'connections', export: 'updateConnection' }, access: 'RW', role: 'admin',
     summary: 'Change a connection (its parent and child are fixed)', tag: 'Connections',
-    request: { params: connectionParams, body: s.UpdateConnection }, success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
+    request: { params: connectionParams, body: s.UpdateConnection }, ifMatch: true, success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
   },
   deleteConnection: {
     method: 'DELETE', path: '/v1/connections/{connectionId}', handler: { module: 'connections', export: 'deleteConnection' }, access: 'RW', role: 'admin',
     summary: 'Delete a connection (409 while it joins items, unless ?cascade=true)', tag: 'Connections',
-    request: { params: connectionParams, query: s.DeleteConnectionQuery }, success: noContent,
+    request: { params: connectionParams, query: s.DeleteConnectionQuery }, ifMatch: true, success: noContent,
   },
   connectionCandidates: {
     method: 'GET', path: '/v1/connections/{connectionId}/candidates', handler: { module: 'connections', export: 'connectionCandidates' }, access: 'RO', role: 'viewer',
@@ -251,7 +253,7 @@ export const routes = {
   addCardChild: {
     method: 'POST', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'addCardChild' }, access: 'RW', role: 'member',
     summary: 'Connect an existing child, or create one from this card', tag: 'Connections',
-    request: { params: cardParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)' },
+    request: { params: cardParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
   },
   listCardChildren: {
     method: 'GET', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'listCardChildren' }, access: 'RO', role: 'viewer',
@@ -266,7 +268,7 @@ export const routes = {
   addRecordChild: {
     method: 'POST', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'addRecordChild' }, access: 'RW', role: 'member',
     summary: 'Connect an existing child, or create one from this record', tag: 'Connections',
-    request: { params: recordParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)' },
+    request: { params: recordParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
   },
   listRecordChildren: {
     method: 'GET', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'listRecordChildren' }, access: 'RO', role: 'viewer',

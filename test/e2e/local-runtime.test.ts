@@ -8,18 +8,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
 import { DEMO_ORG, seedDemo } from '../../infra/local/seed';
+import { enforceContract } from '../support/contract';
 
 let dir: string;
 let runtime: LocalRuntime;
 let admin: string;
+let contract: Awaited<ReturnType<typeof enforceContract>> | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cardflow-e2e-'));
-  runtime = await startLocalRuntime({ port: 0, seed: true, quiet: true, keyFile: join(dir, 'key.json') });
+  runtime = await startLocalRuntime({ port: 0, seed: false, quiet: true, keyFile: join(dir, 'key.json') });
+  // Every response from here on, the seed's included, is checked against the served document.
+  contract = await enforceContract(runtime.url);
+  runtime.seed = await seedDemo({ url: runtime.url, issuer: runtime.issuer });
   admin = await runtime.issuer.mintToken({ orgId: DEMO_ORG, role: 'admin', sub: 'e2e-admin' });
 });
 
 afterAll(async () => {
+  contract?.restore();
   await runtime?.stop();
   await rm(dir, { recursive: true, force: true });
 });

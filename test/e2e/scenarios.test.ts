@@ -10,16 +10,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
 import { DEMO_AUTOMATIONS, DEMO_CONNECTIONS, DEMO_DATABASES, DEMO_ORG, DEMO_PIPES, seedDemo } from '../../infra/local/seed';
+import { enforceContract } from '../support/contract';
 
 let dir: string;
 let runtime: LocalRuntime;
+let contract: Awaited<ReturnType<typeof enforceContract>> | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cardflow-scenarios-'));
   runtime = await startLocalRuntime({ port: 0, seed: false, quiet: true, keyFile: join(dir, 'key.json') });
+  // Every response is checked against the served OpenAPI document: a lie fails the test.
+  contract = await enforceContract(runtime.url);
 });
 
 afterAll(async () => {
+  contract?.restore();
   await runtime?.stop();
   await rm(dir, { recursive: true, force: true });
 });

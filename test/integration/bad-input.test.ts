@@ -74,6 +74,7 @@ describe('bad input', () => {
   it('a non-JSON content type → 415', async () => {
     const res = await admin('createPipe', { rawBody: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(415);
+    expect(res.body).toMatchObject({ title: 'Unsupported Media Type', code: 'request.unsupportedMediaType' });
   });
 
   it('no claims → 401; a viewer writing → 403 naming the role it needs', async () => {

@@ -8,6 +8,7 @@ import type { Role } from '../../domain/auth';
 import type { ApiEvent, ApiResult } from '../../functions/api/http';
 import { areaOf } from '../../functions/api/areas';
 import { routes, type RouteId } from '../../functions/api/routes';
+import { Contract } from './contract';
 
 type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
@@ -96,15 +97,37 @@ export function buildEvent(routeId: RouteId, options: CallOptions, caller: Calle
   } as ApiEvent;
 }
 
+let contract: Promise<Contract> | undefined;
+
+/** The document the openapi handler serves, as the validator every call is checked against. */
+function servedContract(): Promise<Contract> {
+  return (contract ??= (async () => {
+    const served = await invoke('openapi', {}, null);
+    return new Contract(JSON.parse(served.body ?? ''));
+  })());
+}
+
 /** Invokes the route's area handler (the function the CDK stack deploys for it) with the route's event. */
-export async function call<T = any>(routeId: RouteId, options: CallOptions = {}, defaultCaller: Caller | null = null): Promise<CallResult<T>> {
+async function invoke(routeId: RouteId, options: CallOptions, caller: Caller | null): Promise<ApiResult & { rawPath: string }> {
   const route = routes[routeId];
   const area = areaOf(route);
   const { handler } = await loadArea(area);
   if (!handler) throw new Error(`functions/api/areas/${area}.ts has no export handler`);
+  const event = buildEvent(routeId, options, caller);
+  return { ...(await handler(event, fakeContext(`cardflow-${area}`))), rawPath: event.rawPath };
+}
+
+/**
+ * Invokes the route's area handler. The response is checked against the served OpenAPI document
+ * (status, content type, body): an answer the document does not promise fails the test.
+ */
+export async function call<T = any>(routeId: RouteId, options: CallOptions = {}, defaultCaller: Caller | null = null): Promise<CallResult<T>> {
+  const route = routes[routeId];
   const caller = options.as === undefined ? defaultCaller : options.as;
-  const result = await handler(buildEvent(routeId, options, caller), fakeContext(`cardflow-${area}`));
+  const result = await invoke(routeId, options, caller);
   const text = result.body ?? '';
+  const headers = (result.headers ?? {}) as Record<string, string>;
+  (await servedContract()).check({ method: route.method, path: result.rawPath, status: result.statusCode ?? 200, contentType: headers['content-type'] ?? null, text }, routeId);
   return {
     status: result.statusCode ?? 200,
     headers: (result.headers ?? {}) as Record<string, string>,
