@@ -11,7 +11,7 @@ import { itemPk, itemTypeOf } from './store/connections';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled, type TransactItem } from './store/dynamo';
 import type { ItemCore, ItemHeader } from './store/items';
-import { gsi2, keys } from './store/keys';
+import { EDGE_PREFIX, gsi2, keys } from './store/keys';
 
 export type AnyItem = Card | DbRecord;
 
@@ -237,7 +237,9 @@ export async function listChildren(ctx: UseCaseContext, parentType: ItemType, pa
   if (!(await ctx.store.items.get(orgId, parentType, parentId))) throw new NotFoundError(label(parentType), parentId);
   const scope = `children:${orgId}:${parentId}:${query.connectionId}`;
   const pk = itemPk(orgId, parentType, parentId);
-  const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ PK: pk })) : undefined;
+  // The start key must lie in this connection's range of the parent's child edges.
+  const bounds = { sortPrefix: { SK: `${EDGE_PREFIX.child}${query.connectionId}#` } };
+  const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ PK: pk }), bounds) : undefined;
   const page = await ctx.store.connections.childrenPage(orgId, parentType, parentId, query.connectionId, query.limit ?? 50, start?.key);
   return {
     items: page.items.map((e) => ({ ...e.summary, connectedAt: e.connectedAt })),

@@ -26,6 +26,7 @@ import {
 import type { z } from '../../domain/schemas';
 import { documentClient } from '../../domain/store/client';
 import { IdempotencyStore, type IdempotencyRecord, type IdempotencyRef } from '../../domain/store/idempotency';
+import { loadCursorKey } from '../shared/cursor-key';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
@@ -316,6 +317,7 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
     })
     .handler(async (event, context) => {
       const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+      await loadCursorKey();
       let principal: Principal | undefined;
       if (route.role !== null) {
         principal = principalFromAuthorizer(event.requestContext?.authorizer?.lambda as Record<string, unknown> | undefined);

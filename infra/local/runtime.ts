@@ -65,6 +65,8 @@ function configureEnvironment(dynamoEndpoint: string, tableName: string, dataDir
     // No X-Ray daemon here: Tracer is a no-op. Metrics stay on: their EMF lines go to stdout,
     // as they would to CloudWatch Logs (tests turn them off with POWERTOOLS_METRICS_DISABLED).
     POWERTOOLS_TRACE_ENABLED: 'false',
+    // Signs pagination cursors; in AWS a Secrets Manager secret holds it. A key set in the shell wins.
+    CURSOR_SIGNING_KEY: process.env['CURSOR_SIGNING_KEY'] || randomBytes(32).toString('base64'),
   });
   // A session token from the developer's shell would be sent along with the local key.
   delete process.env['AWS_SESSION_TOKEN'];

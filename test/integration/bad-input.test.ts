@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, client, newOrg } from '../support/api';
 import { fieldIds, recruitingPipe } from '../support/fixtures';
@@ -69,6 +70,22 @@ describe('bad input', () => {
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toBe('application/problem+json');
     expect(await snapshotOrg(orgId)).toEqual(before);
+  });
+
+  it('a forged cursor → 400, never 500: unkeyed digest, a start key without PK/SK, SK #META on /children', async () => {
+    const connectionId = 'conn_01JD0000000000000000000000';
+    const pk = `ORG#${orgId}#CARD#${cardId}`;
+    const scope = `children:${orgId}:${cardId}:${connectionId}`;
+    // The scheme before cursors were signed: anyone knowing the scope could compute the tag.
+    const forge = (state: unknown) => {
+      const payload = Buffer.from(JSON.stringify(state)).toString('base64url');
+      return `${payload}.${createHash('sha256').update(scope).update('\0').update(payload).digest('base64url').slice(0, 22)}`;
+    };
+    for (const key of [{ PK: pk, SK: '#META' }, { PK: pk }, {}]) {
+      const res = await admin('listCardChildren', { params: { cardId }, query: { connectionId, cursor: forge({ key }) } });
+      expect(res.status, JSON.stringify(key)).toBe(400);
+      expect(res.body.errors[0]).toMatchObject({ path: 'query.cursor', code: 'request.invalidCursor' });
+    }
   });
 
   it('a non-JSON content type → 415', async () => {

@@ -122,12 +122,24 @@ async function invoke(routeId: RouteId, options: CallOptions, caller: Caller | n
  * (status, content type, body): an answer the document does not promise fails the test.
  */
 export async function call<T = any>(routeId: RouteId, options: CallOptions = {}, defaultCaller: Caller | null = null): Promise<CallResult<T>> {
+  return callChecked<T>(routeId, options, defaultCaller, true);
+}
+
+/** The same without the contract check (benchmarks time the handler alone). */
+export async function callUnchecked<T = any>(routeId: RouteId, options: CallOptions = {}, defaultCaller: Caller | null = null): Promise<CallResult<T>> {
+  return callChecked<T>(routeId, options, defaultCaller, false);
+}
+
+async function callChecked<T>(routeId: RouteId, options: CallOptions, defaultCaller: Caller | null, check: boolean): Promise<CallResult<T>> {
   const route = routes[routeId];
   const caller = options.as === undefined ? defaultCaller : options.as;
   const result = await invoke(routeId, options, caller);
   const text = result.body ?? '';
   const headers = (result.headers ?? {}) as Record<string, string>;
-  (await servedContract()).check({ method: route.method, path: result.rawPath, status: result.statusCode ?? 200, contentType: headers['content-type'] ?? null, text }, routeId);
+  if (check) {
+    const observed = { method: route.method, path: result.rawPath, status: result.statusCode ?? 200, contentType: headers['content-type'] ?? null, text };
+    (await servedContract()).check(observed, routeId);
+  }
   return {
     status: result.statusCode ?? 200,
     headers: (result.headers ?? {}) as Record<string, string>,

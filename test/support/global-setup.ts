@@ -23,6 +23,8 @@ export default async function setup() {
     POWERTOOLS_TRACE_ENABLED: 'false',
     // The local key that encrypts webhook secrets (KMS in AWS), one per test run.
     SECRETS_LOCAL_KEY: randomBytes(32).toString('base64'),
+    // Generated per run, as npm start does: cursors are signed with it.
+    CURSOR_SIGNING_KEY: randomBytes(32).toString('base64'),
   });
   return async () => {
     await dynamo.stop();
