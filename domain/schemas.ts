@@ -192,9 +192,71 @@ export const Pipe = PipeSummary.extend({
   connections: ContainerConnections,
 }).openapi('Pipe');
 
+// ——— Field values, one schema per field type (documentation of domain/fields.ts checkValue) ———
+
+const ItemIdValue = z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/** What each field type stores and shows; the use cases check a request's values against them (422). */
+export const FieldValueSchemas = {
+  short_text: z.string().max(LIMITS.shortText).openapi('ShortTextValue', { description: 'short_text: one line.', example: 'Ada Lovelace' }),
+  long_text: z.string().max(LIMITS.longText).openapi('LongTextValue', { description: 'long_text.', example: 'Line 1\nLine 2' }),
+  number: z
+    .number()
+    .min(-Number.MAX_SAFE_INTEGER)
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi('NumberValue', { description: 'number: 0, or a magnitude from 1e-130 (what DynamoDB stores) to 2^53 − 1.', example: 42.5 }),
+  currency: z
+    .number()
+    .multipleOf(0.01)
+    .gt(-1e13)
+    .lt(1e13)
+    .openapi('CurrencyValue', { description: 'currency: a number with at most 2 decimals.', example: 1999.99 }),
+  date: z.string().openapi('DateValue', { format: 'date', description: 'date: a calendar date YYYY-MM-DD.', example: '2026-12-01' }),
+  datetime: z.string().openapi('DateTimeValue', { format: 'date-time', description: 'datetime: ISO 8601 with a time zone; stored and shown in UTC.', example: '2026-12-01T09:30:00.000Z' }),
+  email: z.string().openapi('EmailValue', { format: 'email', description: 'email: an address (trimmed).', example: 'ada@example.com' }),
+  phone: z.string().regex(/^\+[1-9]\d{6,14}$/).openapi('PhoneValue', { description: 'phone: E.164; spaces, dots, dashes and brackets are dropped on input.', example: '+14155550123' }),
+  single_select: z.string().openapi('SingleSelectValue', { description: "single_select: one of the field's options.", example: 'Urgent' }),
+  multi_select: z.array(z.string()).max(LIMITS.listValues).openapi('MultiSelectValue', { description: "multi_select: distinct options of the field.", example: ['Backend', 'API'] }),
+  checklist: z.array(z.string()).max(LIMITS.listValues).openapi('ChecklistValue', { description: 'checklist: the checked options, distinct.', example: ['Contract signed', 'Laptop'] }),
+  assignee: z
+    .array(z.string().regex(/^[A-Za-z0-9._@:|+-]{1,128}$/))
+    .max(LIMITS.listValues)
+    .openapi('AssigneeValue', { description: "assignee: distinct user ids (a token's sub).", example: ['auth0|ada', 'user-7'] }),
+  attachment: z
+    .array(z.string().max(LIMITS.url).openapi({ format: 'uri' }))
+    .max(20)
+    .openapi('AttachmentValue', { description: 'attachment: distinct http(s) URLs.', example: ['https://files.example.com/cv.pdf'] }),
+  connection: z
+    .array(ItemIdValue)
+    .max(LIMITS.listValues)
+    .openapi('ConnectionValue', { description: 'connection: ids of the connected cards or records; a list replaces them all.', example: ['card_01JD0000000000000000000000'] }),
+} satisfies Record<(typeof FIELD_TYPES)[number], z.ZodType>;
+
+export const ConnectionChange = z
+  .strictObject({ add: z.array(ItemIdValue).max(LIMITS.listValues).optional(), remove: z.array(ItemIdValue).max(LIMITS.listValues).optional() })
+  .openapi('ConnectionChange', { description: 'connection fields, on write: ids to connect and to disconnect.', example: { add: ['card_01JD0000000000000000000000'] } });
+
+/** The component name of each field type's value schema. */
+export const fieldValueComponent = (type: (typeof FIELD_TYPES)[number]) =>
+  `${type.split('_').map((w) => (w === 'datetime' ? 'DateTime' : w[0]!.toUpperCase() + w.slice(1))).join('')}Value`;
+
+/** A stored value, as GET shows it: one of the field types' values. */
+export const FieldValue = z
+  .union([z.string(), z.number(), z.array(z.string())])
+  .openapi('FieldValue', {
+    description: 'A value of one of the field types (see the *Value components); which one follows from the field\'s type.',
+    anyOf: FIELD_TYPES.map((type) => ({ $ref: `#/components/schemas/${fieldValueComponent(type)}` })),
+  });
+
 /** Field values keyed by field id; each field type checks its own values (422 names the field). */
 export const Values = z
-  .record(Id('field'), z.unknown().openapi({ description: 'A value of the field type; for a connection field, a list of ids (replaces all) or { add, remove }.' }))
+  .record(
+    Id('field'),
+    z.unknown().openapi({
+      description: 'A value of the field type, or null to clear it; for a connection field, a list of ids (replaces all) or { add, remove }.',
+      anyOf: [{ $ref: '#/components/schemas/FieldValue' }, { $ref: '#/components/schemas/ConnectionChange' }, { type: 'null' }],
+    }),
+  )
   .refine((values) => Object.keys(values).length <= 200, 'at most 200 values at once')
   .openapi('Values', {
     description: 'Values keyed by field id. null clears a value.',
@@ -217,7 +279,7 @@ export const Card = z
     pipeId: Id('pipe'),
     phaseId: Id('phase'),
     title: z.string(),
-    values: z.record(z.string(), z.unknown()),
+    values: z.record(z.string(), FieldValue),
     finished: z.boolean(),
     finishedAt: Timestamp.optional(),
     phaseHistory: z.array(PhaseVisit),
@@ -252,7 +314,7 @@ export const DbRecord = z
     id: Id('record'),
     databaseId: Id('database'),
     title: z.string(),
-    values: z.record(z.string(), z.unknown()),
+    values: z.record(z.string(), FieldValue),
     version: z.number().int(),
     createdBy: z.string(),
     createdAt: Timestamp,

@@ -1,6 +1,6 @@
 /** Builds the OpenAPI 3.1 document from the route manifest and its zod schemas. */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { DeadLetter, Problem, z } from '../../domain/schemas';
+import { ConnectionChange, DeadLetter, FieldValueSchemas, fieldValueComponent, Problem, z } from '../../domain/schemas';
 import { MAX_BODY_BYTES } from './limits';
 import { routeList } from './routes';
 
@@ -38,7 +38,8 @@ export function problemStatuses(route: Route): number[] {
 }
 
 const ifMatchHeader = z.string().optional().openapi({
-  description: 'ETag of the version you read; the change is refused with 412 if it is not current.',
+  description:
+    'ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent\'s ETag: connecting, creating and disconnecting children move the parent\'s version on.',
 });
 
 const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
@@ -57,6 +58,9 @@ export function buildOpenApiDocument() {
     description: 'A JWT whose claims carry org_id, role (viewer, member, admin) and sub.',
   });
   registry.register('Problem', Problem);
+  // Each field type's value: referenced by FieldValue, which the card and record schemas use.
+  for (const [type, schema] of Object.entries(FieldValueSchemas)) registry.register(fieldValueComponent(type as keyof typeof FieldValueSchemas), schema);
+  registry.register('ConnectionChange', ConnectionChange);
   for (const route of routeList) {
     const headers = {
       ...(route.ifMatch ? { 'If-Match': ifMatchHeader } : {}),
