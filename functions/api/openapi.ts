@@ -33,6 +33,7 @@ export function problemStatuses(route: Route): number[] {
   if (!reads || route.request?.params || route.request?.query) statuses.add(404).add(422);
   if (!reads) statuses.add(409);
   if (route.ifMatch) statuses.add(412);
+  route.answers?.forEach((s) => statuses.add(s));
   if (route.request?.body) statuses.add(413).add(415);
   return [...statuses].sort((a, b) => a - b);
 }

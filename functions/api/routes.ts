@@ -38,6 +38,8 @@ export interface RouteSpec {
   accepted?: { status: 202; description: string; schema: z.ZodType };
   /** The handler honours If-Match (412 when it does not name the current version). */
   ifMatch?: boolean;
+  /** Problem statuses the use case answers beyond what the entry implies (e.g. 412 for versions in the body). */
+  answers?: number[];
 }
 
 const params = z.strictObject;
@@ -131,7 +133,7 @@ export const routes = {
   batchCards: {
     method: 'POST', path: '/v1/pipes/{pipeId}/cards/batch', handler: { module: 'cards', export: 'batchCards' }, access: 'RW', role: 'member',
     summary: 'Create or update up to 50 cards, all-or-nothing (one transaction); a refusal lists every failing item by index', tag: 'Cards',
-    request: { params: pipeParams, body: items.BatchCards }, success: { status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult },
+    request: { params: pipeParams, body: items.BatchCards }, answers: [412], success: { status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult },
   },
   getCard: {
     method: 'GET', path: '/v1/cards/{cardId}', handler: { module: 'cards', export: 'getCard' }, access: 'RO', role: 'viewer',
@@ -204,7 +206,7 @@ export const routes = {
   batchRecords: {
     method: 'POST', path: '/v1/databases/{databaseId}/records/batch', handler: { module: 'records', export: 'batchRecords' }, access: 'RW', role: 'member',
     summary: 'Create or update up to 50 records, all-or-nothing (one transaction); a refusal lists every failing item by index', tag: 'Records',
-    request: { params: dbParams, body: items.BatchRecords }, success: { status: 200, description: 'The records as written, in request order', schema: items.BatchRecordsResult },
+    request: { params: dbParams, body: items.BatchRecords }, answers: [412], success: { status: 200, description: 'The records as written, in request order', schema: items.BatchRecordsResult },
   },
   getRecord: {
     method: 'GET', path: '/v1/records/{recordId}', handler: { module: 'records', export: 'getRecord' }, access: 'RO', role: 'viewer',
