@@ -8,6 +8,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from './errors';
 import { EVENT_ID, type EventType } from './events';
@@ -87,93 +88,47 @@ export const WEBHOOK_LIMITS = {
 
 export interface UrlPolicy {
   /**
-   * Allow http:// and https:// to loopback hosts (localhost, 127.0.0.0/8, ::1). Off by default:
-   * in Lambda, loopback is the runtime API. Local runs and tests turn it on by configuration.
+   * Allow http:// and https:// to loopback hosts (localhost, 127.0.0.0/8, ::1 — not their
+   * IPv4-mapped forms). Off by default: in Lambda, loopback is the runtime API. Only the local
+   * runtime and the tests turn it on (WEBHOOK_ALLOW_LOOPBACK=true, functions/shared/webhook-config.ts);
+   * the CDK never sets it (test/infra/webhook-isolation.test.ts checks every function).
    */
   allowLoopback: boolean;
 }
 
-function ipv4Parts(ip: string): number[] | null {
-  const parts = ip.split('.').map(Number);
-  return parts.length === 4 && parts.every((p) => Number.isInteger(p) && p >= 0 && p <= 255) ? parts : null;
-}
+/**
+ * Address classification is ipaddr.js's (a kept library with the IANA special-purpose
+ * registries), as an allow-list: an address is public only when ipaddr.js calls it plain
+ * `unicast` — never loopback, link-local, private, unique-local, unspecified, multicast,
+ * broadcast, carrier-grade NAT, reserved (192.88.99.0/24, documentation, benchmarking, 240/4),
+ * 6to4 (2002::/16), Teredo (2001::/32), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), IPv4-mapped
+ * (::ffff:0:0/96) or IPv4-translated (::ffff:0:0:0/96). Two rules ipaddr.js does not name are
+ * added: IPv6 must lie in 2000::/3 (the only block IANA allocates as global unicast, which also
+ * refuses the deprecated IPv4-compatible ::a.b.c.d under ::/96), and an address embedding IPv4
+ * is refused whatever IPv4 address it embeds (a webhook has no reason to use one, and embedded
+ * forms are how hand-written filters get bypassed).
+ */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
 
-const V4_BLOCKED: Array<[number, number, number, number, number]> = [
-  [0, 0, 0, 0, 8], // "this network"
-  [10, 0, 0, 0, 8], // private
-  [100, 64, 0, 0, 10], // carrier-grade NAT
-  [127, 0, 0, 0, 8], // loopback
-  [169, 254, 0, 0, 16], // link-local (instance metadata)
-  [172, 16, 0, 0, 12], // private
-  [192, 0, 0, 0, 24], // IETF protocol assignments
-  [192, 0, 2, 0, 24], // documentation
-  [192, 168, 0, 0, 16], // private
-  [198, 18, 0, 0, 15], // benchmarking
-  [198, 51, 100, 0, 24], // documentation
-  [203, 0, 113, 0, 24], // documentation
-  [224, 0, 0, 0, 4], // multicast
-  [240, 0, 0, 0, 4], // reserved, broadcast
-];
-
-function v4Number(parts: number[]) {
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-function inV4Range(parts: number[], [a, b, c, d, bits]: [number, number, number, number, number]) {
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (v4Number(parts) & mask) === (v4Number([a, b, c, d]) & mask);
-}
-
-/** The 8 groups of an IPv6 address, or null. */
-function ipv6Groups(ip: string): number[] | null {
-  let text = ip.toLowerCase().split('%')[0]!;
-  const lastColon = text.lastIndexOf(':');
-  const last = text.slice(lastColon + 1);
-  if (last.includes('.')) {
-    const v4 = ipv4Parts(last);
-    if (!v4 || lastColon < 0) return null;
-    text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const parse = (s: string) => (s ? s.split(':').map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)) : []);
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  if ([...head, ...rest].some(Number.isNaN)) return null;
-  const known = head.length + rest.length;
-  if (halves.length === 1 ? known !== 8 : known > 7) return null;
-  return [...head, ...Array<number>(8 - known).fill(0), ...rest];
+/** The ipaddr.js range name of an address ('unicast' = public), or 'invalid'. */
+export function addressRange(ip: string): string {
+  const text = ip.split('%')[0]!; // a zone id (fe80::1%eth0) says nothing about the range
+  if (!ipaddr.isValid(text)) return 'invalid';
+  const parsed = ipaddr.parse(text);
+  if (parsed.kind() === 'ipv4') return parsed.range();
+  const v6 = parsed as ipaddr.IPv6;
+  const range = v6.range();
+  if (range !== 'unicast') return range;
+  return v6.match(GLOBAL_UNICAST_V6) ? 'unicast' : 'outsideGlobalUnicast';
 }
 
 export function isLoopbackAddress(ip: string): boolean {
-  const v4 = ipv4Parts(ip);
-  if (v4) return v4[0] === 127;
-  const g = ipv6Groups(ip);
-  if (!g) return false;
-  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return true;
-  // IPv4-mapped ::ffff:127.x.x.x
-  return g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff && g[6]! >> 8 === 127;
+  return addressRange(ip) === 'loopback';
 }
 
-/** Addresses a webhook may never reach: private, loopback, link-local, reserved, multicast. */
+/** Addresses a webhook may never reach: anything but global unicast (see addressRange). */
 export function isNonPublicAddress(ip: string): boolean {
-  const v4 = ipv4Parts(ip);
-  if (v4) return V4_BLOCKED.some((range) => inV4Range(v4, range));
-  const g = ipv6Groups(ip);
-  if (!g) return true;
-  if (g.every((x) => x === 0)) return true; // ::
-  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return true; // ::1
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return isNonPublicAddress(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`); // ::ffff:a.b.c.d
-  }
-  if (g[0] === 0x64 && g[1] === 0xff9b) return isNonPublicAddress(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`); // NAT64
-  const first = g[0]!;
-  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
-  if ((first & 0xff00) === 0xff00) return true; // multicast
-  if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
-  return false;
+  return addressRange(ip) !== 'unicast';
 }
 
 const LOOPBACK_NAMES = /^(localhost|localhost\.localdomain)\.?$|\.localhost\.?$/i;

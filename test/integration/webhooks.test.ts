@@ -135,7 +135,8 @@ describe('webhook administration', () => {
   it('refuses bad URLs (422) and unknown event types (400), writing nothing', async () => {
     const orgId = newOrg('whbad');
     const api = client(orgId);
-    for (const url of ['ftp://example.com/x', 'http://example.com/hook', 'https://10.0.0.8/hook', 'https://169.254.169.254/latest', 'https://user:pw@example.com/', 'not a url']) {
+    const ssrf = ['https://[::a9fe:a9fe]/', 'https://[::127.0.0.1]/', 'https://[::ffff:0:7f00:1]/', 'https://[2002:a9fe:a9fe::]/', 'https://[2001::7f00:1]/', 'https://192.88.99.1/'];
+    for (const url of ['ftp://example.com/x', 'http://example.com/hook', 'https://10.0.0.8/hook', 'https://169.254.169.254/latest', 'https://user:pw@example.com/', 'not a url', ...ssrf]) {
       const res = await api('createWebhook', { body: { url, eventTypes: ['card.created'] } });
       expect(res.status, url).toBe(422);
       expect(res.body.code).toBe('webhook.invalidUrl');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressAllowed, afterAttempt, backoffMs, checkWebhookUrl, DEFAULT_DELIVERY_POLICY, isNonPublicAddress, type DeliveryPolicy } from '../../domain/webhooks';
+import { addressAllowed, addressRange, afterAttempt, backoffMs, checkWebhookUrl, DEFAULT_DELIVERY_POLICY, isNonPublicAddress, type DeliveryPolicy } from '../../domain/webhooks';
 
 const strict = { allowLoopback: false };
 const local = { allowLoopback: true };
@@ -54,11 +54,76 @@ describe('webhook URL policy', () => {
     expect(isNonPublicAddress('::1')).toBe(true);
     expect(isNonPublicAddress('::')).toBe(true);
     expect(isNonPublicAddress('::ffff:127.0.0.1')).toBe(true);
-    expect(isNonPublicAddress('::ffff:8.8.8.8')).toBe(false);
+    expect(isNonPublicAddress('::ffff:8.8.8.8')).toBe(true); // embedded IPv4 is refused whatever it embeds
     expect(isNonPublicAddress('not-an-ip')).toBe(true);
     expect(addressAllowed('127.0.0.1', strict)).toBe(false);
     expect(addressAllowed('127.0.0.1', local)).toBe(true);
     expect(addressAllowed('192.168.0.10', local)).toBe(false);
+  });
+});
+
+describe('SSRF: address classification by ipaddr.js', () => {
+  // The cases from issue 8: IPv4 embedded in IPv6 (compatible, translated, 6to4, Teredo) and the 6to4 relay anycast.
+  const issueCases = ['https://[::a9fe:a9fe]/', 'https://[::127.0.0.1]/', 'https://[::ffff:0:7f00:1]/', 'https://[2002:a9fe:a9fe::]/', 'https://[2001::7f00:1]/', 'https://192.88.99.1/'];
+
+  it('refuses the issue\'s embedded-IPv4 and relay addresses at registration, with loopback allowed or not', () => {
+    for (const url of issueCases) {
+      expect(checkWebhookUrl(url, strict), url).toMatch(/public address/);
+      expect(checkWebhookUrl(url, local), url).toMatch(/public address|https/);
+    }
+  });
+
+  it('names the range of every refused class', () => {
+    const cases: Record<string, string> = {
+      '127.0.0.1': 'loopback',
+      '::1': 'loopback',
+      '169.254.169.254': 'linkLocal',
+      'fe80::1': 'linkLocal',
+      'fe80::1%eth0': 'linkLocal',
+      '10.1.2.3': 'private',
+      '172.31.255.255': 'private',
+      '192.168.0.1': 'private',
+      'fd12:3456::1': 'uniqueLocal',
+      '0.0.0.0': 'unspecified',
+      '::': 'unspecified',
+      '224.0.0.1': 'multicast',
+      'ff02::1': 'multicast',
+      '255.255.255.255': 'broadcast',
+      '240.0.0.1': 'reserved',
+      '192.88.99.1': 'reserved',
+      '100.64.0.1': 'carrierGradeNat',
+      '2002:a9fe:a9fe::': '6to4',
+      '2001::7f00:1': 'teredo',
+      '64:ff9b::a9fe:a9fe': 'rfc6052',
+      '::ffff:127.0.0.1': 'ipv4Mapped',
+      '::ffff:8.8.8.8': 'ipv4Mapped',
+      '::ffff:0:7f00:1': 'rfc6145',
+      '::a9fe:a9fe': 'outsideGlobalUnicast',
+      '::7f00:1': 'outsideGlobalUnicast', // ::127.0.0.1 as the URL parser writes it
+      '2001:db8::1': 'reserved',
+      'not-an-ip': 'invalid',
+    };
+    for (const [ip, range] of Object.entries(cases)) {
+      expect(addressRange(ip), ip).toBe(range);
+      expect(isNonPublicAddress(ip), ip).toBe(true);
+    }
+    // ipaddr.js reads the dotted form ::127.0.0.1 as mapped (::ffff:7f00:1); refused either way.
+    expect(isNonPublicAddress('::127.0.0.1')).toBe(true);
+  });
+
+  it('public unicast passes', () => {
+    for (const ip of ['8.8.8.8', '93.184.216.34', '2606:4700::1111', '2001:4860:4860::8888']) {
+      expect(addressRange(ip), ip).toBe('unicast');
+      expect(addressAllowed(ip, strict), ip).toBe(true);
+    }
+  });
+
+  it('the local-only allowance opens 127/8 and ::1 and nothing else — not their embedded forms', () => {
+    expect(addressAllowed('127.0.0.1', local)).toBe(true);
+    expect(addressAllowed('::1', local)).toBe(true);
+    for (const ip of ['::ffff:127.0.0.1', '::127.0.0.1', '::ffff:0:7f00:1', '2001::7f00:1', '10.0.0.1', '169.254.169.254']) {
+      expect(addressAllowed(ip, local), ip).toBe(false);
+    }
   });
 });
 
