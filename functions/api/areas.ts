@@ -33,6 +33,8 @@ export const AREA_OF_MODULE: Readonly<Record<string, string>> = {
   automations: 'automations',
   webhooks: 'webhooks',
   tokens: 'tokens',
+  // Following a cascade job is part of deleting cards and records.
+  jobs: 'cards',
 };
 
 export const areaOf = (route: Pick<RouteSpec, 'handler'>): string => AREA_OF_MODULE[route.handler.module] ?? route.handler.module;

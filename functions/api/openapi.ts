@@ -24,6 +24,9 @@ type Route = (typeof routeList)[number];
  * The problem statuses an operation can answer, derived from what its manifest entry lets the
  * HTTP adapter and the use case do, so a new route declares them without anyone remembering.
  */
+/** Authorized GETs answer every 200 with an ETag, and 304 to an If-None-Match that still matches (functions/api/http.ts). */
+const conditionalGet = (route: Route) => route.method === 'GET' && route.role !== null;
+
 export function problemStatuses(route: Route): number[] {
   const statuses = new Set<number>([429, 500]);
   if (route.role === null) return [...statuses].sort((a, b) => a - b);
@@ -41,6 +44,10 @@ export function problemStatuses(route: Route): number[] {
 const ifMatchHeader = z.string().optional().openapi({
   description:
     'ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent\'s ETag: connecting, creating and disconnecting children move the parent\'s version on.',
+});
+
+const ifNoneMatchHeader = z.string().optional().openapi({
+  description: 'An ETag you hold from an earlier GET; 304 with no body when it is still current.',
 });
 
 const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
@@ -65,6 +72,7 @@ export function buildOpenApiDocument() {
   for (const route of routeList) {
     const headers = {
       ...(route.ifMatch ? { 'If-Match': ifMatchHeader } : {}),
+      ...(conditionalGet(route) ? { 'If-None-Match': ifNoneMatchHeader } : {}),
       ...(route.method === 'POST' && route.role !== null ? { 'Idempotency-Key': idempotencyKeyHeader } : {}),
     };
     registry.registerPath({
@@ -89,6 +97,7 @@ export function buildOpenApiDocument() {
           ...(route.success.schema ? { content: { 'application/json': { schema: route.success.schema } } } : {}),
           ...(route.id === 'openapi' ? { content: { 'application/json': { schema: { type: 'object' } } } } : {}),
         },
+        ...(conditionalGet(route) ? { 304: { description: 'Not Modified: the If-None-Match ETag is still current (no body)' } } : {}),
         ...(route.accepted
           ? {
               [route.accepted.status]: {

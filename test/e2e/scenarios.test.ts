@@ -201,10 +201,15 @@ describe('HR: Recruiting is the parent of Employee onboarding', () => {
     expect(edit.parentId).toBe(candidate.id);
     expectStatus(await api('PATCH', `/v1/cards/${child.id}`, { values: { [o['Department']!]: 'Engineering' } }), 200);
 
-    // Now the candidate can be hired; the child's header sees it.
+    // Now the candidate can be hired; the child's header sees it once the stream has refreshed
+    // the child's copy (the move itself writes only the parents' copies: a flat write path).
     const hired = expectStatus(await api('POST', `/v1/cards/${candidate.id}/move`, { phaseId: phase(recruiting, 'Hired') }), 200);
     expect(hired).toMatchObject({ phaseId: phase(recruiting, 'Hired'), finished: true, finishedAt: expect.any(String) });
-    expect(expectStatus(await api('GET', `/v1/cards/${child.id}`), 200).parents[0].items[0]).toMatchObject({ finished: true, phaseId: phase(recruiting, 'Hired') });
+    const seen = await eventually(
+      async () => expectStatus(await api('GET', `/v1/cards/${child.id}`), 200),
+      (card) => card.parents[0].items[0].finished === true,
+    );
+    expect(seen.parents[0].items[0]).toMatchObject({ finished: true, phaseId: phase(recruiting, 'Hired') });
 
     // A later change of the candidate's email reaches the onboarding card (stream propagation).
     expectStatus(await api('PATCH', `/v1/cards/${candidate.id}`, { values: { [r['Email']!]: 'ada.lovelace@example.com' } }), 200);

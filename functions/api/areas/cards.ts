@@ -1,5 +1,6 @@
-/** The cards area's Lambda entry (see functions/api/areas.ts). */
+/** The cards area's Lambda entry (see functions/api/areas.ts); it also answers for cascade jobs. */
 import { areaHandler } from '../area-handler';
 import * as cards from '../cards';
+import * as jobs from '../jobs';
 
-export const handler = areaHandler('cards', { cards });
+export const handler = areaHandler('cards', { cards, jobs });
