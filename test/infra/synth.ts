@@ -2,14 +2,18 @@
  * Builds the cardflow stacks the way infra/app.ts does, without bundling (no esbuild run, no
  * Docker), and small readers over the synthesized templates.
  */
+import { readFileSync } from 'node:fs';
 import { App, Aspects } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createCardflowStacks, type CardflowStacks } from '../../infra/stacks/cardflow';
 import { readSettings } from '../../infra/stacks/settings';
 
+/** cdk.json's context: the feature flags a deploy runs with, so the tests synthesize what ships. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context ?? {};
+
 export function buildStacks(context: Record<string, unknown> = {}, options: { nag?: boolean } = {}): CardflowStacks {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
   const stacks = createCardflowStacks(app, readSettings(app.node));
   if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   return stacks;
