@@ -15,24 +15,12 @@
  * the plan past 100 are refused with 422 `batch.tooManyWrites` before anything is written.
  * The request body limit (256 KB) keeps the transaction well under its 4 MB size limit.
  */
-import { nowIso, type UseCaseContext } from './context';
+import { automationMark, type UseCaseContext } from './context';
 import { loadDatabase } from './databases';
-import {
-  assertNotSynced,
-  connectionFieldSteps,
-  containerOf,
-  createSteps,
-  missingFields,
-  readCore,
-  runSteps,
-  splitValues,
-  summaryOf,
-  type AnyItem,
-  type Step,
-} from './edges';
+import { containerOf, createSteps, readCore, runSteps, type AnyItem, type Step } from './edges';
 import { AppError, ConflictError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import { cardView, prepareCard } from './cards';
-import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
+import { planValuesUpdate } from './item-update';
 import type { DatabaseDefinition, ItemType, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { prepareRecord, recordView } from './records';
@@ -91,31 +79,10 @@ async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definitio
   if (input.expectedVersion !== undefined && input.expectedVersion !== item.version) {
     throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${input.expectedVersion}`, { currentVersion: item.version });
   }
-  const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const patch = checkPatch(def.fields, plain);
-  await assertNotSynced(ctx, type, id, def.incoming, patch);
-  if (input.title !== undefined && titleFieldId) {
-    throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
-      { path: 'title', message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
-    ]);
-  }
-  const now = nowIso(ctx);
-  const values = applyPatch(item.values, patch);
-  const title = deriveTitle(titleFieldId, values, input.title, item.title, PLACEHOLDER[type]);
-  const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as AnyItem;
-  assertItemSize(next, `${label} ${id}`);
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), header, connections, now);
-  if (type === 'record') {
-    const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
-    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
-    if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
-  }
-  const changed = Object.keys(patch).length > 0 || input.title !== undefined || connections.size > 0;
+  const { patch, next, now, linked, titleChange, changed } = await planValuesUpdate(ctx, type, header, def, input, PLACEHOLDER[type], 'title');
   if (!changed) return { index, type, before: header, after: item, steps: [], changed };
-  const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, type, next).GSI2SK } } : {};
   // Guarded by the version validated here, so what was checked is what gets written.
-  const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now }, item.version);
+  const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, item.version);
   const stale = () =>
     input.expectedVersion !== undefined
       ? new PreconditionFailedError(`items[${index}]: ${label} ${id} changed meanwhile; read it again`)

@@ -15,9 +15,67 @@ import {
 } from './edges';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
 import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
-import type { ItemType } from './model';
+import type { DatabaseDefinition, ItemType, PipeDefinition } from './model';
+import type { ItemCore } from './store/items';
 
 const LABEL = { card: 'Card', record: 'Record' } as const;
+
+/** What an update of values will write, once every rule has passed; nothing written yet. */
+export interface ValuesPlan<T extends AnyItem> {
+  /** The plain-field changes (null clears). */
+  patch: Record<string, unknown>;
+  /** The item as it will read after the write. */
+  next: T;
+  now: string;
+  /** Connection-field changes: their transaction steps and the counts they leave. */
+  linked: Awaited<ReturnType<typeof connectionFieldSteps>>;
+  /** The title and its index key, when the title changes. */
+  titleChange: { title?: string; indexKeys?: Record<string, string> };
+  /** Whether the input changes anything at all. */
+  changed: boolean;
+}
+
+/**
+ * The rules of an update of values, for a single PATCH and a batch item alike: the patch checked
+ * against the fields, synced fields refused, titles that follow a field refused (`titlePath`
+ * names it in the caller's terms), the size limit, connection-field steps, and a record's
+ * required fields. Reads only what those rules need.
+ */
+export async function planValuesUpdate<T extends AnyItem>(
+  ctx: UseCaseContext,
+  type: ItemType,
+  core: ItemCore<T>,
+  def: PipeDefinition | DatabaseDefinition,
+  input: { title?: string; values?: Record<string, unknown> },
+  placeholder: string,
+  titlePath: string,
+): Promise<ValuesPlan<T>> {
+  const item = core.item;
+  const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
+  const { plain, connections } = splitValues(def.fields, input.values);
+  const patch = checkPatch(def.fields, plain);
+  await assertNotSynced(ctx, type, item.id, def.incoming, patch);
+  if (input.title !== undefined && titleFieldId) {
+    throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
+      { path: titlePath, message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
+    ]);
+  }
+  const now = nowIso(ctx);
+  const values = applyPatch(item.values, patch);
+  const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
+  const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
+  assertItemSize(next, `${LABEL[type]} ${item.id}`);
+  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now);
+  if (type === 'record') {
+    // A database has no phases: its required fields hold at every write.
+    const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
+    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
+    if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
+  }
+  const changed = Object.keys(patch).length > 0 || input.title !== undefined || connections.size > 0;
+  const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(ctx.principal.orgId, type, next).GSI2SK } } : {};
+  return { patch, next, now, linked, titleChange, changed };
+}
 
 /**
  * Merges values (null clears), applies connection-field changes in the same transaction, and
@@ -41,29 +99,9 @@ export async function updateItemValues<T extends AnyItem>(
     throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
   }
   const def = await containerDefinition(ctx, type, containerOf(type, item));
-  const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const patch = checkPatch(def.fields, plain);
-  await assertNotSynced(ctx, type, id, def.incoming, patch);
-  if (input.title !== undefined && titleFieldId) {
-    throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
-      { path: 'body.title', message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
-    ]);
-  }
-  const now = nowIso(ctx);
-  const values = applyPatch(item.values, patch);
-  const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
-  const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
-  assertItemSize(next, `${label} ${id}`);
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now);
-  if (type === 'record') {
-    // A database has no phases: its required fields hold at every write.
-    const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
-    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
-    if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
-  }
-  if (Object.keys(patch).length === 0 && input.title === undefined && connections.size === 0) return item;
-  const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(orgId, type, next).GSI2SK } } : {};
+  const plan = await planValuesUpdate(ctx, type, core, def, input, placeholder, 'body.title');
+  if (!plan.changed) return item;
+  const { patch, next, now, linked, titleChange } = plan;
   let updated: T;
   if (linked.steps.length === 0) {
     const result = await ctx.store.items.updateValues<T>(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, ifMatch);
