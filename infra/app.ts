@@ -2,10 +2,11 @@
  * CDK entry point (cdk.json: `npx tsx infra/app.ts`). Synthesizes offline: no lookups.
  *
  *   npx cdk synth -c stage=dev
- *   npx cdk deploy --all -c stage=prod -c jwtIssuer=https://issuer.example.com/ -c jwtAudience=api
+ *   npx cdk deploy --all -c stage=prod
  *
- * Context: stage (default dev), removalPolicy (retain | destroy, dev only), jwtIssuer,
- * jwtAudience (comma-separated), throttleRate, throttleBurst.
+ * A stage's settings live in infra/stages.ts (typed, committed). Only unlocked stages (dev,
+ * test) take experiments from context: removalPolicy, jwtIssuer, jwtAudience, throttleRate,
+ * throttleBurst (infra/stacks/settings.ts).
  */
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

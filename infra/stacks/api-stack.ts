@@ -18,6 +18,9 @@ import {
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  ApiMapping,
+  CorsHttpMethod,
+  DomainName,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -27,13 +30,15 @@ import {
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { apiAreas } from '../../functions/api/areas';
-import type { RouteId } from '../../functions/api/routes';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/api/cors';
+import { routeList, type RouteId } from '../../functions/api/routes';
 import { ApiAuthorizer } from './authorizer';
 import { bindTable, HouseFunction, REPO_ROOT, SERVICE_NAME } from './house-function';
 import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
@@ -48,6 +53,10 @@ export interface ApiStackProps extends StackProps {
   logRetention?: RetentionDays;
   /** For the user pool and log groups; RETAIN unless a dev stack asks otherwise. */
   removalPolicy?: RemovalPolicy;
+  /** Browser origins for the CORS preflight (the stage file's corsOrigins); none = no CORS. */
+  corsOrigins?: readonly string[];
+  /** A custom domain (the stage file's domain): DNS points at the output ApiDomainTarget. */
+  domain?: { name: string; certificateArn: string };
 }
 
 /** One JSON object per request (API Gateway HTTP API $context variables). */
@@ -158,6 +167,20 @@ export class ApiStack extends Stack {
       description: `${SERVICE_NAME} HTTP API (${props.stage})`,
       createDefaultStage: false,
       defaultAuthorizer: authorizer,
+      // API Gateway answers the preflight itself (before the authorizer), as the local gateway
+      // does with --cors-origins; the lists are functions/api/cors.ts's, shared with it.
+      ...(props.corsOrigins && props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [...new Set(routeList.map((r) => r.method))].sort().map((m) => CorsHttpMethod[m as keyof typeof CorsHttpMethod]),
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              exposeHeaders: [...CORS_EXPOSE_HEADERS],
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+              allowCredentials: false,
+            },
+          }
+        : {}),
     });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
@@ -215,6 +238,16 @@ export class ApiStack extends Stack {
           ]);
         }
       }
+    }
+
+    if (props.domain) {
+      const domainName = new DomainName(this, 'Domain', {
+        domainName: props.domain.name,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+      });
+      new ApiMapping(this, 'DomainMapping', { api: this.api, domainName, stage: this.stage });
+      new CfnOutput(this, 'ApiDomainTarget', { value: domainName.regionalDomainName, description: `CNAME/alias ${props.domain.name} to this` });
+      new CfnOutput(this, 'ApiDomainUrl', { value: `https://${props.domain.name}/` });
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url });

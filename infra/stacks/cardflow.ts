@@ -36,6 +36,8 @@ export function createCardflowStacks(app: App, settings: CardflowSettings, env?:
     throttle: settings.throttle,
     logRetention: settings.logRetention,
     removalPolicy: settings.removalPolicy,
+    corsOrigins: settings.corsOrigins,
+    ...(settings.domain ? { domain: settings.domain } : {}),
   });
 
   const streams = new StreamsStack(app, `${prefix}-Streams`, {
@@ -45,6 +47,7 @@ export function createCardflowStacks(app: App, settings: CardflowSettings, env?:
     stage: settings.stage,
     logRetention: settings.logRetention,
     removalPolicy: settings.removalPolicy,
+    ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
   });
 
   for (const stack of [data, api, streams]) {

@@ -30,6 +30,7 @@ import { FilterCriteria, FilterRule, StartingPosition, type IEventSourceDlq } fr
 import { DynamoEventSource, SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -43,6 +44,8 @@ export interface StreamsStackProps extends StackProps {
   logRetention?: RetentionDays;
   /** For the log group, the dead-letter queue and the alarm topic's key; RETAIN unless a dev stack asks otherwise. */
   removalPolicy?: RemovalPolicy;
+  /** Subscribed to the alarm topic by e-mail (the stage file's alarmEmail; confirmed once by the recipient). */
+  alarmEmail?: string;
   /** Defaults to STREAM_SETTINGS; only tests pass anything else. */
   streamSettings?: Readonly<StreamSettings>;
 }
@@ -187,6 +190,7 @@ export class StreamsStack extends Stack {
         },
       }),
     );
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const notify = new SnsAction(this.alarmTopic);
 
     const { iteratorAge, errors, deadLetters } = STREAM_ALARMS;

@@ -8,13 +8,18 @@ import { buildStacks } from './synth';
 const settingsFor = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
 
 describe('settings from context', () => {
-  it('defaults: dev, retain, own user pool, default throttling', () => {
+  it('defaults to the dev stage of infra/stages.ts: retain, own user pool, default throttling', () => {
     expect(settingsFor({})).toEqual({
       stage: 'dev',
       removalPolicy: RemovalPolicy.RETAIN,
       throttle: DEFAULT_THROTTLE,
       logRetention: 30,
+      corsOrigins: [],
     });
+  });
+
+  it('an unlocked stage (dev) takes experiments from context', () => {
+    expect(settingsFor({ removalPolicy: 'destroy', throttleRate: '5' })).toMatchObject({ removalPolicy: RemovalPolicy.DESTROY, throttle: { rateLimit: 5 } });
   });
 
   it('names the stacks after the stage', () => {
@@ -42,6 +47,7 @@ describe('settings from context', () => {
     [{ stage: 'Prod!' }, /stage/],
     [{ removalPolicy: 'snapshot' }, /removalPolicy/],
     [{ stage: 'prod', removalPolicy: 'destroy' }, /refused/],
+    [{ stage: 'nowhere' }, /not in infra\/stages\.ts/],
     [{ throttleRate: 'fast' }, /throttleRate/],
     [{ throttleBurst: '0' }, /throttleBurst/],
     [{ jwtIssuer: 'http://insecure.example.com', jwtAudience: 'a' }, /https/],

@@ -379,7 +379,7 @@ describe('alarms', () => {
 
 describe('stack', () => {
   it('depends on the data stack only', () => {
-    const { data: d, api, streams: s } = buildStacks({ stage: 'deps' });
+    const { data: d, api, streams: s } = buildStacks({ stage: 'test' });
     Template.fromStack(s);
     expect(s.dependencies).toEqual([d]);
     expect(s.dependencies).not.toContain(api);

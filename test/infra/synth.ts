@@ -12,9 +12,12 @@ import { readSettings } from '../../infra/stacks/settings';
 /** cdk.json's context: the feature flags a deploy runs with, so the tests synthesize what ships. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context ?? {};
 
-export function buildStacks(context: Record<string, unknown> = {}, options: { nag?: boolean } = {}): CardflowStacks {
+export function buildStacks(
+  context: Record<string, unknown> = {},
+  options: { nag?: boolean; /** A stage file other than infra/stages.ts. */ stages?: Record<string, unknown> } = {},
+): CardflowStacks {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
-  const stacks = createCardflowStacks(app, readSettings(app.node));
+  const stacks = createCardflowStacks(app, readSettings(app.node, options.stages));
   if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   return stacks;
 }
