@@ -17,7 +17,9 @@
  * Then cascade deletes (bench/cascade.ts): a parent with 500 children under `cascade` deleted
  * through the API (202 and a job), next to a sequential DeleteItem loop over as many items.
  *
- *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only propagation | --only cascade] [--no-bundles]
+ * Then the query rows (bench/query.ts): list pages of one pipe of 10,000 cards (`--query-cards N`).
+ *
+ *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only 'listCards|batch' | --only propagation | --only cascade] [--no-bundles]
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
  *                    [--cascade-children 500] [--cascade-runs 3] [--no-cascade]
  */
@@ -47,6 +49,7 @@ const { values: args } = parseArgs({
     'cascade-children': { type: 'string', default: '500' },
     'cascade-runs': { type: 'string', default: '3' },
     'no-cascade': { type: 'boolean', default: false },
+    'query-cards': { type: 'string', default: '10000' },
   },
 });
 const ITERATIONS = Number(args.iterations);
@@ -114,7 +117,11 @@ async function main() {
   const { TABLE_DEFINITION } = await import('../domain/store/table');
   const { routes } = await import('../functions/api/routes');
   const { Meter } = await import('./meter');
-  const { scenarios } = await import('./scenarios');
+  const { scenarios: requestScenarios } = await import('./scenarios');
+  const { queryScenarios } = await import('./query');
+  const QUERY_CARDS = Number(args['query-cards']);
+  if (!Number.isInteger(QUERY_CARDS) || QUERY_CARDS < 50) throw new Error(`--query-cards takes an integer of at least 50, not ${args['query-cards']}`);
+  const scenarios = [...requestScenarios, ...queryScenarios(QUERY_CARDS)];
   type Api = import('./scenarios').Api;
   type RouteId = import('../functions/api/routes').RouteId;
 
@@ -235,7 +242,9 @@ async function main() {
   };
 
   // --- scenarios
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE ? [] : scenarios.filter((s) => !args.only || s.name.toLowerCase().includes(args.only.toLowerCase()));
+  // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
+  const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.

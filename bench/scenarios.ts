@@ -74,35 +74,35 @@ export interface Scenario<S = any, I = any> {
   minimum(ctx: BenchContext, m: { state: S; input: I; result: ApiResponse }): Promise<Minimum>;
 }
 
-const scenario = <S, I = undefined>(s: Scenario<S, I>) => s as Scenario;
+export const scenario = <S, I = undefined>(s: Scenario<S, I>) => s as Scenario;
 
 // ---------------------------------------------------------------------------------------------
 // Capacity of the minimal requests, by the same rules as the measurement.
 
 /** A strongly consistent (or eventually consistent) read of `bytes` in one rounding unit. */
-const read = (bytes: number, consistent = true) => readUnits(bytes, { consistent });
-const write = (bytes: number) => writeUnits(bytes);
-const txWrite = (bytes: number) => writeUnits(bytes, { transactional: true });
-const check = (bytes: number) => conditionCheckUnits(bytes);
+export const read = (bytes: number, consistent = true) => readUnits(bytes, { consistent });
+export const write = (bytes: number) => writeUnits(bytes);
+export const txWrite = (bytes: number) => writeUnits(bytes, { transactional: true });
+export const check = (bytes: number) => conditionCheckUnits(bytes);
 /** Index entries (ALL projection) of an item in `count` GSIs: one write each. */
-const indexPut = (bytes: number, count: number) => count * writeUnits(bytes);
+export const indexPut = (bytes: number, count: number) => count * writeUnits(bytes);
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
 type PipeView = { id: string; phases: Array<{ id: string; name: string }>; startForm: { fields: Array<{ id: string }> } };
 
-interface PipeState {
+export interface PipeState {
   pipe: PipeView;
   f: Record<string, string>;
 }
 
-async function createPipe(ctx: BenchContext, name = 'Recruiting'): Promise<PipeState> {
+export async function createPipe(ctx: BenchContext, name = 'Recruiting'): Promise<PipeState> {
   const pipe = (await ctx.api<PipeView>('createPipe', { body: { ...recruitingPipe, name } })).body;
   return { pipe, f: fieldIds(pipe as never) };
 }
 
-function cardValues(s: PipeState, i: number) {
+export function cardValues(s: PipeState, i: number) {
   return {
     [s.f['Candidate name']!]: `Candidate ${i}`,
     [s.f['Email']!]: `candidate${i}@example.com`,
@@ -128,17 +128,17 @@ const suppliers = {
 
 type DatabaseView = { id: string; fields: Array<{ id: string; label: string }> };
 
-interface DatabaseState {
+export interface DatabaseState {
   db: DatabaseView;
   f: Record<string, string>;
 }
 
-async function createDatabase(ctx: BenchContext, name = 'Suppliers'): Promise<DatabaseState> {
+export async function createDatabase(ctx: BenchContext, name = 'Suppliers'): Promise<DatabaseState> {
   const db = (await ctx.api<DatabaseView>('createDatabase', { body: { ...suppliers, name } })).body;
   return { db, f: Object.fromEntries(db.fields.map((x) => [x.label, x.id])) };
 }
 
-function recordValues(s: DatabaseState, i: number) {
+export function recordValues(s: DatabaseState, i: number) {
   return { [s.f['Name']!]: `Supplier ${i}`, [s.f['Email']!]: `sales${i}@supplier.example`, [s.f['Country']!]: 'PT', [s.f['Rating']!]: 4 };
 }
 
@@ -147,8 +147,8 @@ async function createRecord(ctx: BenchContext, s: DatabaseState, i: number): Pro
   return { id: record.id, bytes: await ctx.size.item(keys.record(ctx.orgId, record.id)) };
 }
 
-const pipePartition = (ctx: BenchContext, pipeId: string) => ctx.size.partition(keys.pipe(ctx.orgId, pipeId).PK);
-const dbPartition = (ctx: BenchContext, databaseId: string) => ctx.size.partition(keys.database(ctx.orgId, databaseId).PK);
+export const pipePartition = (ctx: BenchContext, pipeId: string) => ctx.size.partition(keys.pipe(ctx.orgId, pipeId).PK);
+export const dbPartition = (ctx: BenchContext, databaseId: string) => ctx.size.partition(keys.database(ctx.orgId, databaseId).PK);
 
 // Connections: Recruiting (parent) → Employee onboarding (child), as in the HR example of issue 3.
 
@@ -325,8 +325,8 @@ export const scenarios: Scenario[] = [
       return {
         requests: { Query: 1, TransactWriteItems: 1 },
         rcu: read(p.bytes),
-        wcu: txWrite(card) + check(pipeMeta).wcu + check(phase).wcu + indexPut(card, 2),
-        note: 'pipe definition (validate values, start form) + one TransactWriteItems: card Put, pipe and start phase ConditionChecks; card enters GSI1 and GSI2',
+        wcu: txWrite(card) + check(pipeMeta).wcu + check(phase).wcu + indexPut(card, 3),
+        note: 'pipe definition (validate values, start form) + one TransactWriteItems: card Put, pipe and start phase ConditionChecks; card enters GSI1, GSI2 and GSI3 (change log)',
       };
     },
   }),
@@ -362,8 +362,8 @@ export const scenarios: Scenario[] = [
       return {
         requests: { Query: 2, UpdateItem: 1 },
         rcu: read(c.bytes) + read(p.bytes),
-        wcu: write(card) + indexPut(card, 2),
-        note: 'card + pipe definition (field types), then one UpdateItem merging the value; GSI1 and GSI2 entries refreshed (title unchanged)',
+        wcu: write(card) + indexPut(card, 2) + 2 * write(card),
+        note: 'card + pipe definition (field types), then one UpdateItem merging the value; GSI1 and GSI2 entries refreshed (title unchanged); its GSI3 entry moves to the new updatedAt (delete + put)',
       };
     },
   }),
@@ -382,8 +382,8 @@ export const scenarios: Scenario[] = [
       return {
         requests: { Query: 2, TransactWriteItems: 1 },
         rcu: read(card.bytes) + read(p.bytes),
-        wcu: txWrite(larger) + check(phase).wcu + write(card.bytes) + write(after) + write(larger),
-        note: 'card + pipe definition (required fields), then one TransactWriteItems: card Update + target phase ConditionCheck; GSI1 key moves (delete + put), GSI2 refreshed',
+        wcu: txWrite(larger) + check(phase).wcu + 2 * (write(card.bytes) + write(after)) + write(larger),
+        note: 'card + pipe definition (required fields), then one TransactWriteItems: card Update + target phase ConditionCheck; GSI1 and GSI3 keys move (delete + put each), GSI2 refreshed',
       };
     },
   }),
@@ -439,12 +439,13 @@ export const scenarios: Scenario[] = [
     setup: (ctx) => createPipe(ctx),
     prepare: (ctx, s, n) => createCard(ctx, s, n),
     run: (ctx, _s, card) => ctx.api('deleteCard', { params: { cardId: card.id } }),
-    async minimum(_ctx, { input: card }) {
+    async minimum(ctx, { input: card }) {
+      const tomb = await ctx.size.item(keys.tombstone(ctx.orgId, card.id));
       return {
-        requests: { Query: 1, DeleteItem: 1 },
+        requests: { Query: 1, TransactWriteItems: 1 },
         rcu: read(card.bytes),
-        wcu: write(card.bytes) + indexPut(card.bytes, 2),
-        note: 'one Query of the card partition (the edges that go with it) + one conditional DeleteItem when it has none (a TransactWriteItems only with edges); GSI1 and GSI2 entries removed',
+        wcu: txWrite(card.bytes) + indexPut(card.bytes, 3) + txWrite(tomb) + indexPut(tomb, 1),
+        note: 'one Query of the card partition (the edges that go with it) + one TransactWriteItems: conditional card Delete and its tombstone Put (incremental sync sees the deletion for 30 days); GSI1, GSI2, GSI3 entries removed, the tombstone enters GSI3',
       };
     },
   }),
@@ -478,8 +479,8 @@ export const scenarios: Scenario[] = [
       return {
         requests: { Query: 1, TransactWriteItems: 1 },
         rcu: read(p.bytes),
-        wcu: txWrite(rec) + check(meta).wcu + indexPut(rec, 2),
-        note: 'database definition (validate values) + one TransactWriteItems: record Put + database ConditionCheck; record enters GSI1 and GSI2',
+        wcu: txWrite(rec) + check(meta).wcu + indexPut(rec, 3),
+        note: 'database definition (validate values) + one TransactWriteItems: record Put + database ConditionCheck; record enters GSI1, GSI2 and GSI3',
       };
     },
   }),
@@ -514,8 +515,8 @@ export const scenarios: Scenario[] = [
       return {
         requests: { Query: 2, UpdateItem: 1 },
         rcu: read(r.bytes) + read(p.bytes),
-        wcu: write(rec) + indexPut(rec, 2),
-        note: 'record + database definition (field types, required), then one UpdateItem; GSI1 and GSI2 entries refreshed',
+        wcu: write(rec) + indexPut(rec, 2) + 2 * write(rec),
+        note: 'record + database definition (field types, required), then one UpdateItem; GSI1 and GSI2 entries refreshed, GSI3 entry moves to the new updatedAt',
       };
     },
   }),
@@ -547,12 +548,13 @@ export const scenarios: Scenario[] = [
     setup: (ctx) => createDatabase(ctx),
     prepare: (ctx, s, n) => createRecord(ctx, s, n),
     run: (ctx, _s, record) => ctx.api('deleteRecord', { params: { recordId: record.id } }),
-    async minimum(_ctx, { input: record }) {
+    async minimum(ctx, { input: record }) {
+      const tomb = await ctx.size.item(keys.tombstone(ctx.orgId, record.id));
       return {
-        requests: { Query: 1, DeleteItem: 1 },
+        requests: { Query: 1, TransactWriteItems: 1 },
         rcu: read(record.bytes),
-        wcu: write(record.bytes) + indexPut(record.bytes, 2),
-        note: 'one Query of the record partition (its edges) + one conditional DeleteItem when it has none; GSI1 and GSI2 entries removed',
+        wcu: txWrite(record.bytes) + indexPut(record.bytes, 3) + txWrite(tomb) + indexPut(tomb, 1),
+        note: 'one Query of the record partition (its edges) + one TransactWriteItems: conditional Delete and its tombstone Put; GSI1, GSI2, GSI3 entries removed, the tombstone enters GSI3',
       };
     },
   }),
@@ -575,7 +577,7 @@ export const scenarios: Scenario[] = [
         requests: { GetItem: 2, Query: 1, TransactWriteItems: 1 },
         txItems: 6,
         rcu: read(state.conn) + read(parent.bytes) + read(child.bytes),
-        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + txWrite(child.bytes) + indexPut(parent.bytes, 2) + indexPut(child.bytes, 2) + indexPut(e.childEdge, 1),
+        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + txWrite(child.bytes) + indexPut(parent.bytes, 3) + indexPut(child.bytes, 3) + indexPut(e.childEdge, 1),
         note: 'connection (rules, limits) + parent header Query (its container, the 404) + child GetItem (its container, the 422); one TransactWriteItems: 2 edge Puts, count Update (the limit), a ConditionCheck on the connection (not being deleted), and edge-sequence Updates of parent and child (where they were read; a concurrent delete of either then fails instead of leaving the edge dangling), which also rewrites their GSI1 and GSI2 entries; the child edge enters GSI1 (edges of a connection)',
       };
     },
@@ -603,8 +605,8 @@ export const scenarios: Scenario[] = [
         txItems: 8,
         rcu: read(state.conn) + read(parent.bytes) + read(parentDef.bytes) + read(childDef.bytes),
         wcu:
-          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + indexPut(parent.bytes, 2) +
-          indexPut(card, 2) + indexPut(e.childEdge, 1),
+          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + indexPut(parent.bytes, 3) +
+          indexPut(card, 3) + indexPut(e.childEdge, 1),
         note: 'connection (field map) + parent header + parent definition (source field types) + child definition (target fields, start phase); one TransactWriteItems of 8: new card Put, child pipe and start phase ConditionChecks, 2 edge Puts, count Update, a ConditionCheck on the connection (not being deleted) and an edge-sequence Update of the parent (a concurrent delete of it then fails; its GSI entries are rewritten); the card enters GSI1 and GSI2, the child edge GSI1',
       };
     },
@@ -777,7 +779,7 @@ export const scenarios: Scenario[] = [
           return {
             requests: { Query: 2, UpdateItem: 1 },
             rcu: read(await core(ctx, state)) + read(p.bytes),
-            wcu: write(card) + indexPut(card, 2),
+            wcu: write(card) + indexPut(card, 2) + 2 * write(card),
             note: `card + counts (one Query of #COUNT#..#META, no child edges) + pipe definition, then one UpdateItem; ${label} children untouched (their copies are the stream's)`,
           };
         },
@@ -798,8 +800,8 @@ export const scenarios: Scenario[] = [
           return {
             requests: { Query: 2, TransactWriteItems: 1 },
             rcu: read(await core(ctx, state)) + read(p.bytes),
-            wcu: txWrite(larger) + check(phase).wcu + write(before) + write(after) + write(larger),
-            note: `card + counts + parents (one Query up to the first child edge) + pipe definition, then card Update + phase ConditionCheck; GSI1 key moves, GSI2 refreshed; ${label} children untouched`,
+            wcu: txWrite(larger) + check(phase).wcu + 2 * (write(before) + write(after)) + write(larger),
+            note: `card + counts + parents (one Query up to the first child edge) + pipe definition, then card Update + phase ConditionCheck; GSI1 and GSI3 keys move, GSI2 refreshed; ${label} children untouched`,
           };
         },
       }),

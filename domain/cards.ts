@@ -20,9 +20,8 @@ import { updateItemValues } from './item-update';
 import type { Card, Connection, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
-import { decodeCursor, encodeCursor } from './store/cursor';
 import type { ItemWithParents } from './store/items';
-import { gsi1 } from './store/keys';
+import { listItems, type RawListQuery } from './query';
 
 const UNTITLED = 'Untitled card';
 
@@ -223,34 +222,11 @@ export async function deleteCard(ctx: UseCaseContext, cardId: string, ifMatch?: 
   return deleteItem(ctx, 'card', cardId, ifMatch);
 }
 
-type ListState = { phase: number; key?: Record<string, unknown> };
-
-/** Cards of one phase, or of the whole pipe phase by phase in phase order; creation order within a phase. */
-export async function listCards(ctx: UseCaseContext, pipeId: string, query: { phaseId?: string; limit?: number; cursor?: string }): Promise<Page<ReturnType<typeof cardView>>> {
-  const { orgId } = ctx.principal;
+/**
+ * Cards of a pipe: phase by phase in phase order, creation order within a phase, unless the
+ * query filters, sorts or syncs (domain/query.ts says which index each one reads).
+ */
+export async function listCards(ctx: UseCaseContext, pipeId: string, query: RawListQuery): Promise<Page<ReturnType<typeof cardView>>> {
   const def = await loadPipe(ctx, pipeId);
-  let phases = def.pipe.phaseOrder;
-  if (query.phaseId) {
-    if (!phases.includes(query.phaseId)) {
-      throw new ValidationError(`Phase ${query.phaseId} is not a phase of pipe ${pipeId}`, [
-        { path: 'query.phaseId', message: `${query.phaseId} is not a phase of this pipe`, code: 'phase.unknown' },
-      ]);
-    }
-    phases = [query.phaseId];
-  }
-  const scope = `cards:${orgId}:${pipeId}:${query.phaseId ?? '*'}`;
-  const limit = query.limit ?? 50;
-  let state: ListState = { phase: 0 };
-  if (query.cursor) {
-    state = decodeCursor<ListState>(scope, query.cursor, (s) => ({ GSI1PK: gsi1.cardsOfPhase(orgId, pipeId, phases[s.phase] ?? '') }));
-    if (!Number.isInteger(state.phase) || state.phase < 0) state = { phase: phases.length };
-  }
-  const items: Card[] = [];
-  while (state.phase < phases.length && items.length < limit) {
-    const page = await ctx.store.items.listIndex(gsi1.cardsOfPhase(orgId, pipeId, phases[state.phase]!), limit - items.length, state.key);
-    items.push(...page.items.map((i) => strip<Card>(i)));
-    state = page.lastKey ? { phase: state.phase, key: page.lastKey } : { phase: state.phase + 1 };
-  }
-  const more = state.phase < phases.length;
-  return { items: items.map(cardView), nextCursor: more ? encodeCursor(scope, state) : null };
+  return listItems(ctx, { type: 'card', id: pipeId, phases: def.pipe.phaseOrder }, def.fields, query, (item) => cardView(strip<Card>(item)));
 }

@@ -106,10 +106,11 @@ async function deleteNode(store: Store, job: CascadeJob, entry: PlanEntry): Prom
   const counts: Item[] = [];
   let startKey: Item | undefined;
   let first = true;
+  let meta: Item | undefined;
   do {
     const page = await store.jobs.partitionPage(orgId, type, entry.id, PARTITION_PAGE, startKey);
     if (first) {
-      const meta = page.items.find((i) => i['SK'] === '#META');
+      meta = page.items.find((i) => i['SK'] === '#META');
       // Gone already (an earlier run), or never ours: nothing to do.
       if (!meta || meta['deleting'] !== job.id) return false;
       first = false;
@@ -123,6 +124,8 @@ async function deleteNode(store: Store, job: CascadeJob, entry: PlanEntry): Prom
   const last: TransactItem[] = [
     { Delete: { TableName: table, Key: { PK: pk, SK: '#META' }, ConditionExpression: 'deleting = :job', ExpressionAttributeValues: { ':job': job.id } } },
     ...counts.map((c) => ({ Delete: { TableName: table, Key: { PK: c['PK'] as string, SK: c['SK'] as string } } })),
+    // With the #META delete, so exactly once: a replay whose delete is refused writes none either.
+    store.items.tombstone(orgId, type, meta as unknown as { id: string; version: number; pipeId?: string; databaseId?: string }, new Date().toISOString()),
   ];
   await beforeWrite(`meta:${entry.id}`);
   try {

@@ -267,6 +267,7 @@ async function syncWrites(ctx: UseCaseContext, plan: DeletePlan): Promise<Transa
   const nodes = plan.nodes.filter((n) => n.header);
   if (nodes.some((n) => !n.header!.complete)) return null;
   const doomed = new Set(nodes.map((n) => n.id));
+  const deletedAt = nowIso(ctx);
   const writes: TransactItem[] = [];
   const countChanges = new Map<string, { key: { PK: string; SK: string }; delta: number }>();
   for (const node of nodes) {
@@ -280,6 +281,8 @@ async function syncWrites(ctx: UseCaseContext, plan: DeletePlan): Promise<Transa
         ExpressionAttributeValues: { ':v': header.item.version, ...(header.edgeSeq === undefined ? {} : { ':seq': header.edgeSeq }) },
       },
     });
+    // The tombstone goes with the item: a client mirroring the container (updatedSince) sees the deletion.
+    writes.push(ctx.store.items.tombstone(orgId, node.type, header.item, deletedAt));
     for (const connectionId of Object.keys(header.counts)) writes.push({ Delete: { TableName: table, Key: keys.childCount(pk, connectionId) } });
     for (const edge of header.children) {
       writes.push({ Delete: { TableName: table, Key: keys.childEdge(pk, edge.connectionId, edge.childId) } });

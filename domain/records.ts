@@ -19,8 +19,7 @@ import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-valu
 import { updateItemValues } from './item-update';
 import type { DatabaseDefinition, DbRecord } from './model';
 import { strip } from './store/containers';
-import { decodeCursor, encodeCursor } from './store/cursor';
-import { gsi1 } from './store/keys';
+import { listItems, type RawListQuery } from './query';
 
 const UNTITLED = 'Untitled record';
 
@@ -95,15 +94,8 @@ export async function deleteRecord(ctx: UseCaseContext, recordId: string, ifMatc
   return deleteItem(ctx, 'record', recordId, ifMatch);
 }
 
-export async function listRecords(ctx: UseCaseContext, databaseId: string, query: { limit?: number; cursor?: string }) {
-  const { orgId } = ctx.principal;
-  await loadDatabase(ctx, databaseId);
-  const scope = `records:${orgId}:${databaseId}`;
-  const partition = gsi1.recordsOfDatabase(orgId, databaseId);
-  const start = query.cursor ? decodeCursor<{ key?: Record<string, unknown> }>(scope, query.cursor, () => ({ GSI1PK: partition })) : undefined;
-  const page = await ctx.store.items.listIndex(partition, query.limit ?? 50, start?.key);
-  return {
-    items: page.items.map((i) => recordView(strip<DbRecord>(i))),
-    nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null,
-  };
+/** Records of a database in creation order, unless the query filters, sorts or syncs (domain/query.ts). */
+export async function listRecords(ctx: UseCaseContext, databaseId: string, query: RawListQuery) {
+  const def = await loadDatabase(ctx, databaseId);
+  return listItems(ctx, { type: 'record', id: databaseId, phases: [] }, def.fields, query, (item) => recordView(strip<DbRecord>(item)));
 }

@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError, BadRequestError } from '../errors';
+import { TABLE_DEFINITION } from './table';
 
 type Key = Record<string, unknown>;
 
@@ -43,6 +44,11 @@ const invalid = (): AppError =>
     { path: 'query.cursor', message: 'not a cursor of this query', code: 'request.invalidCursor' },
   ]);
 
+/** The sort-key attribute of the index whose partition key is `attribute` (GSI3 sorts by updatedAt). */
+function sortKeyOf(attribute: string): string {
+  return TABLE_DEFINITION.globalSecondaryIndexes.find((g) => g.partitionKey === attribute)?.sortKey ?? attribute.replace(/PK$/, 'SK');
+}
+
 export interface CursorBounds {
   /** Attributes of the start key whose value must start with this prefix (the query's sort-key range). */
   sortPrefix?: Record<string, string>;
@@ -73,7 +79,7 @@ export function decodeCursor<T extends { key?: Key }>(
     if (!Object.values(start).every((v) => typeof v === 'string')) throw invalid();
     const partition = expectedPartition(state);
     // A start key names the table's key and, on an index, the index's key too.
-    const required = new Set(['PK', 'SK', ...Object.keys(partition).flatMap((a) => [a, a.replace(/PK$/, 'SK')])]);
+    const required = new Set(['PK', 'SK', ...Object.keys(partition).flatMap((a) => [a, sortKeyOf(a)])]);
     for (const attribute of required) if (typeof start[attribute] !== 'string') throw invalid();
     for (const [attribute, value] of Object.entries(partition)) if (start[attribute] !== value) throw invalid();
     for (const [attribute, prefix] of Object.entries(bounds.sortPrefix ?? {})) {

@@ -8,12 +8,15 @@ import { normalizeTitle } from '../fields';
 import type { AutomationMark, Card, DbRecord, Edge } from '../model';
 import { containerLive, strip } from './containers';
 import { isConditionFailure, queryAll, queryPage, setClauses, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
-import { EDGE_PREFIX, ENTITY, gsi1, gsi2, keys, META } from './keys';
+import { EDGE_PREFIX, ENTITY, gsi1, gsi2, gsi3, keys, META } from './keys';
 
 export type ItemKind = 'card' | 'record';
 
 /** Attribute on a card: the version whose summary its parents' edges were given in the write itself. */
 export const PARENTS_REFRESHED = 'parentsRefreshed';
+
+/** Tombstones of deleted items stay this long in the change log (GSI3) for incremental sync. */
+export const TOMBSTONE_TTL_SECONDS = 30 * 24 * 3600;
 
 /** How many items one header read returns at most: the item, counts, parents, first children. */
 export const HEADER_PAGE = 100;
@@ -70,12 +73,14 @@ export class ItemStore {
           GSI1SK: gsi1.byId(item.id),
           GSI2PK: gsi2.cardTitles(orgId, item.pipeId!),
           GSI2SK: titleKey,
+          GSI3PK: gsi3.changesOfPipe(orgId, item.pipeId!),
         }
       : {
           GSI1PK: gsi1.recordsOfDatabase(orgId, item.databaseId!),
           GSI1SK: gsi1.byId(item.id),
           GSI2PK: gsi2.recordTitles(orgId, item.databaseId!),
           GSI2SK: titleKey,
+          GSI3PK: gsi3.changesOfDatabase(orgId, item.databaseId!),
         };
   }
 
@@ -296,6 +301,32 @@ export class ItemStore {
     ];
   }
 
+  /**
+   * The tombstone a delete writes in its own transaction: it takes the item's place in the
+   * container's change log (GSI3, sorted by updatedAt = the deletion time) until its TTL, so
+   * `updatedSince` reports the deletion to clients that mirror the container.
+   */
+  tombstone(orgId: string, kind: ItemKind, item: { id: string; version: number; pipeId?: string; databaseId?: string }, deletedAt: string): TransactItem {
+    const container = kind === 'card' ? { pipeId: item.pipeId! } : { databaseId: item.databaseId! };
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          ...keys.tombstone(orgId, item.id),
+          GSI3PK: kind === 'card' ? gsi3.changesOfPipe(orgId, item.pipeId!) : gsi3.changesOfDatabase(orgId, item.databaseId!),
+          entity: ENTITY.tombstone,
+          orgId,
+          id: item.id,
+          ...container,
+          deleted: true,
+          version: item.version,
+          updatedAt: deletedAt,
+          expiresAt: Math.floor(Date.parse(deletedAt) / 1000) + TOMBSTONE_TTL_SECONDS,
+        },
+      },
+    };
+  }
+
   /** Deletes an item; null when it is gone or (with an expected version) has changed. */
   async delete<T>(orgId: string, kind: ItemKind, id: string, expectedVersion?: number): Promise<T | null> {
     try {
@@ -313,6 +344,44 @@ export class ItemStore {
       if (isConditionFailure(error)) return null;
       throw error;
     }
+  }
+
+  /**
+   * One Query page of an index, raw (index keys kept, so a reader can resume after any item).
+   * `range` is a key condition on the index sort key; reads are eventually consistent (GSIs).
+   */
+  async queryIndex(input: {
+    index: 'GSI1' | 'GSI2' | 'GSI3';
+    pkName: string;
+    pk: string;
+    skName: string;
+    range?: { op: '>' | '>=' | '<' | '<=' | 'begins_with'; value: string } | { op: 'between'; value: string; to: string };
+    forward: boolean;
+    limit: number;
+    startKey?: Item;
+  }): Promise<{ items: Item[]; lastKey?: Item }> {
+    const names: Record<string, string> = { '#pk': input.pkName };
+    const values: Record<string, unknown> = { ':pk': input.pk };
+    let condition = '#pk = :pk';
+    if (input.range) {
+      names['#sk'] = input.skName;
+      values[':sk'] = input.range.value;
+      if (input.range.op === 'begins_with') condition += ' AND begins_with(#sk, :sk)';
+      else if (input.range.op === 'between') {
+        values[':to'] = input.range.to;
+        condition += ' AND #sk BETWEEN :sk AND :to';
+      } else condition += ` AND #sk ${input.range.op} :sk`;
+    }
+    return queryPage(this.doc, {
+      TableName: this.table,
+      IndexName: input.index,
+      KeyConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: input.forward,
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+    });
   }
 
   /** A page of a GSI1 list (cards of a phase, records of a database), in creation order. */

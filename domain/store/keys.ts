@@ -29,6 +29,7 @@ export const ENTITY = {
   apiToken: 'ApiToken',
   apiTokenCount: 'ApiTokenCount',
   apiTokenLookup: 'ApiTokenLookup',
+  tombstone: 'Tombstone',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -119,6 +120,8 @@ export const keys = {
    * the item names the organization it belongs to, and nothing else is reachable through it.
    */
   apiTokenLookup: (secretHash: string) => ({ PK: `APITOKEN#${secretHash}`, SK: META }),
+  /** What is left of a deleted card or record for incremental sync, until its TTL. */
+  tombstone: (orgId: string, itemId: string) => ({ PK: `${org(orgId)}#TOMB#${itemId}`, SK: META }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,
@@ -148,6 +151,16 @@ export const gsi2 = {
   titleSortKey: (normalizedTitle: string, id: string) => `${normalizedTitle}#${id}`,
   /** Every automation of an organization, by id (the org-wide admin list); few items, rare writes. */
   automationsOfOrg: (orgId: string) => `${org(orgId)}#AUTOS`,
+};
+
+/**
+ * GSI3 (sparse): the change log of a container. Its sort key is the item's own `updatedAt`
+ * attribute, so every write that stamps updatedAt (user writes, moves, propagation) re-sorts the
+ * item with no extra key to maintain; tombstones of deleted items join with their deletion time.
+ */
+export const gsi3 = {
+  changesOfPipe: (orgId: string, pipeId: string) => `${org(orgId)}#PIPE#${pipeId}#CHANGES`,
+  changesOfDatabase: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#CHANGES`,
 };
 
 /** Sort-key prefix of an automation's runs inside its partition. */

@@ -10,6 +10,8 @@ export const TABLE_DEFINITION = {
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     /** Sparse: connectable items by normalized title prefix. */
     { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    /** Sparse: a container's cards or records (and tombstones) by updatedAt, for sync and change-order sorts. */
+    { indexName: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'updatedAt' },
   ],
   timeToLiveAttribute: 'expiresAt',
   streamViewType: 'NEW_AND_OLD_IMAGES',

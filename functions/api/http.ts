@@ -120,6 +120,38 @@ function parsePart<T extends z.ZodType | undefined>(schema: T, input: unknown, p
   return result.data as Infer<T>;
 }
 
+/**
+ * Query keys in deepObject style (`filter[fld_x][gte]=10`) become nested objects
+ * (`{ filter: { fld_x: { gte: '10' } } }`), as qs-style parsers do; other keys stay as they are.
+ */
+export function nestQuery(params: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) {
+    const m = /^([^[\]]+)((?:\[[^[\]]*\])+)$/.exec(key);
+    if (!m || FORBIDDEN_KEYS.has(m[1]!)) {
+      out[key] = value;
+      continue;
+    }
+    const path = [m[1]!, ...[...m[2]!.matchAll(/\[([^[\]]*)\]/g)].map((p) => p[1]!)];
+    if (path.some((p) => p === '' || FORBIDDEN_KEYS.has(p))) {
+      out[key] = value;
+      continue;
+    }
+    let node: Record<string, unknown> | undefined = out;
+    for (const part of path.slice(0, -1)) {
+      const next: unknown = node[part] ?? (node[part] = {});
+      node = typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
+      if (!node) break;
+    }
+    const last = path.at(-1)!;
+    // A key that is both a value and an object (filter[a]=1&filter[a][gt]=2) stays flat: the
+    // schema then refuses it by name.
+    if (node && node[last] === undefined) node[last] = value;
+    else out[key] = value;
+  }
+  return out;
+}
+
 function readBody(event: ApiEvent): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -331,7 +363,7 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
       const request = {
         principal,
         params: parsePart(route.request?.params, event.pathParameters ?? {}, 'params'),
-        query: parsePart(route.request?.query, event.queryStringParameters ?? {}, 'query'),
+        query: parsePart(route.request?.query, nestQuery(event.queryStringParameters ?? {}), 'query'),
         // An absent body reads as {}; a JSON null is a body, and not an object (400).
         body: route.request?.body ? parsePart(route.request.body, rawBody === undefined ? {} : rawBody, 'body') : undefined,
         headers,

@@ -127,8 +127,8 @@ export const routes = {
   },
   listCards: {
     method: 'GET', path: '/v1/pipes/{pipeId}/cards', handler: { module: 'cards', export: 'listCards' }, access: 'RO', role: 'viewer',
-    summary: 'List the cards of a pipe (phase by phase, in phase order) or of one phase', tag: 'Cards',
-    request: { params: pipeParams, query: s.ListCardsQuery }, success: { status: 200, description: 'A page of cards', schema: s.page(s.Card, 'CardPage') },
+    summary: 'List, filter and sort the cards of a pipe, or sync its changes (updatedSince)', tag: 'Cards',
+    request: { params: pipeParams, query: items.ListCardsQuery }, success: { status: 200, description: 'A page of cards', schema: items.CardListPage },
   },
   batchCards: {
     method: 'POST', path: '/v1/pipes/{pipeId}/cards/batch', handler: { module: 'cards', export: 'batchCards' }, access: 'RW', role: 'member',
@@ -200,8 +200,8 @@ export const routes = {
   },
   listRecords: {
     method: 'GET', path: '/v1/databases/{databaseId}/records', handler: { module: 'records', export: 'listRecords' }, access: 'RO', role: 'viewer',
-    summary: 'List the records of a database (creation order)', tag: 'Records',
-    request: { params: dbParams, query: s.Pagination }, success: { status: 200, description: 'A page of records', schema: s.page(s.DbRecord, 'RecordPage') },
+    summary: 'List, filter and sort the records of a database, or sync its changes (updatedSince)', tag: 'Records',
+    request: { params: dbParams, query: items.ListRecordsQuery }, success: { status: 200, description: 'A page of records', schema: items.RecordListPage },
   },
   batchRecords: {
     method: 'POST', path: '/v1/databases/{databaseId}/records/batch', handler: { module: 'records', export: 'batchRecords' }, access: 'RW', role: 'member',

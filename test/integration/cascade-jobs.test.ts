@@ -126,6 +126,8 @@ describe('durable cascade deletes', () => {
       const left = await snapshotOrg(orgId);
       expect(left.filter((i) => ['ChildEdge', 'ParentEdge'].includes(i['entity'] as string))).toEqual([]);
       expect(left.filter((i) => i['deleting'] !== undefined)).toEqual([]);
+      // Each deleted item left its tombstone for incremental sync, whatever write the crash hit; survivors none.
+      expect(left.filter((i) => i['entity'] === 'Tombstone').map((i) => i['id']).sort()).toEqual([...t.gone].sort());
     }
   }, 600_000);
 

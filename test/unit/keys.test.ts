@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_TOKEN_SK_PREFIX, AUTOMATION_RUN_PREFIX, gsi1, gsi2, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/store/keys';
+import { API_TOKEN_SK_PREFIX, AUTOMATION_RUN_PREFIX, gsi1, gsi2, gsi3, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/store/keys';
 
 // A change to any of these strings is a data migration: this test is the tripwire.
 describe('single-table keys', () => {
@@ -20,6 +20,9 @@ describe('single-table keys', () => {
     expect(gsi2.recordTitles('o1', 'db_1')).toBe('ORG#o1#DB#db_1#TITLE');
     expect(gsi2.titleSortKey('ada', 'card_1')).toBe('ada#card_1');
     expect(gsi2.automationsOfOrg('o1')).toBe('ORG#o1#AUTOS');
+    expect(gsi3.changesOfPipe('o1', 'pipe_1')).toBe('ORG#o1#PIPE#pipe_1#CHANGES');
+    expect(gsi3.changesOfDatabase('o1', 'db_1')).toBe('ORG#o1#DB#db_1#CHANGES');
+    expect(keys.tombstone('o1', 'card_1')).toEqual({ PK: 'ORG#o1#TOMB#card_1', SK: '#META' });
   });
 
   it('pins the webhook keys: webhooks in one partition of the organization, deliveries under their webhook', () => {
