@@ -9,8 +9,7 @@ import type { Context } from 'aws-lambda';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDevIssuer, DEV_AUDIENCE, DEV_ISSUER, type DevIssuer } from '../../infra/local/dev-issuer';
-import { routes } from '../../functions/api/routes';
-import { defaultHandlerLoader, startGateway, type ApiEvent, type LambdaHandler, type RunningGateway } from '../../infra/local/gateway';
+import { startGateway, type ApiEvent, type LambdaHandler, type RunningGateway } from '../../infra/local/gateway';
 
 let dir: string;
 let issuer: DevIssuer;
@@ -130,14 +129,6 @@ describe('the authorizer (JWTs and API tokens)', () => {
   it('accepts an iat a few seconds ahead (clock skew)', async () => {
     const token = await signRaw({ org_id: 'o', role: 'admin', sub: 'u', iat: Math.floor(Date.now() / 1000) + 20 });
     expect((await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(token) })).status).toBe(200);
-  });
-
-  it('refuses an API token it does not know, and a malformed one without a lookup', async () => {
-    const unknown = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer(`cft_${'A'.repeat(43)}`) });
-    expect(unknown.status).toBe(401);
-    expect(((await unknown.json()) as { detail: string }).detail).toContain('unknown or revoked');
-    const malformed = await fetch(`${gateway.url}/v1/pipes`, { headers: bearer('cft_short') });
-    expect(((await malformed.json()) as { detail: string }).detail).toContain('malformed');
   });
 });
 
@@ -304,21 +295,6 @@ describe('the dev issuer key', () => {
     const claims = await issuer.verify(await issuer.mintToken({ orgId: 'acme', role: 'admin' }));
     expect(claims).toMatchObject({ org_id: 'acme', role: 'admin', sub: 'dev-admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE });
     expect(claims.exp! - claims.iat!).toBe(12 * 3600);
-  });
-});
-
-describe('the default handler loader', () => {
-  const load = defaultHandlerLoader();
-
-  it("imports the route's area entry, functions/api/areas/<area>.ts, and returns its handler", async () => {
-    await expect(load({ ...routes.health, id: 'health' })).resolves.toBeTypeOf('function');
-    // records is served by the databases area: one handler for both modules
-    const records = await load({ ...routes.getRecord, id: 'getRecord' });
-    expect(records).toBe(await load({ ...routes.getDatabase, id: 'getDatabase' }));
-  });
-
-  it('names an area entry that is not there', async () => {
-    await expect(load({ ...routes.health, id: 'x', handler: { module: 'does-not-exist', export: 'x' } })).rejects.toThrow(/functions\/api\/areas\/does-not-exist\.ts could not be loaded/);
   });
 });
 
