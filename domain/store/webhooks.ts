@@ -4,7 +4,7 @@
  * the stream loads them with one strongly consistent Query. Each delivery is one item under its
  * webhook, keyed by event id: the conditional put that creates it is the replay guard, and every
  * later write to it is conditioned on the attempt count it read, so a replayed or stale stream
- * record never attempts twice.
+ * message never logs an attempt twice.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery } from '../webhooks';
@@ -340,27 +340,6 @@ export class WebhookStore {
           ConditionExpression: 'attempts = :seen AND #status = :pending',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':failed': 'failed', ':reason': reason, ':at': at, ':seen': seenAttempts, ':pending': 'pending' },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-
-  /**
-   * Hands a due attempt to a later invocation: the write gives the delivery a new stream record
-   * (the attempt count is unchanged, so that record is the one that attempts).
-   */
-  async defer(orgId: string, webhookId: string, eventId: string, seenAttempts: number): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.webhookDelivery(orgId, webhookId, eventId),
-          UpdateExpression: 'ADD deferrals :one',
-          ConditionExpression: 'attempts = :seen AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':one': 1, ':seen': seenAttempts, ':pending': 'pending' },
         }),
       );
     } catch (error) {

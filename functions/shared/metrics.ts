@@ -48,9 +48,10 @@ export const DIMENSION = { service: 'service', route: 'route', outcome: 'outcome
 /**
  * succeeded: the receiver answered 2xx. retrying: an attempt failed, another is scheduled.
  * failed: the last attempt of the round failed (or the breaker is open). abandoned: the webhook
- * was disabled or deleted before the attempt. deferred: handed to a later invocation (time budget).
+ * was disabled or deleted before the attempt. enqueued: sent to the delivery queue by the stream
+ * (a new delivery, a redelivery, or a replay whose first send may not have happened).
  */
-export const WEBHOOK_OUTCOMES = ['succeeded', 'retrying', 'failed', 'abandoned', 'deferred'] as const;
+export const WEBHOOK_OUTCOMES = ['succeeded', 'retrying', 'failed', 'abandoned', 'enqueued'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** done: the action ran. skipped: refused (loop guard) or nothing to do. failed: the action threw. */
@@ -85,8 +86,8 @@ export function recordPropagation(childrenWritten: number, lagMs: number | undef
   ]);
 }
 
-export function recordWebhookDelivery(outcome: WebhookOutcome): void {
-  emit({ [DIMENSION.outcome]: outcome }, [[METRIC.webhookDeliveries, MetricUnit.Count, 1]]);
+export function recordWebhookDelivery(outcome: WebhookOutcome, count = 1): void {
+  emit({ [DIMENSION.outcome]: outcome }, [[METRIC.webhookDeliveries, MetricUnit.Count, count]]);
 }
 
 export function recordAutomationRun(outcome: AutomationOutcome): void {

@@ -1,12 +1,12 @@
 /**
  * Webhook configuration, read once per container from the environment (all optional):
  *
- * - WEBHOOK_ALLOW_LOOPBACK=true: webhook URLs may point at localhost over http (local runs and
- *   tests; never in AWS, where loopback is the Lambda runtime API).
+ * - WEBHOOK_ALLOW_LOOPBACK=true: webhook URLs may point at localhost over http, and deliveries
+ *   may connect to 127.0.0.0/8 and ::1 (local runs and tests only; never set by the CDK — an infra
+ *   test checks — since in Lambda loopback is the runtime API).
  * - WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS,
  *   WEBHOOK_BREAKER_THRESHOLD: the delivery policy (defaults in domain/webhooks.ts).
- * - WEBHOOK_BATCH_BUDGET_MS: delivery time one stream invocation may spend before it hands the
- *   remaining due attempts to the next invocation (default 30 s).
+ * - DELIVERY_QUEUE_URL: the webhook delivery queue (functions/deliveries/queue.ts).
  * - EVENT_BUS_NAME: the EventBridge bus that receives every event (unset: no bus).
  */
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, type UrlPolicy } from '../../domain/webhooks';
@@ -29,7 +29,5 @@ export const deliveryPolicy: DeliveryPolicy = {
   backoffMaxMs: positiveInt('WEBHOOK_BACKOFF_MAX_MS', DEFAULT_DELIVERY_POLICY.backoffMaxMs),
   breakerThreshold: Math.max(1, positiveInt('WEBHOOK_BREAKER_THRESHOLD', DEFAULT_DELIVERY_POLICY.breakerThreshold)),
 };
-
-export const deliveryBudgetMs = positiveInt('WEBHOOK_BATCH_BUDGET_MS', 30_000);
 
 export const eventBusName = process.env['EVENT_BUS_NAME'] || undefined;

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway';
+import { LocalQueue } from './local-queue';
 import { seedDemo, type SeedResult } from './seed';
 import { StreamPoller, type DeadLetter } from './stream-poller';
 
@@ -46,6 +47,8 @@ export interface LocalRuntime {
   seed?: SeedResult;
   /** Feeds the table's stream to the stream handlers, as Lambda's event source mapping does. */
   poller: StreamPoller;
+  /** The webhook delivery queue and its consumer (SQS and its event source mapping, locally). */
+  deliveryQueue: LocalQueue;
   stop(): Promise<void>;
 }
 
@@ -97,11 +100,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let poller: StreamPoller | undefined;
+  let deliveryQueue: LocalQueue | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await gateway?.close();
       await poller?.stop();
+      await deliveryQueue?.stop();
       await dynamo.stop();
       process.off('exit', killDynamo);
     })());
@@ -111,6 +116,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     configureEnvironment(dynamo.endpoint, tableName, dataDir);
     // Imported only now: the handlers read their configuration at module scope.
     const { handler: streamHandler } = await import('../../functions/streams/processor');
+    const { handler: deliveryHandler } = await import('../../functions/deliveries/consumer');
+    deliveryQueue = new LocalQueue({ handler: deliveryHandler, onError: (error) => console.error('delivery queue:', (error as Error).message) });
+    await deliveryQueue.start();
+    // Read when the first delivery is sent: the SDK reaches the local queue as it would SQS.
+    Object.assign(process.env, { DELIVERY_QUEUE_URL: deliveryQueue.url, AWS_ENDPOINT_URL_SQS: deliveryQueue.endpoint });
     poller = new StreamPoller({
       endpoint: dynamo.endpoint,
       tableName,
@@ -129,7 +139,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.log ? { log: options.log } : {}),
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     });
-    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, stop };
+    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, deliveryQueue, stop };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });
     return runtime;
   } catch (error) {

@@ -12,16 +12,20 @@ import { documentClient } from '../../domain/store/client';
 import { keys } from '../../domain/store/keys';
 import { newSecret } from '../../domain/webhooks';
 import { client, newOrg } from '../support/api';
+import { settle, startDeliveryQueue } from '../support/deliveries';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
+import type { LocalQueue } from '../../infra/local/local-queue';
 
 process.env['WEBHOOK_ALLOW_LOOPBACK'] = 'true';
 
 let stream: StreamHarness;
+let queue: LocalQueue;
 let received: Array<{ headers: Record<string, string>; body: string }> = [];
 let url = '';
 let close: () => Promise<void>;
 beforeAll(async () => {
   stream = await startStreamHarness();
+  queue = await startDeliveryQueue();
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -36,6 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await close?.();
+  await queue?.stop();
   await stream?.stop();
 });
 
@@ -63,7 +68,7 @@ describe('webhook secrets at rest', () => {
 
     received = [];
     await pipeAndCard(api);
-    await stream.poller.drain();
+    await settle(stream, queue);
     expect(received).toHaveLength(1);
     expect(() => new StandardWebhook(secret).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
 
@@ -74,7 +79,7 @@ describe('webhook secrets at rest', () => {
     expect(after['previousSecret']).toBe(item['secret']);
     received = [];
     await pipeAndCard(api);
-    await stream.poller.drain();
+    await settle(stream, queue);
     expect(received).toHaveLength(1);
     for (const s of [secret, rotated.body.secret]) expect(() => new StandardWebhook(s).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
   });
@@ -104,7 +109,7 @@ describe('webhook secrets at rest', () => {
 
     received = [];
     await pipeAndCard(api);
-    await stream.poller.drain();
+    await settle(stream, queue);
     expect(received).toHaveLength(1);
     for (const s of [current, previous]) expect(() => new StandardWebhook(s).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
 
@@ -119,7 +124,7 @@ describe('webhook secrets at rest', () => {
     // And the sealed form signs the next delivery the same way.
     received = [];
     await pipeAndCard(api);
-    await stream.poller.drain();
+    await settle(stream, queue);
     expect(received).toHaveLength(1);
     expect(() => new StandardWebhook(current).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
   });

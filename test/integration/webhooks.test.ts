@@ -1,6 +1,8 @@
 /**
- * Webhooks through the real DynamoDB Local stream: receivers are HTTP servers on 127.0.0.1
- * (loopback is allowed by configuration here, as in local runs), and retries use a short backoff.
+ * Webhooks through the real DynamoDB Local stream and the local delivery queue: the stream
+ * processor records and enqueues deliveries, the queue's consumer makes the attempts. Receivers
+ * are HTTP servers on 127.0.0.1 (loopback is allowed by configuration here, as in local runs),
+ * and retries use a short backoff (whole seconds: it is the message's visibility timeout).
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +10,9 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../domain/webhooks';
 import { client, fakeContext, newOrg } from '../support/api';
+import { settle as settleBoth, startDeliveryQueue } from '../support/deliveries';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
+import type { LocalQueue } from '../../infra/local/local-queue';
 import { expectGraphValid } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 
@@ -18,19 +22,22 @@ Object.assign(process.env, {
   WEBHOOK_BACKOFF_BASE_MS: '20',
   WEBHOOK_BACKOFF_MAX_MS: '80',
   WEBHOOK_TIMEOUT_MS: '1500',
-  // Small enough that one timed-out attempt spends it: later due attempts of that batch are deferred.
-  WEBHOOK_BATCH_BUDGET_MS: '2000',
 });
 
 let stream: StreamHarness;
+let queue: LocalQueue;
 const receivers: Receiver[] = [];
 beforeAll(async () => {
   stream = await startStreamHarness();
+  queue = await startDeliveryQueue();
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
+  await queue?.stop();
   await stream?.stop();
 });
+
+const settle = () => settleBoth(stream, queue);
 
 type Api = ReturnType<typeof client>;
 
@@ -182,7 +189,7 @@ describe('webhook deliveries through the stream', () => {
     const hook = await webhook(api, r.url, ['card.created']);
     const pipe = await pipeWithPhases(api);
     const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Acme' } } })).body;
-    await stream.poller.drain();
+    await settle();
 
     expect(r.received).toHaveLength(1);
     const [d] = r.received;
@@ -222,7 +229,7 @@ describe('webhook deliveries through the stream', () => {
     const child = (await api('addCardChild', { params: { cardId: card.id }, body: { connectionId: connection.id, create: { values: { [db.fields[0].id]: 'Ada' } } } })).body;
     expect((await api('removeCardChild', { params: { cardId: card.id, childId: child.id }, query: { connectionId: connection.id } })).status).toBe(204);
     expect((await api('deleteCard', { params: { cardId: card.id } })).status).toBe(204);
-    await stream.poller.drain();
+    await settle();
 
     expect(types(r)).toEqual(['card.created', 'card.moved', 'card.updated', 'connection.created', 'connection.deleted', 'card.deleted']);
     const byType = Object.fromEntries(r.received.map((d) => [d.event.type, d.event]));
@@ -266,7 +273,7 @@ describe('webhook deliveries through the stream', () => {
     const rec = (await api('createRecord', { params: { databaseId: db.id }, body: { values: { [db.fields[0].id]: 'x' } } })).body;
     await api('updateRecord', { params: { recordId: rec.id }, body: { values: { [db.fields[0].id]: 'y' } } });
     await api('deleteRecord', { params: { recordId: rec.id } });
-    await stream.poller.drain();
+    await settle();
     expect(types(moves)).toEqual(['card.moved']);
     expect(moves.received[0]!.event.data).toMatchObject({ toPhaseId: pipe.phases[2].id, card: { finished: true } });
     expect(types(records)).toEqual(['record.created', 'record.updated', 'record.deleted']);
@@ -281,11 +288,11 @@ describe('webhook deliveries through the stream', () => {
     const r = await receiver();
     const hook = await webhook(api, r.url, ['card.*']);
     const pipe = await pipeWithPhases(api);
-    await stream.poller.drain();
+    await settle();
     const mark = stream.delivered.length;
     const card = await newCard(api, pipe);
     await api('moveCard', { params: { cardId: card.id }, body: { phaseId: pipe.phases[1].id } });
-    await stream.poller.drain();
+    await settle();
     expect(types(r)).toEqual(['card.created', 'card.moved']);
     const settled = await snapshotOrg(orgId);
     const batches = stream.delivered.slice(mark);
@@ -293,7 +300,7 @@ describe('webhook deliveries through the stream', () => {
       const response = await stream.handler(batch, fakeContext('replay'));
       expect(response.batchItemFailures).toEqual([]);
     }
-    await stream.poller.drain();
+    await settle();
     expect(types(r)).toEqual(['card.created', 'card.moved']);
     const deliveries = await deliveriesOf(api, hook.id);
     expect(deliveries.map((d) => [d.eventType, d.status, d.attempts])).toEqual([
@@ -317,10 +324,10 @@ describe('webhook deliveries through the stream', () => {
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'one' } } })).body;
     const kids = [];
     for (let i = 0; i < 3; i++) kids.push((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })).body);
-    await stream.poller.drain();
+    await settle();
     await webhook(api, r.url, ['card.updated']);
     await api('updateCard', { params: { cardId: parent.id }, body: { values: { [pName]: 'two' } } });
-    await stream.poller.drain();
+    await settle();
     for (const kid of kids) expect((await api('getCard', { params: { cardId: kid.id } })).body.values[cName]).toBe('two');
     expect(types(r)).toEqual(['card.updated']);
     expect(r.received[0]!.event.data).toMatchObject({ card: { id: parent.id }, changedFieldIds: [pName], previousTitle: 'one' });
@@ -332,7 +339,7 @@ describe('webhook deliveries through the stream', () => {
     const hook = await webhook(api, r.url, ['card.created']);
     const pipe = await pipeWithPhases(api);
     await newCard(api, pipe);
-    await stream.poller.drain();
+    await settle();
 
     expect(r.received).toHaveLength(5);
     expect(new Set(r.received.map((d) => d.headers['webhook-id'])).size).toBe(1);
@@ -348,7 +355,7 @@ describe('webhook deliveries through the stream', () => {
 
     // The breaker is open: the next event costs one attempt.
     await newCard(api, pipe);
-    await stream.poller.drain();
+    await settle();
     expect(r.received).toHaveLength(6);
     const [second] = await deliveriesOf(api, hook.id);
     expect(second).toMatchObject({ status: 'failed', attempts: 1 });
@@ -359,7 +366,7 @@ describe('webhook deliveries through the stream', () => {
     expect(again.status).toBe(202);
     expect(again.body).toMatchObject({ status: 'pending', redeliveries: 1 });
     expect((await api('redeliverWebhookDelivery', { params: { webhookId: hook.id, eventId: failed.eventId } })).status).toBe(409);
-    await stream.poller.drain();
+    await settle();
     const redelivered = (await api('getWebhookDelivery', { params: { webhookId: hook.id, eventId: failed.eventId } })).body;
     expect(redelivered).toMatchObject({ status: 'succeeded', attempts: 6, lastStatusCode: 204, redeliveries: 1 });
     expect(redelivered).not.toHaveProperty('lastError');
@@ -373,7 +380,7 @@ describe('webhook deliveries through the stream', () => {
     const hook = await webhook(api, r.url, ['card.created']);
     const pipe = await pipeWithPhases(api);
     await newCard(api, pipe);
-    await stream.poller.drain();
+    await settle();
     expect(r.received).toHaveLength(3);
     const [delivery] = await deliveriesOf(api, hook.id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 3, lastStatusCode: 200 });
@@ -395,30 +402,58 @@ describe('webhook deliveries through the stream', () => {
     hookId = hook.id;
     const pipe = await pipeWithPhases(api);
     await newCard(api, pipe);
-    await stream.poller.drain();
+    await settle();
     expect(r.received).toHaveLength(1);
     const [delivery] = await deliveriesOf(api, hook.id);
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastError: 'webhook disabled' });
   });
 
-  it('an invocation that spent its delivery budget hands the due attempts to the next one; all arrive', async () => {
-    const orgId = newOrg('whbudget');
+  it('a repeated queue message (a replay, an at-least-once duplicate) makes no attempt and logs nothing twice', async () => {
+    const orgId = newOrg('whdup');
     const api = client(orgId);
-    // Two webhooks on one event: their deliveries are written by one record, so they come in one
-    // batch. Whichever goes first times out and spends the budget; the other is handed on.
-    const slow = [await receiver((n) => (n === 1 ? 'hang' : 200)), await receiver((n) => (n === 1 ? 'hang' : 200))];
-    const hooks = [await webhook(api, slow[0]!.url, ['card.created']), await webhook(api, slow[1]!.url, ['card.created'])];
+    const r = await receiver();
+    const hook = await webhook(api, r.url, ['card.created']);
     const pipe = await pipeWithPhases(api);
-    const card = await newCard(api, pipe);
+    await newCard(api, pipe);
+    await settle();
+    expect(r.received).toHaveLength(1);
+    const settled = await snapshotOrg(orgId);
+    const eventId = r.received[0]!.event.id;
+    for (let i = 0; i < 3; i++) queue.send(JSON.stringify({ orgId, webhookId: hook.id, eventId }), orgId);
+    await settle();
+    expect(r.received).toHaveLength(1);
+    expect(await snapshotOrg(orgId)).toEqual(settled);
+  });
+
+  it('deliveries leave the stream path: a hanging receiver holds no stream record, and another organization is served meanwhile', async () => {
+    const slowApi = client(newOrg('whslow'));
+    const fastApi = client(newOrg('whfast'));
+    let release!: () => void;
+    const held = new Promise<number>((resolve) => (release = () => resolve(200)));
+    const slow = await receiver(() => held);
+    const fast = await receiver();
+    await webhook(slowApi, slow.url, ['card.created']);
+    await webhook(fastApi, fast.url, ['card.created']);
+    const slowPipe = await pipeWithPhases(slowApi);
+    const fastPipe = await pipeWithPhases(fastApi);
+    await newCard(slowApi, slowPipe);
+    await until(() => slow.received.length === 1);
+    // The slow receiver holds its request open; the stream carries on and so does the other org.
+    const card = await newCard(fastApi, fastPipe);
     await stream.poller.drain();
-    for (const [i, hook] of hooks.entries()) {
-      const [delivery] = await deliveriesOf(api, hook.id);
-      expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2 });
-      expect(delivery.history[0].error).toBe('timed out after 1500 ms');
-      expect(slow[i]!.received.map((d) => d.event.data.card.id)).toEqual([card.id, card.id]);
-    }
-    // The item counts how often its attempt was handed on (bookkeeping, not in the API view).
-    const items = (await snapshotOrg(orgId)).filter((i) => i['entity'] === 'WebhookDelivery');
-    expect(items.map((i) => (i['deferrals'] as number | undefined) ?? 0).sort()).toEqual([0, 1]);
+    await until(() => fast.received.length === 1);
+    expect(fast.received[0]!.event.data.card.id).toBe(card.id);
+    // …before the slow attempt could have ended (it ends at the earliest when it times out).
+    expect(fast.received[0]!.receivedAt).toBeLessThan(slow.received[0]!.receivedAt + 1500);
+    release();
+    await settle();
   });
 });
+
+const until = async (check: () => boolean, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
