@@ -6,6 +6,13 @@
  * and the alarms that say when the stream falls behind, the processor fails or a record is lost
  * to the dead-letter queue.
  *
+ * Webhook deliveries leave the ordered stream path: the processor only enqueues them on the
+ * delivery queue (a standard queue used as an SQS fair queue, message group = organization),
+ * whose own consumer makes the HTTP attempts with bounded concurrency (maximumConcurrency),
+ * partial batch responses and retries by visibility timeout, and whose dead-letter queue takes
+ * messages received more than maxReceiveCount times. Both are configured from
+ * DELIVERY_QUEUE_SETTINGS (functions/deliveries/settings.ts), which the local queue reads too.
+ *
  * A stack of its own rather than part of the API stack: the API stack is exactly the route
  * manifest (one function per API area, one route per entry, tested as such); the processor is not behind a route, has
  * a different failure model (retries, DLQ, iterator age) and can be deployed, paused or rolled
@@ -27,13 +34,14 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS, type DeliveryQueueSettings } from '../../functions/deliveries/settings';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
 
@@ -48,6 +56,8 @@ export interface StreamsStackProps extends StackProps {
   alarmEmail?: string;
   /** Defaults to STREAM_SETTINGS; only tests pass anything else. */
   streamSettings?: Readonly<StreamSettings>;
+  /** Defaults to DELIVERY_QUEUE_SETTINGS; only tests pass anything else. */
+  deliveryQueueSettings?: Readonly<DeliveryQueueSettings>;
 }
 
 /** Alarm thresholds (all compared with ">"). IteratorAge is in milliseconds. */
@@ -55,7 +65,19 @@ export const STREAM_ALARMS = {
   iteratorAge: { thresholdMs: 60_000, periodMinutes: 1, evaluationPeriods: 3 },
   errors: { threshold: 0, periodMinutes: 5, evaluationPeriods: 1 },
   deadLetters: { threshold: 0, periodMinutes: 1, evaluationPeriods: 1 },
+  /** Delivery messages that gave up after maxReceiveCount receives. */
+  deliveryDeadLetters: { threshold: 0, periodMinutes: 1, evaluationPeriods: 1 },
+  /**
+   * The oldest delivery message, in seconds: a round of attempts takes about a minute (5
+   * attempts, backoff up to 8 s, 5 s timeout), so 15 minutes means the consumer is not keeping up.
+   */
+  deliveryAge: { thresholdSeconds: 900, periodMinutes: 5, evaluationPeriods: 1 },
+  /** Invocations of the delivery consumer that failed as a whole (a failed attempt is not one). */
+  deliveryErrors: { threshold: 0, periodMinutes: 5, evaluationPeriods: 1 },
 } as const;
+
+/** Statements the delivery consumer needs on the table: read a delivery and its webhook, update them. */
+export const DELIVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
 
 const INSERT_OR_MODIFY = new Set(['INSERT', 'MODIFY']);
 
@@ -102,7 +124,18 @@ export class StreamsStack extends Stack {
   readonly deadLetterQueue: Queue;
   readonly eventSource: DynamoEventSource;
   readonly alarmTopic: Topic;
-  readonly alarms: { iteratorAge: cloudwatch.Alarm; errors: cloudwatch.Alarm; deadLetters: cloudwatch.Alarm };
+  readonly alarms: {
+    iteratorAge: cloudwatch.Alarm;
+    errors: cloudwatch.Alarm;
+    deadLetters: cloudwatch.Alarm;
+    deliveryDeadLetters: cloudwatch.Alarm;
+    deliveryAge: cloudwatch.Alarm;
+    deliveryErrors: cloudwatch.Alarm;
+  };
+  readonly deliveryQueue: Queue;
+  readonly deliveryDeadLetterQueue: Queue;
+  readonly deliveryConsumer: HouseFunction;
+  readonly deliveryEventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: StreamsStackProps) {
     super(scope, id, props);
@@ -110,6 +143,7 @@ export class StreamsStack extends Stack {
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const settings = props.streamSettings ?? STREAM_SETTINGS;
+    const queueSettings = props.deliveryQueueSettings ?? DELIVERY_QUEUE_SETTINGS;
     const table = props.table;
 
     // --- Integration events: a bus other AWS services subscribe to with their own rules ------
@@ -135,6 +169,29 @@ export class StreamsStack extends Stack {
       },
     ]);
 
+    // --- Webhook deliveries: a fair queue (message group = organization) and its DLQ ----------
+    this.deliveryDeadLetterQueue = new Queue(this, 'DeliveryDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionSeconds),
+      removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(this.deliveryDeadLetterQueue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue IS the delivery queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a delivery still pending in the log; the DeliveryDeadLetters alarm fires on the first, and a redrive moves them back.",
+      },
+    ]);
+    this.deliveryQueue = new Queue(this, 'Deliveries', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(queueSettings.retentionSeconds),
+      deadLetterQueue: { queue: this.deliveryDeadLetterQueue, maxReceiveCount: queueSettings.maxReceiveCount },
+      removalPolicy,
+    });
+
     // --- The processor ------------------------------------------------------------------------
     this.processor = new HouseFunction(this, 'Processor', {
       entry: 'functions/streams/processor.ts',
@@ -142,7 +199,7 @@ export class StreamsStack extends Stack {
       description: `${SERVICE_NAME} ${props.stage} table stream processor`,
       memorySize: 1024,
       timeout: Duration.seconds(60),
-      environment: { TABLE_NAME: table.tableName, EVENT_BUS_NAME: this.eventBus.eventBusName },
+      environment: { TABLE_NAME: table.tableName, EVENT_BUS_NAME: this.eventBus.eventBusName, DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl },
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
       logRemovalPolicy: removalPolicy,
     });
@@ -150,12 +207,41 @@ export class StreamsStack extends Stack {
     // Items and indexes exactly as an RW route function: no Scan, no table management.
     bindTable(fn, table, 'RW');
     this.eventBus.grantPutEventsTo(fn);
+    // The processor only enqueues deliveries; it never receives them.
+    this.deliveryQueue.grantSendMessages(fn);
 
     this.eventSource = new DynamoEventSource(table, eventSourceProps(settings, new SqsDlq(this.deadLetterQueue)));
     // Adds the mapping, the stream read grant (TableV2.grantStreamRead: DescribeStream,
     // GetRecords, GetShardIterator and ListStreams, all on this table's stream ARN) and
     // SendMessage on the dead-letter queue. No wildcard resource is granted.
     fn.addEventSource(this.eventSource);
+
+    // --- The delivery consumer ---------------------------------------------------------------
+    this.deliveryConsumer = new HouseFunction(this, 'DeliveryConsumer', {
+      entry: 'functions/deliveries/consumer.ts',
+      handler: 'handler',
+      description: `${SERVICE_NAME} ${props.stage} webhook delivery consumer`,
+      memorySize: 512,
+      timeout: Duration.seconds(DELIVERY_CONSUMER_TIMEOUT_SECONDS),
+      environment: { TABLE_NAME: table.tableName, DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl },
+      ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
+      logRemovalPolicy: removalPolicy,
+    });
+    const consumer = this.deliveryConsumer.function;
+    // Reads a delivery and its webhook, records the attempt and the webhook's health: two item
+    // actions on the table, no query, no index, no delete.
+    consumer.addToRolePolicy(new iam.PolicyStatement({ actions: [...DELIVERY_TABLE_ACTIONS], resources: [table.tableArn] }));
+    this.deliveryEventSource = new SqsEventSource(this.deliveryQueue, {
+      batchSize: queueSettings.batchSize,
+      maxBatchingWindow: Duration.seconds(queueSettings.maxBatchingWindowSeconds),
+      maxConcurrency: queueSettings.maximumConcurrency,
+      reportBatchItemFailures: queueSettings.reportBatchItemFailures,
+      enabled: true,
+    });
+    // Adds the mapping and the consume grant (ReceiveMessage, DeleteMessage,
+    // ChangeMessageVisibility — the retry backoff — and GetQueueAttributes/GetQueueUrl) on this
+    // queue only.
+    consumer.addEventSource(this.deliveryEventSource);
 
     // --- Alarms ------------------------------------------------------------------------------
     // Customer managed key: CloudWatch cannot use the AWS managed aws/sns key to publish.
@@ -225,6 +311,36 @@ export class StreamsStack extends Stack {
         evaluationPeriods: deadLetters.evaluationPeriods,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      deliveryDeadLetters: new cloudwatch.Alarm(this, 'DeliveryDeadLettersAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: webhook delivery messages gave up after ${queueSettings.maxReceiveCount} receives; their deliveries stay pending until the dead-letter queue is redriven`,
+        metric: this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(STREAM_ALARMS.deliveryDeadLetters.periodMinutes),
+        }),
+        threshold: STREAM_ALARMS.deliveryDeadLetters.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.deliveryDeadLetters.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      deliveryAge: new cloudwatch.Alarm(this, 'DeliveryAgeAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the oldest webhook delivery message waited more than ${STREAM_ALARMS.deliveryAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
+        metric: this.deliveryQueue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(STREAM_ALARMS.deliveryAge.periodMinutes),
+        }),
+        threshold: STREAM_ALARMS.deliveryAge.thresholdSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.deliveryAge.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      deliveryErrors: new cloudwatch.Alarm(this, 'DeliveryErrorsAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the webhook delivery consumer failed whole invocations (crash or timeout)`,
+        metric: consumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.deliveryErrors.periodMinutes) }),
+        threshold: STREAM_ALARMS.deliveryErrors.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.deliveryErrors.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     };
     for (const alarm of Object.values(this.alarms)) {
       alarm.addAlarmAction(notify);
@@ -236,5 +352,7 @@ export class StreamsStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'stream records that exhausted their retries' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'subscribe on-call here' });
     new CfnOutput(this, 'ProcessorFunctionName', { value: fn.functionName });
+    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.deliveryQueue.queueUrl, description: 'webhook deliveries (fair queue, group = organization)' });
+    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', { value: this.deliveryDeadLetterQueue.queueUrl, description: 'delivery messages past maxReceiveCount; redrive to the delivery queue' });
   }
 }

@@ -13,13 +13,17 @@ const ALLOWED_SUPPRESSIONS: Record<string, (resource: CfnResource, logicalId: st
   'AwsSolutions-APIG4': (r) =>
     r.Type === 'AWS::ApiGatewayV2::Route' &&
     routeList.some((route) => route.role === null && `${route.method} ${route.path}` === r.Properties?.RouteKey),
-  // A queue without a dead-letter queue of its own, only if it is itself the on-failure
-  // destination of an event source mapping in the same stack.
+  // A queue without a dead-letter queue of its own, only if it is itself a dead-letter queue: the
+  // on-failure destination of an event source mapping, or another queue's redrive target, in the
+  // same stack.
   'AwsSolutions-SQS3': (r, id, template) =>
     r.Type === 'AWS::SQS::Queue' &&
-    Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).some(
+    (Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).some(
       (m) => JSON.stringify(m.Properties?.DestinationConfig?.OnFailure?.Destination) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
-    ),
+    ) ||
+      Object.values(resourcesOf(template, 'AWS::SQS::Queue')).some(
+        (q) => JSON.stringify(q.Properties?.RedrivePolicy?.deadLetterTargetArn) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+      )),
 };
 
 describe.each([

@@ -79,8 +79,11 @@ function streamRecord(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', entity: string)
   };
 }
 
+/** The table stream's mapping (the stack also maps the delivery queue to its consumer). */
 function mappingOf(t: Template): CfnResource {
-  return onlyResource(t, 'AWS::Lambda::EventSourceMapping')[1];
+  const streamMappings = Object.values(resourcesOf(t, 'AWS::Lambda::EventSourceMapping')).filter((m) => m.Properties?.StartingPosition !== undefined);
+  if (streamMappings.length !== 1) throw new Error(`Expected one stream mapping, found ${streamMappings.length}`);
+  return streamMappings[0]!;
 }
 
 /** What any template built from `settings` must satisfy. */
@@ -166,8 +169,8 @@ describe('event source mapping', () => {
 describe('processor', () => {
   const fn = resourcesOf(template, 'AWS::Lambda::Function')[processorId]!;
 
-  it('is the only function of the stack: nodejs24.x on arm64, 1024 MB, 60 s, handler export', () => {
-    expect(Object.keys(resourcesOf(template, 'AWS::Lambda::Function'))).toEqual([processorId]);
+  it('is one of the two functions of the stack (with the delivery consumer): nodejs24.x on arm64, 1024 MB, 60 s, handler export', () => {
+    expect(Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).sort()).toEqual([processorId, idOf(streams.deliveryConsumer.function)].sort());
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -242,9 +245,12 @@ describe('processor permissions', () => {
     expect(events).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } })]);
   });
 
-  it('may send to its dead-letter queue only', () => {
-    for (const s of withAction('sqs:')) expect(s.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+  it('may send to its dead-letter queue and the delivery queue only, and receive from neither', () => {
+    const deliveryQueueArn = { 'Fn::GetAtt': [idOf(streams.deliveryQueue), 'Arn'] };
+    for (const s of withAction('sqs:')) expect([{ 'Fn::GetAtt': [queueId, 'Arn'] }, deliveryQueueArn]).toContainEqual(s.Resource);
     expect(withAction('sqs:').flatMap(actionsOf)).toContain('sqs:SendMessage');
+    expect(withAction('sqs:').filter((s) => JSON.stringify(s.Resource) === JSON.stringify(deliveryQueueArn)).flatMap(actionsOf)).toContain('sqs:SendMessage');
+    expect(withAction('sqs:').flatMap(actionsOf)).not.toContain('sqs:ReceiveMessage');
   });
 
   it('has no statement on Resource "*"', () => {
@@ -264,7 +270,7 @@ describe('processor permissions', () => {
 });
 
 describe('dead-letter queue', () => {
-  const [, queue] = onlyResource(template, 'AWS::SQS::Queue');
+  const queue = resourcesOf(template, 'AWS::SQS::Queue')[queueId]!;
 
   it('is encrypted, keeps messages 14 days, and is retained', () => {
     expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
@@ -282,7 +288,7 @@ describe('dead-letter queue', () => {
 
   it('goes with a destroyable dev stack', () => {
     const { streams: dev } = buildStacks({ removalPolicy: 'destroy' });
-    expect(onlyResource(Template.fromStack(dev), 'AWS::SQS::Queue')[1].DeletionPolicy).toBe('Delete');
+    for (const q of Object.values(resourcesOf(Template.fromStack(dev), 'AWS::SQS::Queue'))) expect(q.DeletionPolicy).toBe('Delete');
   });
 });
 
@@ -301,15 +307,15 @@ describe('event bus', () => {
 
 describe('alarms', () => {
   const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
-  const alarmOn = (metricName: string) => {
-    const found = alarms.filter((a) => a.MetricName === metricName);
+  const alarmOn = (metricName: string, dimension?: unknown) => {
+    const found = alarms.filter((a) => a.MetricName === metricName && (dimension === undefined || JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(dimension)));
     expect(found, `one alarm on ${metricName}`).toHaveLength(1);
     return found[0]!;
   };
   const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
 
-  it('has exactly the three alarms', () => {
-    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'Errors', 'IteratorAge']);
+  it('has exactly the three stream alarms and the three delivery alarms', () => {
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible', 'Errors', 'Errors', 'IteratorAge']);
   });
 
   it('iterator age: maximum over a minute, above the threshold for several periods', () => {
@@ -327,7 +333,7 @@ describe('alarms', () => {
   });
 
   it('errors: any failed invocation of the processor', () => {
-    expect(alarmOn('Errors')).toMatchObject({
+    expect(alarmOn('Errors', { Ref: processorId })).toMatchObject({
       Namespace: 'AWS/Lambda',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: processorId } }],
       Statistic: 'Sum',
@@ -337,7 +343,7 @@ describe('alarms', () => {
   });
 
   it('dead letters: any visible message in the dead-letter queue', () => {
-    expect(alarmOn('ApproximateNumberOfMessagesVisible')).toMatchObject({
+    expect(alarmOn('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [queueId, 'QueueName'] })).toMatchObject({
       Namespace: 'AWS/SQS',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
       Statistic: 'Maximum',
