@@ -167,6 +167,12 @@ export function checkWebhookUrl(raw: string, policy: UrlPolicy): string | null {
 
 export const SECRET_PREFIX = 'whsec_';
 
+/**
+ * The KMS encryption context's `purpose` under which webhook secrets' data keys are generated and
+ * unwrapped (functions/shared/secrets.ts); the CDK grants condition on it.
+ */
+export const WEBHOOK_SECRET_PURPOSE = 'cardflow:webhook-secret';
+
 /** Encrypts a secret for storage, bound to its organization and webhook (functions/shared/secrets.ts). */
 export interface SecretSealer {
   seal(plaintext: string, scope: { orgId: string; webhookId: string }): Promise<string>;

@@ -26,7 +26,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { WebhookStore } from '../../domain/store/webhooks';
-import { secretHintOf, type SecretSealer, type Webhook } from '../../domain/webhooks';
+import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer, type Webhook } from '../../domain/webhooks';
 import { logger } from './logger';
 import { traced } from './tracer';
 
@@ -37,7 +37,7 @@ export interface SecretScope {
 }
 
 const FORMAT = 'cfenc1';
-const PURPOSE = 'cardflow:webhook-secret';
+const PURPOSE = WEBHOOK_SECRET_PURPOSE;
 /** A data key seals new secrets for this long, then a fresh one is generated. */
 const DATA_KEY_TTL_MS = 5 * 60_000;
 const MAX_UNWRAPPED_KEYS = 1_000;

@@ -32,7 +32,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -43,6 +43,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS, type DeliveryQueueSettings } from '../../functions/deliveries/settings';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
+import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
 import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
 
 export interface StreamsStackProps extends StackProps {
@@ -58,6 +59,8 @@ export interface StreamsStackProps extends StackProps {
   streamSettings?: Readonly<StreamSettings>;
   /** Defaults to DELIVERY_QUEUE_SETTINGS; only tests pass anything else. */
   deliveryQueueSettings?: Readonly<DeliveryQueueSettings>;
+  /** The KMS key that wraps webhook secrets' data keys: see StreamsStack.grantWebhookSecrets. */
+  webhookSecretsKey?: IKey;
 }
 
 /** Alarm thresholds (all compared with ">"). IteratorAge is in milliseconds. */
@@ -78,6 +81,12 @@ export const STREAM_ALARMS = {
 
 /** Statements the delivery consumer needs on the table: read a delivery and its webhook, update them. */
 export const DELIVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * What the delivery consumer may do with the webhook secrets key: Decrypt opens a sealed secret to
+ * sign; GenerateDataKey seals, in place, a secret stored before encryption (openWebhookSecrets).
+ */
+export const DELIVERY_KMS_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
 
 const INSERT_OR_MODIFY = new Set(['INSERT', 'MODIFY']);
 
@@ -242,6 +251,7 @@ export class StreamsStack extends Stack {
     // ChangeMessageVisibility — the retry backoff — and GetQueueAttributes/GetQueueUrl) on this
     // queue only.
     consumer.addEventSource(this.deliveryEventSource);
+    if (props.webhookSecretsKey) this.grantWebhookSecrets(props.webhookSecretsKey);
 
     // --- Alarms ------------------------------------------------------------------------------
     // Customer managed key: CloudWatch cannot use the AWS managed aws/sns key to publish.
@@ -354,5 +364,24 @@ export class StreamsStack extends Stack {
     new CfnOutput(this, 'ProcessorFunctionName', { value: fn.functionName });
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.deliveryQueue.queueUrl, description: 'webhook deliveries (fair queue, group = organization)' });
     new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', { value: this.deliveryDeadLetterQueue.queueUrl, description: 'delivery messages past maxReceiveCount; redrive to the delivery queue' });
+  }
+
+  /**
+   * Plugs in the key webhook secrets are sealed with (SECRETS_KMS_KEY_ID, functions/shared/secrets.ts):
+   * the delivery consumer is the only stream-side function that opens secrets (to sign), so it alone
+   * gets the key id and DELIVERY_KMS_ACTIONS on that key, and only for data keys whose encryption
+   * context is the webhook-secret purpose (the org varies, the purpose does not). The processor
+   * gets nothing: it never signs. Whoever owns the key calls this (or passes webhookSecretsKey).
+   */
+  grantWebhookSecrets(key: IKey): void {
+    const consumer = this.deliveryConsumer.function;
+    consumer.addEnvironment('SECRETS_KMS_KEY_ID', key.keyArn);
+    consumer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...DELIVERY_KMS_ACTIONS],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': WEBHOOK_SECRET_PURPOSE } },
+      }),
+    );
   }
 }

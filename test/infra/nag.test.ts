@@ -2,6 +2,7 @@
  * cdk-nag AwsSolutions on every stack: no unacknowledged error or warning, and the few
  * acknowledgements there are stay scoped and explained.
  */
+import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { routeList } from '../../functions/api/routes';
@@ -72,10 +73,12 @@ describe.each([
     }
   });
 
-  it('the dead-letter queue carries the only SQS3 acknowledgement', () => {
-    const queues = Object.entries(resourcesOf(Template.fromStack(streams), 'AWS::SQS::Queue'));
-    expect(queues).toHaveLength(1);
-    const [, queue] = queues[0]!;
-    expect(queue.Metadata?.cdk_nag?.rules_to_suppress).toEqual([expect.objectContaining({ id: 'AwsSolutions-SQS3' })]);
+  it('the dead-letter queues carry the only SQS3 acknowledgements; the delivery queue has a DLQ of its own', () => {
+    const queues = resourcesOf(Template.fromStack(streams), 'AWS::SQS::Queue');
+    const rules = (id: string) => queues[id]?.Metadata?.cdk_nag?.rules_to_suppress;
+    const idOf = (q: { node: { defaultChild?: unknown } }) => streams.getLogicalId(q.node.defaultChild as CfnElement);
+    expect(Object.keys(queues).sort()).toEqual([streams.deadLetterQueue, streams.deliveryDeadLetterQueue, streams.deliveryQueue].map(idOf).sort());
+    for (const dlq of [streams.deadLetterQueue, streams.deliveryDeadLetterQueue]) expect(rules(idOf(dlq))).toEqual([expect.objectContaining({ id: 'AwsSolutions-SQS3' })]);
+    expect(rules(idOf(streams.deliveryQueue))).toBeUndefined();
   });
 });

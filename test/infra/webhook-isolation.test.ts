@@ -12,14 +12,20 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS } from '../../functions/deliveries/settings';
-import { DELIVERY_TABLE_ACTIONS, STREAM_ALARMS } from '../../infra/stacks/streams-stack';
+import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
+import { DELIVERY_KMS_ACTIONS, DELIVERY_TABLE_ACTIONS, STREAM_ALARMS } from '../../infra/stacks/streams-stack';
 import { actionsOf, buildStacks, resourcesOf, statementsForRole } from './synth';
 
 const ALLOWANCE = 'WEBHOOK_ALLOW_LOOPBACK';
 // One synthesis for the file (synthesis is the slow part); prod is the stage that matters most.
 const stacks = buildStacks({ stage: 'prod' });
+// The secrets key is plugged in by its owner (grantWebhookSecrets); a stand-in key in the data
+// stack, added before the one synthesis, shows what the grant gives the consumer.
+const secretsKey = new Key(stacks.data, 'TestWebhookSecretsKey', { enableKeyRotation: true });
+stacks.streams.grantWebhookSecrets(secretsKey);
 const templates = Object.values(stacks).map((stack) => Template.fromStack(stack));
 const { streams } = stacks;
 const template = Template.fromStack(streams);
@@ -74,7 +80,8 @@ describe('delivery least privilege', () => {
     statementsForRole(template, idOf(roleFn.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
 
   it('the processor may send to the delivery queue, never receive or delete', () => {
-    const onQueue = sqsOf(streams.processor).filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(queueId)));
+    // A statement may name the stream's dead-letter queue too (minimized policies).
+    const onQueue = sqsOf(streams.processor).filter((s) => [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(arnOf(queueId))));
     const actions = onQueue.flatMap(actionsOf);
     expect(actions).toContain('sqs:SendMessage');
     for (const forbidden of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:*']) expect(actions).not.toContain(forbidden);
@@ -92,6 +99,27 @@ describe('delivery least privilege', () => {
     const dynamo = statementsForRole(template, idOf(streams.deliveryConsumer.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.flatMap(actionsOf).sort()).toEqual([...DELIVERY_TABLE_ACTIONS].sort());
     for (const s of dynamo) expect(JSON.stringify(s.Resource)).not.toContain('index');
+  });
+});
+
+describe('webhook secrets key', () => {
+  const kmsOf = (roleFn: { role: { node: { defaultChild?: unknown } } }) =>
+    statementsForRole(template, idOf(roleFn.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+  it('the consumer may decrypt (and seal legacy secrets) with that key only, only under the webhook-secret purpose', () => {
+    const statements = kmsOf(streams.deliveryConsumer);
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements[0]!).sort()).toEqual([...DELIVERY_KMS_ACTIONS].sort());
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('TestWebhookSecretsKey');
+    expect((statements[0] as { Condition?: unknown }).Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': WEBHOOK_SECRET_PURPOSE } });
+    const fn = resourcesOf(template, 'AWS::Lambda::Function')[consumerId]!;
+    expect(JSON.stringify(fn.Properties!.Environment.Variables.SECRETS_KMS_KEY_ID)).toContain('TestWebhookSecretsKey');
+  });
+
+  it('the processor gets no key: it never signs', () => {
+    expect(kmsOf(streams.processor)).toEqual([]);
+    const processor = resourcesOf(template, 'AWS::Lambda::Function')[processorId]!;
+    expect(processor.Properties!.Environment.Variables).not.toHaveProperty('SECRETS_KMS_KEY_ID');
   });
 });
 
