@@ -3,8 +3,11 @@
  * and the real handlers, driven over HTTP. One runtime for the file, on a free port.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
 import { DEMO_ORG, seedDemo } from '../../infra/local/seed';
@@ -212,6 +215,42 @@ describe('a card through its pipe', () => {
     expect(inApproved.body.items.map((c: { id: string }) => c.id)).toEqual([card.body.id]);
     const inRequested = await call('GET', `/v1/pipes/${pipe.id}/cards?phaseId=${requested.id}`, { token: member });
     expect(inRequested.body.items).toEqual([]);
+  });
+});
+
+describe('webhook deliveries through the local delivery queue', () => {
+  it('the stream enqueues, the queue consumer signs and posts, and the delivery log shows it', async () => {
+    const received: Array<{ headers: Record<string, string>; body: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        received.push({ headers: req.headers as Record<string, string>, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const org = `e2e-wh-${Date.now().toString(36)}`;
+      const owner = await runtime.issuer.mintToken({ orgId: org, role: 'admin', sub: 'owner' });
+      const hook = await call('POST', '/v1/webhooks', { token: owner, body: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`, eventTypes: ['card.created'] } });
+      expect(hook.status).toBe(201);
+      const pipe = (await call('POST', '/v1/pipes', { token: owner, body: { name: 'Hooked', startFormFields: [{ label: 'T', type: 'short_text', isTitle: true }] } })).body;
+      const card = await call('POST', `/v1/pipes/${pipe.id}/cards`, { token: owner, body: { values: { [pipe.startForm.fields[0].id]: 'x' } } });
+      expect(card.status).toBe(201);
+      const sentBefore = runtime.deliveryQueue.invocations.length;
+      await runtime.poller.drain();
+      await runtime.deliveryQueue.drain();
+      expect(runtime.deliveryQueue.invocations.length).toBeGreaterThan(sentBefore);
+      expect(runtime.deliveryQueue.invocations.at(-1)!.groups).toContain(org);
+      expect(received).toHaveLength(1);
+      expect(() => new StandardWebhook(hook.body.secret).verify(received[0]!.body, received[0]!.headers)).not.toThrow();
+      const log = await call('GET', `/v1/webhooks/${hook.body.id}/deliveries`, { token: owner });
+      expect(log.body.items).toEqual([expect.objectContaining({ eventType: 'card.created', status: 'succeeded', attempts: 1, lastStatusCode: 204 })]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
