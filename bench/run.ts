@@ -19,9 +19,13 @@
  *
  * Then the query rows (bench/query.ts): list pages of one pipe of 10,000 cards (`--query-cards N`).
  *
+ * Then the noisy neighbour (bench/noisy.ts): org X's synced-field propagation lag (p50, p99)
+ * alone and while org W's webhook receiver hangs for 10 s, in the same run.
+ *
  *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only 'listCards|batch' | --only propagation | --only cascade] [--no-bundles]
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
  *                    [--cascade-children 500] [--cascade-runs 3] [--no-cascade]
+ *                    [--only noisy] [--no-noisy] [--noisy-edits 60]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +37,8 @@ import { parseArgs } from 'node:util';
 // Before any module that builds an SDK client is loaded: every import below is dynamic.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 process.env['POWERTOOLS_LOG_LEVEL'] ??= 'ERROR';
+// The handlers' EMF metric lines would bury the report on stdout.
+process.env['POWERTOOLS_METRICS_DISABLED'] ??= 'true';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TABLE_NAME = 'cardflow-bench';
@@ -50,6 +56,8 @@ const { values: args } = parseArgs({
     'cascade-runs': { type: 'string', default: '3' },
     'no-cascade': { type: 'boolean', default: false },
     'query-cards': { type: 'string', default: '10000' },
+    'no-noisy': { type: 'boolean', default: false },
+    'noisy-edits': { type: 'string', default: '60' },
   },
 });
 const ITERATIONS = Number(args.iterations);
@@ -62,6 +70,9 @@ const ONLY_PROPAGATION = !!args.only && args.only.length >= 4 && 'propagation'.s
 const ONLY_CASCADE = !!args.only && args.only.length >= 4 && 'cascade'.startsWith(args.only.toLowerCase());
 const RUN_PROPAGATION = !args['no-propagation'] && (!args.only || ONLY_PROPAGATION);
 const RUN_CASCADE = !args['no-cascade'] && (!args.only || ONLY_CASCADE);
+/** `--only noisy` (or from "nois"): the noisy-neighbour rows alone. */
+const ONLY_NOISY = !!args.only && args.only.length >= 4 && 'noisy'.startsWith(args.only.toLowerCase());
+const RUN_NOISY = !args['no-noisy'] && (!args.only || ONLY_NOISY);
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -132,6 +143,7 @@ async function main() {
   let stopRuntime: () => Promise<void>;
   let dynamoEndpoint: string;
   let apiFor: (orgId: string) => Promise<Api>;
+  let deliveryQueue: import('../infra/local/local-queue').LocalQueue | undefined;
 
   const expectStatus = (routeId: RouteId, status: number, body: unknown) => {
     const expected = routes[routeId].success.status;
@@ -145,6 +157,7 @@ async function main() {
     const runtime = await startLocalRuntime({ port: 0, seed: false, quiet: true, tableName: TABLE_NAME, keyFile: join(keyDir, 'key.json') });
     stopRuntime = runtime.stop;
     dynamoEndpoint = runtime.dynamoEndpoint;
+    deliveryQueue = runtime.deliveryQueue;
     // The stream processor runs in this process on the handlers' own client: its asynchronous
     // work (propagation, edge-summary refresh after updates and moves) would be counted in
     // whichever request is being measured. The rows are the synchronous cost of each request.
@@ -244,7 +257,7 @@ async function main() {
   // --- scenarios
   // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
   const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
@@ -253,6 +266,8 @@ async function main() {
   let propagationError: string | undefined;
   let cascade: import('./cascade').CascadeBenchResult | undefined;
   let cascadeError: string | undefined;
+  let noisy: import('./noisy').NoisyResult | undefined;
+  let noisyError: string | undefined;
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -297,6 +312,27 @@ async function main() {
       } catch (error) {
         cascadeError = (error as Error).message.split('\n')[0]!.slice(0, 300);
         process.stderr.write(`cascade: FAILED ${cascadeError}\n`);
+      }
+    }
+    if (RUN_NOISY) {
+      try {
+        if (!deliveryQueue) throw new Error('needs the local runtime (its delivery queue)');
+        const { runNoisy } = await import('./noisy');
+        noisy = await runNoisy({
+          orgPrefix: `bench-${runId}-noisy`,
+          apiFor,
+          endpoint: dynamoEndpoint,
+          tableName: TABLE_NAME,
+          deliveryQueue,
+          edits: Number(args['noisy-edits']),
+          children: 10,
+          slowReceiverMs: 10_000,
+          noisyCards: 20,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        noisyError = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        process.stderr.write(`noisy: FAILED ${noisyError}\n`);
       }
     }
   } finally {
@@ -402,7 +438,7 @@ async function main() {
 
   // --- bundles
   let bundles: Awaited<ReturnType<typeof import('./bundles').bundleSizes>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY) {
     const modules = new Map<string, string[]>();
     for (const [id, route] of Object.entries(routes)) {
       const list = modules.get(route.handler.module) ?? [];
@@ -422,7 +458,7 @@ async function main() {
 
   // --- cold import of an API area bundle vs a single-route bundle (bench/area-cold-start.ts)
   let coldImports: Awaited<ReturnType<typeof import('./area-cold-start').areaColdStarts>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_NOISY) {
     const { areaColdStarts } = await import('./area-cold-start');
     coldImports = await areaColdStarts(ROOT, 7).catch((error: unknown) => {
       process.stderr.write(`cold imports failed: ${(error as Error).message}\n`);
@@ -434,7 +470,7 @@ async function main() {
   const out: string[] = [];
   const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
   out.push(`## cardflow bench — ${new Date().toISOString()}`);
-  if (!ONLY_PROPAGATION) {
+  if (!ONLY_PROPAGATION && !ONLY_NOISY) {
     out.push('');
     out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
     out.push('');
@@ -496,6 +532,14 @@ async function main() {
     } else out.push('### Cascade delete', '', `**failed**: ${cascadeError}`);
   }
 
+  if (noisy || noisyError) {
+    out.push('');
+    if (noisy) {
+      const { noisyMarkdown } = await import('./noisy');
+      out.push(...noisyMarkdown(noisy));
+    } else out.push('### Noisy neighbour', '', `**failed**: ${noisyError}`);
+  }
+
   if (bundles) {
     out.push('');
     out.push('### Lambda bundles (esbuild as HouseFunction bundles: ESM, node24, minified, SDK included)');
@@ -526,7 +570,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined) }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined) }, null, 2)}\n`,
   );
 }
 
