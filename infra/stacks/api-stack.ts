@@ -33,6 +33,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -41,10 +42,16 @@ import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '.
 import { routeList, type RouteId } from '../../functions/api/routes';
 import { ApiAuthorizer } from './authorizer';
 import { bindTable, HouseFunction, REPO_ROOT, SERVICE_NAME } from './house-function';
+import { grantWebhookSecrets } from './secrets-key';
 import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
+
+/** API areas that seal webhook secrets (functions/shared/secrets.ts): GenerateDataKey, no Decrypt. */
+export const SEALING_AREAS: ReadonlySet<string> = new Set(['webhooks']);
 
 export interface ApiStackProps extends StackProps {
   table: ITable;
+  /** The webhook secrets key (data stack); SEALING_AREAS may seal with it. */
+  secretsKey?: IKey;
   /** Used in resource names and descriptions. */
   stage: string;
   /** External token issuer; when absent a Cognito user pool is created and trusted. */
@@ -215,6 +222,7 @@ export class ApiStack extends Stack {
         logRemovalPolicy: removalPolicy,
       });
       bindTable(fn.function, props.table, area.access);
+      if (props.secretsKey && SEALING_AREAS.has(area.name)) grantWebhookSecrets(fn, props.secretsKey, 'seal');
       this.areaFunctions[area.name] = fn;
 
       // One integration per function; one resource-based permission for the whole API instead

@@ -1,9 +1,10 @@
 /**
- * The stateful stack: the cardflow table and nothing that changes with code. It is derived only
+ * The stateful stack: the cardflow table, the KMS key its webhook secrets are sealed with, and
+ * nothing that changes with code. It is derived only
  * from TABLE_DEFINITION (domain/store/table.ts), the same object the local runtime and the tests
  * create their table from; test/infra/data-stack.test.ts guards the template against drift.
  */
-import { CfnOutput, CrossStackReferences, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
@@ -14,12 +15,15 @@ import {
   type Attribute,
   type ITableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/store/table';
 
 export interface DataStackProps extends StackProps {
   /** RETAIN (default) keeps the table when the stack goes; DESTROY is for throwaway dev stacks. */
   removalPolicy?: RemovalPolicy;
+  /** Used in the secrets key's description. */
+  stage?: string;
 }
 
 /** Every key attribute of the single table is a string (see createTableInput). */
@@ -27,6 +31,8 @@ const stringKey = (name: string): Attribute => ({ name, type: AttributeType.STRI
 
 export class DataStack extends Stack {
   readonly table: ITableV2;
+  /** Wraps the data keys of webhook signing secrets (infra/stacks/secrets-key.ts grants its use). */
+  readonly secretsKey: IKey;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, props);
@@ -62,6 +68,19 @@ export class DataStack extends Stack {
     CrossStackReferences.of(table).produce(ReferenceStrength.STRONG);
     this.table = table;
 
+    // Stateful like the table: the secrets stored in it are unreadable without this key, so it
+    // lives and is retained with the data, not with the code that uses it. Customer managed
+    // (not aws/…) so that only the grants of secrets-key.ts decide who may unwrap.
+    const secretsKey = new Key(this, 'SecretsKey', {
+      description: `cardflow${props.stage ? ` ${props.stage}` : ''} webhook signing secrets (envelope encryption, context purpose=cardflow:webhook-secret)`,
+      enableKeyRotation: true,
+      removalPolicy,
+      ...(removalPolicy === RemovalPolicy.DESTROY ? { pendingWindow: Duration.days(7) } : {}),
+    });
+    CrossStackReferences.of(secretsKey).produce(ReferenceStrength.STRONG);
+    this.secretsKey = secretsKey;
+
+    new CfnOutput(this, 'SecretsKeyArn', { value: secretsKey.keyArn, description: 'webhook secrets key' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'cardflow single table' });
     if (table.tableStreamArn) {
       new CfnOutput(this, 'TableStreamArn', { value: table.tableStreamArn, description: 'NEW_AND_OLD_IMAGES stream' });

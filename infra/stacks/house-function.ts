@@ -1,17 +1,18 @@
 /**
  * The house Lambda defaults in one construct: Node.js 24 on arm64, ESM bundle built locally by
- * esbuild (minified, with source maps), its own log group with retention, its own role with no
- * managed policy (only write access to that log group), and `bindTable` for least-privilege
- * table access.
+ * esbuild (minified, with source maps), active X-Ray tracing, its own log group with retention,
+ * its own role with no managed policy (only write access to that log group, and the two X-Ray
+ * write actions), and `bindTable` for least-privilege table access.
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/store/table';
 
@@ -19,6 +20,9 @@ import { TABLE_DEFINITION } from '../../domain/store/table';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const SERVICE_NAME = 'cardflow';
+
+/** What active tracing needs; X-Ray has no resource-level permissions for them. */
+export const XRAY_WRITE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
 export interface HouseFunctionProps {
   /** Entry file, relative to the repository root (functions/api/cards.ts). */
@@ -38,9 +42,12 @@ export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: LogGroup;
+  /** The entry file, relative to the repository root. */
+  readonly entry: string;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -52,7 +59,22 @@ export class HouseFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `${SERVICE_NAME} ${props.handler}`,
+      // X-Ray's write actions have no resource-level permissions: "*" is the only resource they
+      // take. Kept apart from the default policy (which holds every other grant, all scoped), so
+      // the one acknowledged wildcard is on exactly these two actions.
+      inlinePolicies: {
+        XRayWrite: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: [...XRAY_WRITE_ACTIONS], resources: ['*'] })],
+        }),
+      },
     });
+    NagSuppressions.addResourceSuppressions(this.role, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Resource must be "*"); the inline policy XRayWrite holds only these two actions.',
+        appliesTo: ['Resource::*'],
+      },
+    ]);
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -88,6 +110,10 @@ export class HouseFunction extends Construct {
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
       },
     });
+    // X-Ray: Lambda starts the trace (HTTP APIs cannot trace at the stage); Powertools Tracer
+    // (functions/shared/tracer.ts) adds the SDK calls as subsegments. Set on the L1: `tracing:
+    // ACTIVE` would add the "*" X-Ray grant to the default policy, next to the scoped grants.
+    (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: 'Active' };
   }
 }
 
