@@ -499,9 +499,9 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
           }
         }),
       );
-      // The count (ADD count) and the parent's edge sequence, as the API's transaction updates them.
+      // The count (ADD count) and the parent's edge sequence and version, as the API's transaction updates them.
       await documentClient.send(new UpdateCommand(updates[0]! as never));
-      const guard = store.connections.linkGuard(orgId, 'card', parentId, parentPipe.id).Update!;
+      const guard = store.connections.edgeTouch(orgId, 'card', parentId, parentPipe.id, new Date().toISOString(), { adding: true }).Update!;
       await documentClient.send(new UpdateCommand(guard as never));
     }
 

@@ -86,6 +86,8 @@ export const txWrite = (bytes: number) => writeUnits(bytes, { transactional: tru
 export const check = (bytes: number) => conditionCheckUnits(bytes);
 /** Index entries (ALL projection) of an item in `count` GSIs: one write each. */
 export const indexPut = (bytes: number, count: number) => count * writeUnits(bytes);
+/** An item update that changes updatedAt: GSI1 and GSI2 entries rewritten, the GSI3 entry moved (delete + put). */
+const moved = (bytes: number) => indexPut(bytes, 2) + 2 * writeUnits(bytes);
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -577,8 +579,8 @@ export const scenarios: Scenario[] = [
         requests: { GetItem: 2, Query: 1, TransactWriteItems: 1 },
         txItems: 6,
         rcu: read(state.conn) + read(parent.bytes) + read(child.bytes),
-        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + txWrite(child.bytes) + indexPut(parent.bytes, 3) + indexPut(child.bytes, 3) + indexPut(e.childEdge, 1),
-        note: 'connection (rules, limits) + parent header Query (its container, the 404) + child GetItem (its container, the 422); one TransactWriteItems: 2 edge Puts, count Update (the limit), a ConditionCheck on the connection (not being deleted), and edge-sequence Updates of parent and child (where they were read; a concurrent delete of either then fails instead of leaving the edge dangling), which also rewrites their GSI1 and GSI2 entries; the child edge enters GSI1 (edges of a connection)',
+        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + txWrite(child.bytes) + moved(parent.bytes) + moved(child.bytes) + indexPut(e.childEdge, 1),
+        note: 'connection (rules, limits) + parent header Query (its container, the 404) + child GetItem (its container, the 422); one TransactWriteItems: 2 edge Puts, count Update (the limit), a ConditionCheck on the connection (not being deleted), and edge-sequence + version Updates of parent and child (where they were read; a concurrent delete of either then fails instead of leaving the edge dangling; their ETags move on), which rewrite their GSI1 and GSI2 entries and move their GSI3 entries (new updatedAt); the child edge enters GSI1 (edges of a connection)',
       };
     },
   }),
@@ -605,9 +607,9 @@ export const scenarios: Scenario[] = [
         txItems: 8,
         rcu: read(state.conn) + read(parent.bytes) + read(parentDef.bytes) + read(childDef.bytes),
         wcu:
-          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + indexPut(parent.bytes, 3) +
+          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + moved(parent.bytes) +
           indexPut(card, 3) + indexPut(e.childEdge, 1),
-        note: 'connection (field map) + parent header + parent definition (source field types) + child definition (target fields, start phase); one TransactWriteItems of 8: new card Put, child pipe and start phase ConditionChecks, 2 edge Puts, count Update, a ConditionCheck on the connection (not being deleted) and an edge-sequence Update of the parent (a concurrent delete of it then fails; its GSI entries are rewritten); the card enters GSI1 and GSI2, the child edge GSI1',
+        note: 'connection (field map) + parent header + parent definition (source field types) + child definition (target fields, start phase); one TransactWriteItems of 8: new card Put, child pipe and start phase ConditionChecks, 2 edge Puts, count Update, a ConditionCheck on the connection (not being deleted) and an edge-sequence + version Update of the parent (a concurrent delete of it then fails; its ETag moves on; GSI1/GSI2 entries rewritten, GSI3 entry moved); the card enters GSI1, GSI2 and GSI3, the child edge GSI1',
       };
     },
   }),
@@ -626,14 +628,16 @@ export const scenarios: Scenario[] = [
       return { parent, child, edges: await edgeSizes(ctx, s.connectionId, parent.id, child.id) };
     },
     run: (ctx, s, { parent, child }) => ctx.api('removeCardChild', { params: { cardId: parent.id, childId: child.id }, query: { connectionId: s.connectionId } }),
-    async minimum(ctx, { state, input: { parent, edges } }) {
+    async minimum(ctx, { state, input: { parent, child, edges } }) {
       const countAfter = await ctx.size.item(keys.childCount(cardPk(ctx, parent.id), state.connectionId));
+      const p = Math.max(parent.bytes, await ctx.size.item(keys.card(ctx.orgId, parent.id)));
+      const c = Math.max(child.bytes, await ctx.size.item(keys.card(ctx.orgId, child.id)));
       return {
         requests: { GetItem: 2, TransactWriteItems: 1 },
-        txItems: 3,
-        rcu: read(state.conn) + read(parent.bytes),
-        wcu: txWrite(edges.childEdge) + indexPut(edges.childEdge, 1) + txWrite(edges.parentEdge) + txWrite(Math.max(edges.count, countAfter)),
-        note: 'connection (404) + parent GetItem (404, its summary); one TransactWriteItems: child edge Delete (conditional: 404 when not connected), parent edge Delete, count Update; the child edge leaves GSI1',
+        txItems: 5,
+        rcu: read(state.conn) + read(p),
+        wcu: txWrite(edges.childEdge) + indexPut(edges.childEdge, 1) + txWrite(edges.parentEdge) + txWrite(Math.max(edges.count, countAfter)) + txWrite(p) + txWrite(c) + moved(p) + moved(c),
+        note: 'connection (404) + parent GetItem (404, its summary, If-Match); one TransactWriteItems: child edge Delete (conditional: 404 when not connected), parent edge Delete, count Update, version Updates of parent and child (their ETags move on; GSI1/GSI2 rewritten, GSI3 moved); the child edge leaves GSI1',
       };
     },
   }),

@@ -3,6 +3,7 @@ import { prepareCard, cardView } from './cards';
 import { convertValue } from './connections';
 import { nowIso, type UseCaseContext } from './context';
 import {
+  assertIfMatch,
   assertParent,
   connectExisting,
   connectionFor,
@@ -21,9 +22,9 @@ import { prepareRecord, recordView } from './records';
 
 type AddChild = { connectionId: string; childId: string } | { connectionId: string; create: { title?: string; values?: Record<string, unknown> } };
 
-export async function addChild(ctx: UseCaseContext, parentType: ItemType, parentId: string, body: AddChild) {
-  if ('childId' in body) return { kind: 'connected' as const, edge: await connectExisting(ctx, parentType, parentId, body.connectionId, body.childId) };
-  return { kind: 'created' as const, ...(await createChild(ctx, parentType, parentId, body.connectionId, body.create)) };
+export async function addChild(ctx: UseCaseContext, parentType: ItemType, parentId: string, body: AddChild, ifMatch?: number) {
+  if ('childId' in body) return { kind: 'connected' as const, edge: await connectExisting(ctx, parentType, parentId, body.connectionId, body.childId, ifMatch) };
+  return { kind: 'created' as const, ...(await createChild(ctx, parentType, parentId, body.connectionId, body.create, undefined, ifMatch)) };
 }
 
 /**
@@ -38,9 +39,12 @@ export async function createChild(
   input: { title?: string; values?: Record<string, unknown> },
   /** The new child's id, when the caller must fix it (an automation's replay-safe create); a fresh one otherwise. */
   id?: string,
+  /** If-Match: the parent's version the caller read; its edges change only at that version. */
+  ifMatch?: number,
 ) {
   const connection = await connectionFor(ctx, connectionId);
   const header = await readCore<AnyItem>(ctx, parentType, parentId);
+  assertIfMatch(parentType, header.item, ifMatch);
   assertParent(connection, parentType, header.item);
   if (!connection.canCreate) {
     throw new ValidationError(`Connection ${connection.name} only connects existing items`, [{ path: 'body.create', message: 'this connection does not create children', code: 'connection.createDisabled' }]);
@@ -74,6 +78,7 @@ export async function createChild(
       : await prepareRecord(ctx, childDef as DatabaseDefinition, input, preset, id).then(({ record, steps }) => ({ child: record as AnyItem, steps }));
   const parent = summaryOf(parentType, header.item);
   const child = summaryOf(childType, prepared.child);
-  await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], nowIso(ctx), false), parentStep(ctx, parent)]);
+  const now = nowIso(ctx);
+  await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], now, false), parentStep(ctx, parent, now, { adding: true, ifMatch })]);
   return { childType, child: childType === 'card' ? cardView(prepared.child as Card) : recordView(prepared.child as DbRecord) };
 }

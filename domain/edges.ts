@@ -175,11 +175,15 @@ export function edgeSteps(
   if (i < writes.length) list.push({ item: writes[i]!, fail: limitReached(connection, parent.id) });
   // New edges need a live definition; removing edges is always allowed.
   if (adds.length) list.push({ item: ctx.store.connections.definitionLive(orgId, connection.id), fail: () => new ConflictError(`Connection ${connection.id} is being deleted`, 'connection.gone') });
+  // The children's versions move on too: their parents are part of what they show.
   for (const child of childrenExist ? adds : []) {
     list.push({
-      item: ctx.store.connections.linkGuard(orgId, child.type, child.id, child.containerId),
+      item: ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true }),
       fail: () => new ValidationError(`${child.id} no longer exists`, [{ path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' }]),
     });
+  }
+  for (const child of removes) {
+    list.push({ item: ctx.store.connections.edgeTouch(orgId, child.type, child.id, undefined, now, { adding: false }), fail: () => new NotFoundError('Connected child', child.id) });
   }
   return list;
 }
@@ -203,14 +207,30 @@ export function missingFields(fields: Field[], values: Record<string, unknown>, 
     .map((f) => ({ path: `values.${f.id}`, message: f.type === 'connection' ? `${f.label} needs at least one connected item` : `${f.label} is required`, code }));
 }
 
-/** Guards that the parent still exists where it was read (for writes that do not touch it). */
-export function parentStep(ctx: UseCaseContext, parent: ItemSummary): Step {
-  return { item: ctx.store.connections.linkGuard(ctx.principal.orgId, parent.type, parent.id, parent.containerId), fail: () => new NotFoundError(label(parent.type), parent.id) };
+/**
+ * The parent's part of a connect, create-child or disconnect (writes that do not otherwise touch
+ * it): it still exists where it was read, and its version, the one its ETag shows, moves on.
+ * With If-Match, only at that version (412 otherwise).
+ */
+export function parentStep(ctx: UseCaseContext, parent: ItemSummary, now: string, options: { adding: boolean; ifMatch?: number }): Step {
+  const { ifMatch } = options;
+  return {
+    item: ctx.store.connections.edgeTouch(ctx.principal.orgId, parent.type, parent.id, parent.containerId, now, { adding: options.adding, ...(ifMatch === undefined ? {} : { expectedVersion: ifMatch }) }),
+    fail: () => (ifMatch === undefined ? new NotFoundError(label(parent.type), parent.id) : changedMeanwhile(label(parent.type), parent.id, ifMatch)),
+  };
 }
 
-export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string) {
+/** Refuses an edge change up front when If-Match names another version than the one read. */
+export function assertIfMatch(type: ItemType, item: AnyItem, ifMatch: number | undefined): void {
+  if (ifMatch !== undefined && ifMatch !== item.version) {
+    throw new PreconditionFailedError(`${label(type)} ${item.id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
+  }
+}
+
+export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string, ifMatch?: number) {
   const connection = await connectionFor(ctx, connectionId);
   const { item: parentItem } = await readCore<AnyItem>(ctx, parentType, parentId);
+  assertIfMatch(parentType, parentItem, ifMatch);
   assertParent(connection, parentType, parentItem);
   if (!connection.canConnectExisting) {
     throw new ValidationError(`Connection ${connection.name} only creates new children`, [{ path: 'body.childId', message: 'this connection does not connect existing items', code: 'connection.connectExistingDisabled' }]);
@@ -219,17 +239,20 @@ export async function connectExisting(ctx: UseCaseContext, parentType: ItemType,
   const child = await childFor(ctx, connection, childId, 'body.childId');
   const parent = summaryOf(parentType, parentItem);
   const now = nowIso(ctx);
-  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now), parentStep(ctx, parent)]);
+  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now), parentStep(ctx, parent, now, { adding: true, ifMatch })]);
   return { connectionId, ...child, connectedAt: now };
 }
 
-export async function disconnect(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string) {
+export async function disconnect(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string, ifMatch?: number) {
   const connection = await ctx.store.connections.get(ctx.principal.orgId, connectionId);
   const parent = await ctx.store.items.get<AnyItem>(ctx.principal.orgId, parentType, parentId);
   if (!parent) throw new NotFoundError(label(parentType), parentId);
+  assertIfMatch(parentType, parent, ifMatch);
   if (!connection) throw new NotFoundError('Connection', connectionId);
   const child = { id: childId, type: itemTypeOf(childId) } as ItemSummary;
-  await runSteps(ctx, edgeSteps(ctx, connection, summaryOf(parentType, parent), [], [child], nowIso(ctx)));
+  const summary = summaryOf(parentType, parent);
+  const now = nowIso(ctx);
+  await runSteps(ctx, [...edgeSteps(ctx, connection, summary, [], [child], now), parentStep(ctx, summary, now, { adding: false, ifMatch })]);
 }
 
 export async function listChildren(ctx: UseCaseContext, parentType: ItemType, parentId: string, query: { connectionId: string; limit?: number; cursor?: string }) {

@@ -108,20 +108,39 @@ export class ConnectionStore {
   }
 
   /**
-   * Guards a connect: the item exists and lives in the container the connection names. It is an
-   * update, not a check: bumping the item's edge sequence makes a concurrent delete of the item,
-   * which conditions on the sequence it read, fail instead of leaving the new edge dangling.
+   * An item's part of an edge change: it exists in the container the connection names, and its
+   * version (the ETag) and updatedAt move on, since its edges are part of what it shows (its
+   * parents/children, its connection fields, the change log). A connect (`adding`) also bumps
+   * the edge sequence, so a concurrent delete of the item, which conditions on the sequence it
+   * read, fails instead of leaving the new edge dangling; and refuses an item a cascade job has
+   * marked (the job's plan stays complete). A disconnect leaves both alone: removing an edge can
+   * leave nothing dangling. With `expectedVersion` (If-Match) the change happens only at that version.
    */
-  linkGuard(orgId: string, type: ItemType, id: string, containerId: string): TransactItem {
+  edgeTouch(orgId: string, type: ItemType, id: string, containerId: string | undefined, now: string, options: { adding: boolean; expectedVersion?: number }): TransactItem {
+    const conditions = ['attribute_exists(PK)'];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':one': 1, ':now': now };
+    if (options.adding) {
+      conditions.push('attribute_not_exists(deleting)');
+      values[':zero'] = 0;
+    }
+    if (containerId !== undefined) {
+      conditions.push('#container = :container');
+      names['#container'] = type === 'card' ? 'pipeId' : 'databaseId';
+      values[':container'] = containerId;
+    }
+    if (options.expectedVersion !== undefined) {
+      conditions.push('version = :expected');
+      values[':expected'] = options.expectedVersion;
+    }
     return {
       Update: {
         TableName: this.table,
         Key: { PK: itemPk(orgId, type, id), SK: '#META' },
-        UpdateExpression: 'SET edgeSeq = if_not_exists(edgeSeq, :zero) + :one',
-        // An item a cascade job has marked takes no new edges: the job's plan stays complete.
-        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(deleting) AND #container = :container`,
-        ExpressionAttributeNames: { '#container': type === 'card' ? 'pipeId' : 'databaseId' },
-        ExpressionAttributeValues: { ':container': containerId, ':zero': 0, ':one': 1 },
+        UpdateExpression: `SET ${options.adding ? 'edgeSeq = if_not_exists(edgeSeq, :zero) + :one, ' : ''}version = version + :one, updatedAt = :now`,
+        ConditionExpression: conditions.join(' AND '),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
       },
     };
   }

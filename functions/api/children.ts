@@ -2,14 +2,14 @@ import { addChild } from '../../domain/children';
 import { disconnect, listChildren } from '../../domain/edges';
 import type { ItemType } from '../../domain/model';
 import { contextFor } from '../shared/store';
-import { apiHandler, type ApiRequest } from './http';
+import { apiHandler, ifMatchVersion, type ApiRequest } from './http';
 import { routes, type RouteSpec } from './routes';
 
 const parentOf = (type: ItemType, params: { cardId?: string; recordId?: string }) => (type === 'card' ? params.cardId! : params.recordId!);
 
 function add<R extends RouteSpec>(type: ItemType, route: R) {
-  return apiHandler(route, async ({ principal, params, body }: ApiRequest<R>) => {
-    const result = await addChild(contextFor(principal!), type, parentOf(type, params as never), body as never);
+  return apiHandler(route, async ({ principal, params, body, headers }: ApiRequest<R>) => {
+    const result = await addChild(contextFor(principal!), type, parentOf(type, params as never), body as never, ifMatchVersion(headers));
     if (result.kind === 'connected') return { body: result.edge };
     const path = result.childType === 'card' ? `/v1/cards/${result.child.id}` : `/v1/records/${result.child.id}`;
     return { body: result.child, version: result.child.version, headers: { location: path } };
@@ -23,9 +23,9 @@ function list<R extends RouteSpec>(type: ItemType, route: R) {
 }
 
 function remove<R extends RouteSpec>(type: ItemType, route: R) {
-  return apiHandler(route, async ({ principal, params, query }: ApiRequest<R>) => {
+  return apiHandler(route, async ({ principal, params, query, headers }: ApiRequest<R>) => {
     const { childId } = params as { childId: string };
-    await disconnect(contextFor(principal!), type, parentOf(type, params as never), (query as { connectionId: string }).connectionId, childId);
+    await disconnect(contextFor(principal!), type, parentOf(type, params as never), (query as { connectionId: string }).connectionId, childId, ifMatchVersion(headers));
     return {};
   });
 }

@@ -32,6 +32,7 @@ import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
 import { tracer } from '../shared/tracer';
 import { MAX_BODY_BYTES } from './limits';
+import { apiPolicy, asThrottle, rateLimitHeaders } from './rate-limit';
 import { routeList, type RouteSpec } from './routes';
 
 export { MAX_BODY_BYTES };
@@ -196,9 +197,13 @@ function problemTitle(error: AppError): string {
   return error.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2') || (STATUS_CODES[error.status] ?? 'Error');
 }
 
-export function problemResponse(error: unknown, requestId: string, path: string): ApiResult {
+export function problemResponse(thrown: unknown, requestId: string, path: string): ApiResult {
+  // A throttle the SDK's retries did not absorb is the client's to retry later: 429, not 500.
+  const error = asThrottle(thrown);
   if (error instanceof AppError) {
     const retryAfter = error.extra['retryAfterSeconds'];
+    // Every 429 says when to come back and what the limit is (RateLimit headers).
+    const limitHeaders = error.status === 429 ? rateLimitHeaders(apiPolicy(), 0, typeof retryAfter === 'number' ? retryAfter : 1) : {};
     return json(
       error.status,
       {
@@ -212,7 +217,7 @@ export function problemResponse(error: unknown, requestId: string, path: string)
         ...error.extra,
         requestId,
       },
-      typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {},
+      { ...limitHeaders, ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : error.status === 429 ? { 'retry-after': '1' } : {}) },
       'application/problem+json',
     );
   }

@@ -14,7 +14,7 @@ const PROBLEM_STATUSES: Record<number, string> = {
   413: `Body larger than ${MAX_BODY_BYTES} bytes`,
   415: 'Body is not JSON (send Content-Type: application/json)',
   422: 'Semantically invalid: field values, required fields, rules',
-  429: 'Throttled: too many requests; retry after a pause',
+  429: 'Throttled: too many requests; wait Retry-After seconds (RateLimit headers say the limit)',
   500: 'A fault on our side; quote the requestId when you report it',
 };
 
@@ -54,6 +54,21 @@ const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
   description:
     'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
 });
+
+/** The headers every 429 the API produces carries (functions/api/rate-limit.ts). */
+const THROTTLE_HEADERS = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'string' as const, pattern: '^[0-9]+$' } },
+  RateLimit: { description: 'IETF RateLimit header: `"api";r=<remaining>;t=<seconds until requests are admitted again>`', schema: { type: 'string' as const } },
+  'RateLimit-Policy': { description: 'IETF RateLimit-Policy header: `"api";q=<requests>;w=<window seconds>` (the published steady rate)', schema: { type: 'string' as const } },
+};
+
+function problemResponseOf(status: number) {
+  return {
+    description: PROBLEM_STATUSES[status]!,
+    ...(status === 429 ? { headers: THROTTLE_HEADERS } : {}),
+    content: { 'application/problem+json': { schema: Problem } },
+  };
+}
 
 export const API_VERSION = '0.1.0';
 
@@ -107,16 +122,13 @@ export function buildOpenApiDocument() {
               },
             }
           : {}),
-        ...Object.fromEntries(
-          problemStatuses(route).map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]),
-        ),
+        ...Object.fromEntries(problemStatuses(route).map((status) => [status, problemResponseOf(status)])),
       },
     });
   }
   // Served by the local gateway beside the manifest's routes (no Lambda in AWS, where stream
   // records that exhaust their retries land in the SQS queue the stack outputs as DeadLetterQueueUrl).
-  const problems = (statuses: number[]) =>
-    Object.fromEntries(statuses.map((status) => [status, { description: PROBLEM_STATUSES[status]!, content: { 'application/problem+json': { schema: Problem } } }]));
+  const problems = (statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, problemResponseOf(status)]));
   registry.registerPath({
     operationId: 'listDeadLetters',
     method: 'get',

@@ -254,8 +254,8 @@ export const routes = {
   },
   addCardChild: {
     method: 'POST', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'addCardChild' }, access: 'RW', role: 'member',
-    summary: 'Connect an existing child, or create one from this card', tag: 'Connections',
-    request: { params: cardParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
+    summary: 'Connect an existing child, or create one from this card (the card\'s version, its ETag, moves on; If-Match guards it)', tag: 'Connections',
+    request: { params: cardParams, body: s.ConnectChild }, ifMatch: true, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
   },
   listCardChildren: {
     method: 'GET', path: '/v1/cards/{cardId}/children', handler: { module: 'children', export: 'listCardChildren' }, access: 'RO', role: 'viewer',
@@ -265,12 +265,12 @@ export const routes = {
   removeCardChild: {
     method: 'DELETE', path: '/v1/cards/{cardId}/children/{childId}', handler: { module: 'children', export: 'removeCardChild' }, access: 'RW', role: 'member',
     summary: 'Disconnect a child', tag: 'Connections',
-    request: { params: cardChildParams, query: s.RemoveChildQuery }, success: noContent,
+    request: { params: cardChildParams, query: s.RemoveChildQuery }, ifMatch: true, success: noContent,
   },
   addRecordChild: {
     method: 'POST', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'addRecordChild' }, access: 'RW', role: 'member',
-    summary: 'Connect an existing child, or create one from this record', tag: 'Connections',
-    request: { params: recordParams, body: s.ConnectChild }, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
+    summary: 'Connect an existing child, or create one from this record (the record\'s version, its ETag, moves on; If-Match guards it)', tag: 'Connections',
+    request: { params: recordParams, body: s.ConnectChild }, ifMatch: true, success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
   },
   listRecordChildren: {
     method: 'GET', path: '/v1/records/{recordId}/children', handler: { module: 'children', export: 'listRecordChildren' }, access: 'RO', role: 'viewer',
@@ -280,7 +280,7 @@ export const routes = {
   removeRecordChild: {
     method: 'DELETE', path: '/v1/records/{recordId}/children/{childId}', handler: { module: 'children', export: 'removeRecordChild' }, access: 'RW', role: 'member',
     summary: 'Disconnect a child', tag: 'Connections',
-    request: { params: recordChildParams, query: s.RemoveChildQuery }, success: noContent,
+    request: { params: recordChildParams, query: s.RemoveChildQuery }, ifMatch: true, success: noContent,
   },
   ...automationRoutes,
   ...webhookRoutes,

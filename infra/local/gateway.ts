@@ -23,6 +23,7 @@ import { areaOf } from '../../functions/api/areas';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
 import { createAuthorizer, type Authorize } from '../../functions/auth/authorize';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/api/cors';
+import { rateLimitHeaders, TokenBucket, type RateLimitPolicy } from '../../functions/api/rate-limit';
 import type { DevIssuer } from './dev-issuer';
 
 /** API Gateway HTTP API's payload limit. The handlers enforce their own, smaller one. */
@@ -44,6 +45,8 @@ export interface GatewayOptions {
   authorize?: Authorize;
   /** Browser origins allowed by CORS (the stage file's corsOrigins in AWS); none by default. */
   corsOrigins?: readonly string[];
+  /** The stage throttle (one token bucket for the API, as API Gateway's); none by default. */
+  throttle?: RateLimitPolicy;
   routes?: readonly GatewayRoute[];
   /** Resolves a route's handler; by default functions/api/<module>.ts, imported on first use. */
   loadHandler?: (route: GatewayRoute) => Promise<LambdaHandler>;
@@ -360,8 +363,8 @@ function invoke(handler: LambdaHandler, event: ApiEvent, context: Context): Prom
 
 class BodyTooLargeError extends Error {}
 
-function problem(status: number, code: string, title: string, detail: string, instance: string, requestId: string): HttpReply {
-  const body = { type: `urn:cardflow:problem:${code}`, title, status, detail, code, instance, requestId };
+function problem(status: number, code: string, title: string, detail: string, instance: string, requestId: string, extra: Record<string, unknown> = {}): HttpReply {
+  const body = { type: `urn:cardflow:problem:${code}`, title, status, detail, code, instance, ...extra, requestId };
   return {
     statusCode: status,
     headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
@@ -434,6 +437,7 @@ export function createGateway(options: GatewayOptions): Server {
   const logError = options.logError ?? ((message: string, error: unknown) => console.error(message, error));
   const authorize = options.authorize ?? localAuthorizer(options.issuer, logError);
   const corsOrigins = options.corsOrigins ?? [];
+  const bucket = options.throttle ? new TokenBucket(options.throttle) : undefined;
   /** On every answer to an allowed origin; API Gateway replaces any CORS headers a handler sets. */
   const withCors = (reply: HttpReply, origin: string | undefined): HttpReply => {
     if (corsOrigins.length === 0 || reply.headers['access-control-allow-origin']) return reply;
@@ -492,6 +496,17 @@ export function createGateway(options: GatewayOptions): Server {
       return { requestId, reply };
     }
     const { route, pathParameters } = match;
+
+    // Throttled before the authorizer runs, as the stage throttle is; but with a problem body
+    // and the headers a client backs off by, which API Gateway's own 429 does not carry.
+    const admitted = bucket?.take();
+    if (bucket && admitted && !admitted.ok) {
+      const { retryAfterSeconds } = admitted;
+      const detail = `More than ${bucket.policy.rate} requests per second (bursts of ${bucket.policy.burst}); retry after ${retryAfterSeconds} s`;
+      const reply = problem(429, 'request.throttled', 'Too Many Requests', detail, rawPath, requestId, { retryAfterSeconds });
+      Object.assign(reply.headers, rateLimitHeaders(bucket.policy, 0, retryAfterSeconds), { 'retry-after': String(retryAfterSeconds) });
+      return { requestId, reply };
+    }
 
     let authorizer: AuthorizerContext | undefined;
     if (route.role !== null) {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { RateLimitPolicy } from '../../functions/api/rate-limit';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway';
@@ -35,6 +36,8 @@ export interface LocalRuntimeOptions {
   tableName?: string;
   /** Browser origins allowed by CORS (corsOrigins, as in the stage file); none by default. */
   corsOrigins?: readonly string[];
+  /** The stage throttle the gateway applies (npm start: the API's published limit); none by default. */
+  throttle?: RateLimitPolicy;
 }
 
 export interface LocalRuntime {
@@ -138,6 +141,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.quiet ? { quiet: true } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+      ...(options.throttle ? { throttle: options.throttle } : {}),
     });
     const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, deliveryQueue, stop };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });

@@ -5,6 +5,7 @@
  * organization seeded through the API, and a token to try it with.
  */
 import { isOrigin } from '../../functions/api/cors';
+import { apiPolicy } from '../../functions/api/rate-limit';
 import { fail, parseCli } from './cli';
 import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
@@ -70,6 +71,8 @@ async function main() {
       ...(dynamoPort !== undefined ? { dynamoPort } : {}),
       ...(values.quiet ? { quiet: true } : {}),
       ...(corsOrigins.length ? { corsOrigins } : {}),
+      // The published limit (API_THROTTLE_RATE / API_THROTTLE_BURST to change it): 429s as the API gives them.
+      throttle: apiPolicy(),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(portInUse(port));

@@ -156,6 +156,69 @@ describe('connections', () => {
     expect(items.find((i) => i['entity'] === 'ChildCount')!['count']).toBe(3);
   });
 
+  it('edges move the parent\'s version on, and If-Match guards connect, create and disconnect (cards and records)', async () => {
+    const orgId = trackedOrg('edge-etag');
+    const api = client(orgId);
+    const parentPipe = (await api('createPipe', { body: { name: 'Deals' } })).body;
+    const childPipe = (await api('createPipe', { body: { name: 'Tasks' } })).body;
+    const db = (await api('createDatabase', { body: { name: 'Accounts' } })).body;
+    const tasks = (await api('createConnection', { body: { name: 'Tasks', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple' } })).body;
+    const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { title: 'Deal' } })).body;
+    const task = (await api('createCard', { params: { pipeId: childPipe.id }, body: { title: 'Call' } })).body;
+    const etag = async () => (await api('getCard', { params: { cardId: parent.id } })).headers['etag']!;
+    const stale = { 'if-match': '"999999"' };
+
+    // A stale If-Match refuses every kind of edge change, and writes nothing.
+    const before = await snapshotOrg(orgId);
+    const refused = [
+      await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, childId: task.id }, headers: stale }),
+      await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, create: { title: 'New' } }, headers: stale }),
+      await api('removeCardChild', { params: { cardId: parent.id, childId: task.id }, query: { connectionId: tasks.id }, headers: stale }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([412, 412, 412]);
+    expect(refused[0]!.body.currentVersion).toBe(parent.version);
+    expect(await snapshotOrg(orgId)).toEqual(before);
+
+    // With the current ETag each change goes through and moves the version (the ETag) on.
+    let current = await etag();
+    const taskTag = async () => (await api('getCard', { params: { cardId: task.id } })).headers['etag']!;
+    const taskBefore = await taskTag();
+    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, childId: task.id }, headers: { 'if-match': current } })).status).toBe(201);
+    expect(await etag()).not.toBe(current);
+    // The child's version moves on too: its parents are part of what it shows.
+    expect(await taskTag()).toBe(`"${task.version + 1}"`);
+    expect(taskBefore).toBe(`"${task.version}"`);
+    current = await etag();
+    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, create: { title: 'New' } }, headers: { 'if-match': current } })).status).toBe(201);
+    expect(await etag()).not.toBe(current);
+    // The ETag read before the last change no longer disconnects: the edges moved on since.
+    const disconnect = (headers: Record<string, string>) => api('removeCardChild', { params: { cardId: parent.id, childId: task.id }, query: { connectionId: tasks.id }, headers });
+    expect((await disconnect({ 'if-match': current })).status).toBe(412);
+    current = await etag();
+    expect((await disconnect({ 'if-match': current })).status).toBe(204);
+    expect(await etag()).not.toBe(current);
+    expect(await taskTag()).toBe(`"${task.version + 2}"`);
+    // The change log sees edge changes: the parent sorts as changed (updatedAt moved on).
+    const parentNow = (await api('getCard', { params: { cardId: parent.id } })).body;
+    expect(parentNow.updatedAt > parent.updatedAt).toBe(true);
+    // Without If-Match edges change as before, still moving the version on.
+    current = await etag();
+    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, childId: task.id } })).status).toBe(201);
+    expect(await etag()).not.toBe(current);
+
+    // The records variant.
+    const records = (await api('createConnection', { body: { name: 'Subsidiaries', parent: { type: 'database', id: db.id }, child: { type: 'database', id: db.id }, entries: 'multiple' } })).body;
+    const holding = (await api('createRecord', { params: { databaseId: db.id }, body: { title: 'Holding' } })).body;
+    const sub = (await api('createRecord', { params: { databaseId: db.id }, body: { title: 'Sub' } })).body;
+    expect((await api('addRecordChild', { params: { recordId: holding.id }, body: { connectionId: records.id, childId: sub.id }, headers: stale })).status).toBe(412);
+    expect((await api('addRecordChild', { params: { recordId: holding.id }, body: { connectionId: records.id, childId: sub.id }, headers: { 'if-match': `"${holding.version}"` } })).status).toBe(201);
+    const recordTag = (await api('getRecord', { params: { recordId: holding.id } })).headers['etag']!;
+    expect(recordTag).toBe(`"${holding.version + 1}"`);
+    const removeSub = (headers: Record<string, string>) => api('removeRecordChild', { params: { recordId: holding.id, childId: sub.id }, query: { connectionId: records.id }, headers });
+    expect((await removeSub({ 'if-match': `"${holding.version}"` })).status).toBe(412);
+    expect((await removeSub({ 'if-match': recordTag })).status).toBe(204);
+  });
+
   it('refuses ids from elsewhere with a 422 that names them, and a card as its own child', async () => {
     const api = client(trackedOrg('ids'));
     const a = (await api('createPipe', { body: { name: 'A' } })).body;

@@ -85,4 +85,10 @@ describe('the statuses each operation declares', () => {
     }
   });
 
+  it('every change of a card or record, its edges included, honours If-Match', () => {
+    const changes = routeList.filter((r) => r.method !== 'GET' && /^\/v1\/(cards|records)\/\{/.test(r.path));
+    expect(changes.map((r) => r.id)).toEqual(expect.arrayContaining(['addCardChild', 'removeCardChild', 'addRecordChild', 'removeRecordChild']));
+    for (const route of changes) expect(route.ifMatch, route.id).toBe(true);
+  });
+
 });
