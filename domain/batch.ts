@@ -121,9 +121,10 @@ function plan(prepared: Prepared[]): { steps: Step[]; problems: FieldProblem[] }
   for (const p of prepared) {
     for (const step of p.steps) {
       const key = keyOf(step);
-      // Identical actions are guards (a condition check, the edge-sequence bump of a child that
-      // two items connect): running one of them guards both items.
-      const check = step.item.Put ? null : JSON.stringify(step.item);
+      // Identical actions are guards (a condition check, the edge touch of a child that two
+      // items connect): running one of them guards both items. The touch's time is either
+      // item's (they differ by milliseconds), so it is left out of the comparison.
+      const check = step.item.Put ? null : JSON.stringify(step.item, (k, v) => (k === ':now' ? undefined : v));
       const earlier = seen.get(key);
       if (earlier) {
         if (check !== null && earlier.check === check) continue;
