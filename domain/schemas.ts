@@ -366,6 +366,8 @@ export const DeadLetter = z
 
 export const Health = z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health');
 
+export const DocsAssetParams = z.object({ asset: z.string().min(1).max(64).openapi({ description: 'swagger-ui-bundle.js, swagger-ui.css or init.js', example: 'swagger-ui.css' }) });
+
 export type CreatePipeInput = z.infer<typeof CreatePipe>;
 export type NewFieldInlineInput = z.infer<typeof NewFieldInline>;
 

@@ -111,6 +111,8 @@ export function buildOpenApiDocument() {
           ...(route.success.etag ? { headers: { ETag: { description: 'The item version', schema: { type: 'string' } } } } : {}),
           ...(route.success.schema ? { content: { 'application/json': { schema: route.success.schema } } } : {}),
           ...(route.id === 'openapi' ? { content: { 'application/json': { schema: { type: 'object' } } } } : {}),
+          ...(route.id === 'docs' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
+          ...(route.id === 'docsAssets' ? { content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } } : {}),
         },
         ...(conditionalGet(route) ? { 304: { description: 'Not Modified: the If-None-Match ETag is still current (no body)' } } : {}),
         ...(route.accepted

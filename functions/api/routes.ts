@@ -66,6 +66,15 @@ export const routes = {
     method: 'GET', path: '/v1/openapi.json', handler: { module: 'system', export: 'openapi' }, access: 'NONE', role: null,
     summary: 'This OpenAPI document', tag: 'Operations', success: { status: 200, description: 'OpenAPI 3.1 document' },
   },
+  docs: {
+    method: 'GET', path: '/v1/docs', handler: { module: 'system', export: 'docs' }, access: 'NONE', role: null,
+    summary: 'The HTML reference of this API (swagger-ui over /v1/openapi.json, served offline)', tag: 'Operations', success: { status: 200, description: 'An HTML page' },
+  },
+  docsAssets: {
+    method: 'GET', path: '/v1/docs/{asset}', handler: { module: 'system', export: 'docsAssets' }, access: 'NONE', role: null,
+    summary: 'The reference page\'s scripts and stylesheet', tag: 'Operations', request: { params: s.DocsAssetParams }, answers: [404],
+    success: { status: 200, description: 'swagger-ui-bundle.js, swagger-ui.css or init.js' },
+  },
 
   createPipe: {
     method: 'POST', path: '/v1/pipes', handler: { module: 'pipes', export: 'createPipe' }, access: 'RW', role: 'admin',

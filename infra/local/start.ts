@@ -108,6 +108,7 @@ async function main() {
       'cardflow local runtime is up',
       `  API       ${runtime.url}/v1`,
       `  OpenAPI   ${runtime.url}/v1/openapi.json`,
+      `  Docs      ${runtime.url}/v1/docs   (API reference, works offline)`,
       `  Health    ${runtime.url}/v1/health`,
       `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
       '',

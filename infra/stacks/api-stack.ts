@@ -39,6 +39,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { apiAreas } from '../../functions/api/areas';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/api/cors';
+import { DOCS_BUNDLE_FILES } from '../../functions/api/docs-assets';
 import { routeList, type RouteId } from '../../functions/api/routes';
 import { ApiAuthorizer } from './authorizer';
 import { bindTable, HouseFunction, REPO_ROOT, SERVICE_NAME } from './house-function';
@@ -220,6 +221,8 @@ export class ApiStack extends Stack {
         environment: area.access === 'NONE' ? {} : { TABLE_NAME: props.table.tableName },
         logRetention,
         logRemovalPolicy: removalPolicy,
+        // The reference page (GET /v1/docs) serves swagger-ui from the function itself.
+        ...(area.name === 'system' ? { bundleFiles: DOCS_BUNDLE_FILES } : {}),
       });
       bindTable(fn.function, props.table, area.access);
       if (props.secretsKey && SEALING_AREAS.has(area.name)) grantWebhookSecrets(fn, props.secretsKey, 'seal');

@@ -36,6 +36,8 @@ export interface HouseFunctionProps {
   logRetention?: RetentionDays;
   /** Removal policy of the function's log group. */
   logRemovalPolicy?: RemovalPolicy;
+  /** Files (relative to the repository root) copied into the bundle, e.g. the docs page's assets. */
+  bundleFiles?: ReadonlyArray<{ from: string; to: string }>;
 }
 
 export class HouseFunction extends Construct {
@@ -108,6 +110,16 @@ export class HouseFunction extends Construct {
         externalModules: [],
         // ESM output has no `require`; CommonJS dependencies bundled into it still call it.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        ...(props.bundleFiles?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  props.bundleFiles!.flatMap(({ from, to }) => [`mkdir -p "${path.dirname(path.join(outputDir, to))}"`, `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`]),
+              },
+            }
+          : {}),
       },
     });
     // X-Ray: Lambda starts the trace (HTTP APIs cannot trace at the stage); Powertools Tracer

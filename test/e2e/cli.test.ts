@@ -56,6 +56,9 @@ describe('npm start', () => {
     try {
       const banner = await ready;
       expect(banner).toContain(`http://localhost:${port}/v1/openapi.json`);
+      expect(banner).toContain(`http://localhost:${port}/v1/docs`);
+      const docs = await fetch(`http://localhost:${port}/v1/docs`);
+      expect([docs.status, docs.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
       expect(banner).toContain('npm run token -- --org demo --role member');
       const dynamoPort = Number(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)?.[1]);
       expect(dynamoPort).toBeGreaterThan(0);

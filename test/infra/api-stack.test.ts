@@ -23,7 +23,7 @@ const WRITE_ACTIONS = [
   'RestoreTableFromBackup', 'RestoreTableToPointInTime', 'DeleteBackup', 'PutResourcePolicy', 'DeleteResourcePolicy',
 ].map((a) => `dynamodb:${a}`);
 
-const PUBLIC_ROUTE_KEYS = ['GET /v1/health', 'GET /v1/openapi.json'];
+const PUBLIC_ROUTE_KEYS = ['GET /v1/health', 'GET /v1/openapi.json', 'GET /v1/docs', 'GET /v1/docs/{asset}'];
 const areas = apiAreas();
 
 // Prepare (shared by the describe blocks below: one synthesis per file)
@@ -154,7 +154,7 @@ describe('routes', () => {
     });
   });
 
-  it('only the health and OpenAPI routes are public in the manifest', () => {
+  it('only the health, OpenAPI and reference-page routes are public in the manifest', () => {
     expect(routeList.filter((r) => r.role === null).map((r) => `${r.method} ${r.path}`).sort()).toEqual([...PUBLIC_ROUTE_KEYS].sort());
   });
 
