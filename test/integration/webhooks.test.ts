@@ -7,7 +7,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifySignature } from '../../domain/webhooks';
 import { client, fakeContext, newOrg } from '../support/api';
 import { settle as settleBoth, startDeliveryQueue } from '../support/deliveries';
@@ -388,6 +388,35 @@ describe('webhook deliveries through the stream', () => {
     expect(delivery.history.map((a: any) => a.statusCode ?? a.error)).toEqual([503, 'timed out after 1500 ms', 200]);
     expect(delivery.history[1].durationMs).toBeGreaterThanOrEqual(1490);
     expect((await api('getWebhook', { params: { webhookId: hook.id } })).body.consecutiveFailures).toBe(0);
+  });
+
+  it('writes WebhookDeliveries by outcome: enqueued by the stream, then each attempt by the consumer', async () => {
+    const api = client(newOrg('whmetrics'));
+    const r = await receiver((n) => (n === 1 ? 500 : 204));
+    const hook = await webhook(api, r.url, ['card.created']);
+    const pipe = await pipeWithPhases(api);
+    await settle();
+    const lines: string[] = [];
+    // Powertools writes EMF with its own Console on process.stdout.
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    try {
+      await newCard(api, pipe);
+      await settle();
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const outcomes = lines
+      .filter((l) => l.includes('"WebhookDeliveries"'))
+      .map((l) => JSON.parse(l) as { outcome: string; WebhookDeliveries: number; _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> } });
+    expect(outcomes.map((o) => [o.outcome, o.WebhookDeliveries])).toEqual([
+      ['enqueued', 1],
+      ['retrying', 1],
+      ['succeeded', 1],
+    ]);
+    for (const o of outcomes) expect(o._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'cardflow', Dimensions: [['service', 'outcome']] });
+    expect((await deliveriesOf(api, hook.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
   it('pending deliveries of a disabled webhook end without further attempts', async () => {
