@@ -26,6 +26,7 @@ export const ENTITY = {
   webhook: 'Webhook',
   webhookCount: 'WebhookCount',
   webhookDelivery: 'WebhookDelivery',
+  deliverySlots: 'DeliverySlots',
   apiToken: 'ApiToken',
   apiTokenCount: 'ApiTokenCount',
   apiTokenLookup: 'ApiTokenLookup',
@@ -103,6 +104,8 @@ export const keys = {
    */
   webhook: (orgId: string, webhookId: string) => ({ PK: `${org(orgId)}#WEBHOOKS`, SK: `WH#${webhookId}` }),
   webhookCount: (orgId: string) => ({ PK: `${org(orgId)}#WEBHOOKS`, SK: '#COUNT' }),
+  /** The organization's webhook attempts in flight (leases), which the delivery consumer caps. */
+  deliverySlots: (orgId: string) => ({ PK: `${org(orgId)}#WEBHOOKS`, SK: '#SLOTS' }),
   webhookDelivery: (orgId: string, webhookId: string, eventId: string) => ({
     PK: `${org(orgId)}#WH#${webhookId}`,
     SK: `DELIVERY#${eventId}`,

@@ -198,6 +198,82 @@ export class WebhookStore {
     }
   }
 
+  /**
+   * Takes one of the organization's `cap` attempt slots for `leaseId` until `expiresAt` (epoch ms;
+   * a lease left by a crashed consumer lapses then). One conditional write when a slot is free;
+   * when none is, one consistent read to drop lapsed leases and one more try. False: all taken.
+   */
+  async acquireSlot(orgId: string, leaseId: string, expiresAt: number, cap: number, now = Date.now()): Promise<boolean> {
+    const key = keys.deliverySlots(orgId);
+    for (let round = 0; round < 2; round++) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'SET leases.#id = :until',
+            ConditionExpression: 'size(leases) < :cap',
+            ExpressionAttributeNames: { '#id': leaseId },
+            ExpressionAttributeValues: { ':until': expiresAt, ':cap': cap },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+      if (!item) {
+        try {
+          await this.doc.send(
+            new PutCommand({ TableName: this.table, Item: { ...key, entity: ENTITY.deliverySlots, leases: { [leaseId]: expiresAt } }, ConditionExpression: 'attribute_not_exists(PK)' }),
+          );
+          return true;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          continue;
+        }
+      }
+      const lapsed = Object.entries((item['leases'] ?? {}) as Record<string, number>).filter(([, until]) => until <= now);
+      if (!lapsed.length) return false;
+      const names: Record<string, string> = {};
+      const values: Record<string, number> = {};
+      lapsed.forEach(([id, until], i) => ((names[`#l${i}`] = id), (values[`:l${i}`] = until)));
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: `REMOVE ${lapsed.map((_, i) => `leases.#l${i}`).join(', ')}`,
+            // Only the leases read as lapsed: one renewed meanwhile stays.
+            ConditionExpression: lapsed.map((_, i) => `leases.#l${i} = :l${i}`).join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return false;
+  }
+
+  /** Gives the slot back (nothing if it lapsed and was taken out meanwhile). */
+  async releaseSlot(orgId: string, leaseId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.deliverySlots(orgId),
+          UpdateExpression: 'REMOVE leases.#id',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#id': leaseId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** The webhook's count of failed attempts in a row: one more, or back to zero after a success. */
   async recordHealth(orgId: string, webhookId: string, ok: boolean, at: string): Promise<void> {
     try {

@@ -11,6 +11,11 @@
  *   maxReceiveCount times (crashes, timeouts) goes to the dead-letter queue, and its delivery
  *   stays pending in the log until redriven.
  *
+ * - throttled: the organization already has attemptsPerOrganization attempts in flight (leases on
+ *   one item, across invocations): the message is sent again with a 1–2 s delay and this one is
+ *   acknowledged — not an attempt, no receive counted towards the dead-letter queue. One tenant's
+ *   hanging receiver holds at most that many consumer slots; the others serve other tenants.
+ *
  * Exactly once in effect: the delivery item (keyed by webhook and event id) is read before the
  * attempt and the outcome is written on the condition that its attempt count is still the one
  * read, so a repeated message never logs an attempt twice. A crash between the POST and that
@@ -23,15 +28,15 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient } from '../../domain/store/client';
 import { WebhookStore } from '../../domain/store/webhooks';
-import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets } from '../../domain/webhooks';
+import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets, type Webhook, type WebhookDelivery } from '../../domain/webhooks';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordWebhookDelivery } from '../shared/metrics';
 import { openWebhookSecrets } from '../shared/secrets';
 import { tracer } from '../shared/tracer';
-import { deliveryPolicy, urlPolicy } from '../shared/webhook-config';
+import { attemptsPerOrganization, deliveryPolicy, urlPolicy } from '../shared/webhook-config';
 import { postWebhook } from '../streams/webhook-http';
-import { deliveryMessageSchema, deliveryQueueUrl, sqsClient } from './queue';
+import { deliveryMessageSchema, deliveryQueueUrl, enqueueDeliveries, sqsClient } from './queue';
 
 const webhooks = new WebhookStore(documentClient, tableName());
 
@@ -45,7 +50,12 @@ export class RetryLater extends Error {
 /** SQS caps a message's visibility timeout at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
 
-export type AttemptOutcome = 'succeeded' | 'failed' | 'retry' | 'skipped';
+export type AttemptOutcome = 'succeeded' | 'failed' | 'retry' | 'skipped' | 'throttled';
+
+/** A lease outlives its attempt by this much (the write of the outcome), then lapses if never given back. */
+const LEASE_MARGIN_MS = 10_000;
+/** A throttled message comes back after 1 or 2 s (jitter: throttled messages do not return in step). */
+const THROTTLE_DELAY_SECONDS = 1;
 
 /** One message: one attempt of the delivery it names, or nothing when that is no longer due. */
 export async function deliverOne(record: SQSRecord): Promise<AttemptOutcome> {
@@ -67,6 +77,27 @@ export async function deliverOne(record: SQSRecord): Promise<AttemptOutcome> {
     return 'skipped';
   }
 
+  // At most attemptsPerOrganization attempts of one organization at once, across invocations:
+  // past it the message goes back on the queue with a short delay, and the consumer's slot goes
+  // to the next message — often another organization's (the queue serves groups fairly).
+  const leaseId = record.messageId;
+  const leaseUntil = Date.now() + deliveryPolicy.timeoutMs + LEASE_MARGIN_MS;
+  if (!(await webhooks.acquireSlot(orgId, leaseId, leaseUntil, attemptsPerOrganization))) {
+    await enqueueDeliveries([parsed.data], THROTTLE_DELAY_SECONDS + Math.round(Math.random()));
+    recordWebhookDelivery('throttled');
+    return 'throttled';
+  }
+  try {
+    return await attempt(orgId, hook, current);
+  } finally {
+    await webhooks.releaseSlot(orgId, leaseId);
+  }
+}
+
+/** The POST, its outcome logged on the condition that the attempt count is still the one read. */
+async function attempt(orgId: string, hook: Webhook, current: WebhookDelivery): Promise<AttemptOutcome> {
+  const { webhookId, eventId } = current;
+  const seen = current.attempts;
   // Secrets are sealed at rest; the consumer is the one place that opens them (to sign).
   const signing = await openWebhookSecrets(orgId, hook, webhooks);
   const sentAt = new Date();

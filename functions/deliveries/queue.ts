@@ -31,7 +31,7 @@ const SEND_BATCH = 10;
  * Enqueues the messages; throws if any entry is refused, so the stream record is retried (a
  * repeat is harmless: the consumer acts on the delivery item's state, not on the message).
  */
-export async function enqueueDeliveries(messages: DeliveryMessage[]): Promise<void> {
+export async function enqueueDeliveries(messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
   if (!messages.length) return;
   const url = deliveryQueueUrl();
   const sends: Array<Promise<void>> = [];
@@ -42,12 +42,12 @@ export async function enqueueDeliveries(messages: DeliveryMessage[]): Promise<vo
         .send(
           new SendMessageBatchCommand({
             QueueUrl: url,
-            Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m), MessageGroupId: m.orgId })),
+            Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m), MessageGroupId: m.orgId, ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}) })),
           }),
         )
         .then((out) => {
           if (out.Failed?.length) throw new Error(`Delivery queue refused ${out.Failed.length} message(s): ${out.Failed.map((f) => `${f.Code} ${f.Message ?? ''}`).join('; ')}`);
-          recordWebhookDelivery('enqueued', chunk.length);
+          if (!delaySeconds) recordWebhookDelivery('enqueued', chunk.length);
         }),
     );
   }

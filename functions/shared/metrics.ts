@@ -49,9 +49,10 @@ export const DIMENSION = { service: 'service', route: 'route', outcome: 'outcome
  * succeeded: the receiver answered 2xx. retrying: an attempt failed, another is scheduled.
  * failed: the last attempt of the round failed (or the breaker is open). abandoned: the webhook
  * was disabled or deleted before the attempt. enqueued: sent to the delivery queue by the stream
- * (a new delivery, a redelivery, or a replay whose first send may not have happened).
+ * (a new delivery, a redelivery, or a replay whose first send may not have happened). throttled: the
+ * organization had all its attempt slots in flight; the message was sent again with a delay.
  */
-export const WEBHOOK_OUTCOMES = ['succeeded', 'retrying', 'failed', 'abandoned', 'enqueued'] as const;
+export const WEBHOOK_OUTCOMES = ['succeeded', 'retrying', 'failed', 'abandoned', 'enqueued', 'throttled'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** done: the action ran. skipped: refused (loop guard) or nothing to do. failed: the action threw. */

@@ -6,6 +6,7 @@
  *   test checks — since in Lambda loopback is the runtime API).
  * - WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS,
  *   WEBHOOK_BREAKER_THRESHOLD: the delivery policy (defaults in domain/webhooks.ts).
+ * - WEBHOOK_ORG_CONCURRENCY: attempts of one organization in flight at once (default 5).
  * - DELIVERY_QUEUE_URL: the webhook delivery queue (functions/deliveries/queue.ts).
  * - EVENT_BUS_NAME: the EventBridge bus that receives every event (unset: no bus).
  */
@@ -29,5 +30,12 @@ export const deliveryPolicy: DeliveryPolicy = {
   backoffMaxMs: positiveInt('WEBHOOK_BACKOFF_MAX_MS', DEFAULT_DELIVERY_POLICY.backoffMaxMs),
   breakerThreshold: Math.max(1, positiveInt('WEBHOOK_BREAKER_THRESHOLD', DEFAULT_DELIVERY_POLICY.breakerThreshold)),
 };
+
+/**
+ * Attempts of one organization in flight at once, across every consumer invocation: past it, a
+ * delivery message is sent again with a short delay instead of attempting (one tenant's hanging
+ * receiver cannot hold every consumer slot).
+ */
+export const attemptsPerOrganization = Math.max(1, positiveInt('WEBHOOK_ORG_CONCURRENCY', 5));
 
 export const eventBusName = process.env['EVENT_BUS_NAME'] || undefined;

@@ -251,6 +251,9 @@ export class StreamsStack extends Stack {
     // ChangeMessageVisibility — the retry backoff — and GetQueueAttributes/GetQueueUrl) on this
     // queue only.
     consumer.addEventSource(this.deliveryEventSource);
+    // A throttled message (its organization has every attempt slot in flight) is sent again with
+    // a short delay: the consumer sends to its own queue, nowhere else.
+    this.deliveryQueue.grantSendMessages(consumer);
     if (props.webhookSecretsKey) this.grantWebhookSecrets(props.webhookSecretsKey);
 
     // --- Alarms ------------------------------------------------------------------------------
