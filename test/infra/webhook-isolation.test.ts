@@ -12,7 +12,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { Key } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS } from '../../functions/deliveries/settings';
 import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
@@ -22,10 +21,8 @@ import { actionsOf, buildStacks, resourcesOf, statementsForRole } from './synth'
 const ALLOWANCE = 'WEBHOOK_ALLOW_LOOPBACK';
 // One synthesis for the file (synthesis is the slow part); prod is the stage that matters most.
 const stacks = buildStacks({ stage: 'prod' });
-// The secrets key is plugged in by its owner (grantWebhookSecrets); a stand-in key in the data
-// stack, added before the one synthesis, shows what the grant gives the consumer.
-const secretsKey = new Key(stacks.data, 'TestWebhookSecretsKey', { enableKeyRotation: true });
-stacks.streams.grantWebhookSecrets(secretsKey);
+// The data stack's secrets key, plugged into the streams stack through webhookSecretsKey.
+const secretsKeyId = stacks.data.getLogicalId(stacks.data.secretsKey.node.defaultChild as CfnFunction);
 const templates = Object.values(stacks).map((stack) => Template.fromStack(stack));
 const { streams } = stacks;
 const template = Template.fromStack(streams);
@@ -110,10 +107,10 @@ describe('webhook secrets key', () => {
     const statements = kmsOf(streams.deliveryConsumer);
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements[0]!).sort()).toEqual([...DELIVERY_KMS_ACTIONS].sort());
-    expect(JSON.stringify(statements[0]!.Resource)).toContain('TestWebhookSecretsKey');
+    expect(JSON.stringify(statements[0]!.Resource)).toContain(secretsKeyId);
     expect((statements[0] as { Condition?: unknown }).Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': WEBHOOK_SECRET_PURPOSE } });
     const fn = resourcesOf(template, 'AWS::Lambda::Function')[consumerId]!;
-    expect(JSON.stringify(fn.Properties!.Environment.Variables.SECRETS_KMS_KEY_ID)).toContain('TestWebhookSecretsKey');
+    expect(JSON.stringify(fn.Properties!.Environment.Variables.SECRETS_KMS_KEY_ID)).toContain(secretsKeyId);
   });
 
   it('the processor gets no key: it never signs', () => {
