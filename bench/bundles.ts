@@ -1,11 +1,13 @@
 /**
- * Bundle sizes of the Lambda handlers, built as the CDK stack builds them (HouseFunction's
- * bundling: esbuild, ESM, node24, minified, tree-shaken, AWS SDK bundled, createRequire banner),
+ * Bundle sizes of the Lambda handlers, built with the options the CDK stack ships
+ * (infra/bundling/options.ts: ESM, node24, minified, tree-shaken, AWS SDK from the runtime, zod
+ * without locales),
  * one bundle per handler module (every route of a module ships the module's whole bundle) and per
  * stream handler, next to a baseline that only uses the DynamoDB client and lib-dynamodb.
  */
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../infra/bundling/options';
 
 export interface BundleSize {
   name: string;
@@ -20,13 +22,15 @@ export interface BundleSize {
 
 const LAMBDA_OPTIONS: BuildOptions = {
   bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  treeShaking: true,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  format: LAMBDA_BUNDLE.format,
+  platform: LAMBDA_BUNDLE.platform,
+  target: LAMBDA_BUNDLE.target,
+  minify: LAMBDA_BUNDLE.minify,
+  treeShaking: LAMBDA_BUNDLE.treeShaking,
+  mainFields: [...LAMBDA_BUNDLE.mainFields],
+  external: [...LAMBDA_BUNDLE.external],
+  alias: { ...LAMBDA_BUNDLE.alias },
+  banner: { js: LAMBDA_BUNDLE.banner },
   write: false,
   metafile: true,
   logLevel: 'silent',

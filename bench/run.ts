@@ -25,7 +25,7 @@
  *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only 'listCards|batch' | --only propagation | --only cascade] [--no-bundles]
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
  *                    [--cascade-children 500] [--cascade-runs 3] [--no-cascade]
- *                    [--only noisy] [--no-noisy] [--noisy-edits 60]
+ *                    [--only noisy] [--no-noisy] [--noisy-edits 60] [--startup-runs 9]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,6 +58,7 @@ const { values: args } = parseArgs({
     'query-cards': { type: 'string', default: '10000' },
     'no-noisy': { type: 'boolean', default: false },
     'noisy-edits': { type: 'string', default: '60' },
+    'startup-runs': { type: 'string', default: '9' },
   },
 });
 const ITERATIONS = Number(args.iterations);
@@ -268,6 +269,8 @@ async function main() {
   let cascadeError: string | undefined;
   let noisy: import('./noisy').NoisyResult | undefined;
   let noisyError: string | undefined;
+  // Deployed bundles: sizes, import + first call vs a bare lib-dynamodb handler (bench/bundles-startup.ts).
+  let startup: import('./bundles-startup').BundleStartupResult | undefined;
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -333,6 +336,16 @@ async function main() {
       } catch (error) {
         noisyError = (error as Error).message.split('\n')[0]!.slice(0, 300);
         process.stderr.write(`noisy: FAILED ${noisyError}\n`);
+      }
+    }
+    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY) {
+      // While DynamoDB Local still runs: each first call makes one real request.
+      try {
+        const { bundleStartup } = await import('./bundles-startup');
+        process.stderr.write('bundle start-up: building and probing the deployed bundles\n');
+        startup = await bundleStartup(ROOT, Number(args['startup-runs']), { dynamoEndpoint, tableName: TABLE_NAME });
+      } catch (error) {
+        process.stderr.write(`bundle start-up: FAILED ${(error as Error).message.split('\n')[0]}\n`);
       }
     }
   } finally {
@@ -542,7 +555,7 @@ async function main() {
 
   if (bundles) {
     out.push('');
-    out.push('### Lambda bundles (esbuild as HouseFunction bundles: ESM, node24, minified, SDK included)');
+    out.push('### Bundles per handler module (infra/bundling/options.ts: ESM, node24, minified, AWS SDK from the runtime, zod without locales)');
     out.push('');
     out.push('| bundle | routes | bytes | gzip | × baseline | largest parts |');
     out.push('|---|--:|--:|--:|--:|---|');
@@ -558,6 +571,11 @@ async function main() {
       out.push(`| ${h.name} | ${h.routes.length || 'stream'} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`);
     }
   }
+  if (startup) {
+    const { bundleStartupMarkdown } = await import('./bundles-startup');
+    out.push('');
+    out.push(...bundleStartupMarkdown(startup));
+  }
   if (coldImports) {
     const { areaColdStartMarkdown } = await import('./area-cold-start');
     out.push('');
@@ -570,7 +588,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined) }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup }, null, 2)}\n`,
   );
 }
 

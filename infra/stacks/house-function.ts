@@ -15,6 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/store/table';
+import { LAMBDA_BUNDLE, stableSourceMapCommands } from '../bundling/options';
 
 /** Repository root: every entry path and the lock file are resolved from here, whatever the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,30 +97,28 @@ export class HouseFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         ...props.environment,
       },
+      // infra/bundling/options.ts (shared with `npm run bench`, which measures what ships), in CDK's terms.
       bundling: {
         // esbuild is a devDependency: bundling runs locally, never in Docker.
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
+        target: LAMBDA_BUNDLE.target,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        minify: LAMBDA_BUNDLE.minify,
         sourceMap: true,
         sourcesContent: false,
-        // Bundle the AWS SDK too: the version in package-lock.json is the one that runs, not
-        // whatever the Lambda runtime happens to ship.
-        externalModules: [],
-        // ESM output has no `require`; CommonJS dependencies bundled into it still call it.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        ...(props.bundleFiles?.length
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  props.bundleFiles!.flatMap(({ from, to }) => [`mkdir -p "${path.dirname(path.join(outputDir, to))}"`, `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`]),
-              },
-            }
-          : {}),
+        externalModules: [...LAMBDA_BUNDLE.external],
+        esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
+        banner: LAMBDA_BUNDLE.banner,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            // Source map paths made independent of the output directory: stable asset hashes.
+            ...stableSourceMapCommands(inputDir, outputDir),
+            ...(props.bundleFiles ?? []).flatMap(({ from, to }) => [`mkdir -p "${path.dirname(path.join(outputDir, to))}"`, `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`]),
+          ],
+        },
       },
     });
     // X-Ray: Lambda starts the trace (HTTP APIs cannot trace at the stage); Powertools Tracer
