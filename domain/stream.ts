@@ -6,10 +6,12 @@
  * out-of-order deliveries leave the same state.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { convertValue } from './connections';
 import { titleFrom } from './field-defs';
 import { normalizeTitle } from './fields';
-import type { Card, Connection, DatabaseDefinition, DbRecord, ItemSummary, ItemType, PipeDefinition } from './model';
+import type { Card, Connection, DatabaseDefinition, DbRecord, Field, ItemSummary, ItemType, PipeDefinition } from './model';
+import { strip } from './store/containers';
 import { planChildUpdates, summaryDiffers } from './propagation';
 import type { Store } from './store';
 import { itemPk, itemTypeOf } from './store/connections';
@@ -17,26 +19,80 @@ import { isConditionFailure, queryAll, queryPage, type Item } from './store/dyna
 import { PARENTS_REFRESHED } from './store/items';
 import { EDGE_PREFIX, ENTITY, gsi2, keys } from './store/keys';
 
-/** Children handled per invocation before the rest is handed to a job item. */
-export const FAN_OUT_CHUNK = 100;
+/** Child edges read per page of a fan-out (a chunk): its cursor is stored after each. */
+export const FAN_OUT_CHUNK = 500;
 /** Attribute that marks writes made by propagation, so automations and webhooks can skip them. */
 export const CHANGED_BY = 'changedBy';
 export const PROPAGATION = 'propagation';
 
+/** How a fan-out paces itself (tests shorten the waits). */
+export interface FanOutTuning {
+  /** Child edges per page. */
+  chunk: number;
+  /** Child writes in flight at once. */
+  concurrency: number;
+  /** A parent fanned out less than `hotMs` ago is "hot": its next fan-out waits until it has been unchanged for `quietMs`. */
+  hotMs: number;
+  quietMs: number;
+  /** The longest such wait. */
+  maxWaitMs: number;
+  /** Stop and hand the rest over (job item) when the invocation has less time left than this. */
+  marginMs: number;
+}
+
+export const FAN_OUT_TUNING: Readonly<FanOutTuning> = { chunk: FAN_OUT_CHUNK, concurrency: 50, hotMs: 3000, quietMs: 1000, maxWaitMs: 10_000, marginMs: 15_000 };
+
+/** Points inside a fan-out where tests inject faults (a throw there kills the processing). */
+export type FanOutPoint = 'fanout.begin' | 'fanout.chunk' | 'fanout.child' | 'fanout.saved' | 'fanout.done';
+
+export interface StreamHooks {
+  at?: (point: FanOutPoint, detail: { parentId: string; step: number }) => void | Promise<void>;
+}
+
+export interface StreamWorkOptions {
+  /** Milliseconds left in the invocation (Lambda context). */
+  remainingMs?: () => number;
+  hooks?: StreamHooks;
+  tuning?: Partial<FanOutTuning>;
+}
+
 type AnyItem = Card | DbRecord;
 
-export interface PropagationJob {
+/** What a parent's children hold of it at one version: synced values per connection, and its summary. */
+export interface ParentState {
+  version: number;
+  summary: ItemSummary;
+  /** Per connection id: every synced child field → value (null removes). */
+  values: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * A fan-out in flight: the parent state being written to its children, and where it stands.
+ * One per parent (keys.fanOut); a newer version of the parent takes it over at the next chunk.
+ */
+export interface FanOutJob {
   orgId: string;
   parentType: ItemType;
   parentId: string;
-  parentVersion: number;
-  /** The parent's new summary, to write into children's parent edges (absent: unchanged). */
-  summary?: ItemSummary;
-  /** Per connection id: child field id → value (null removes). */
-  values: Record<string, Record<string, unknown>>;
+  state: ParentState;
+  /** Whether the children's copies of the parent's summary are refreshed too. */
+  summary: boolean;
   cursor?: Item;
-  /** How many chunks are done; only the holder of step n may store step n + 1. */
-  step?: number;
+  /** Chunks stored so far; only the holder of step n may store step n + 1. */
+  step: number;
+  /** The state changed mid-pass: the children before the change are visited again (when the parent is quiet). */
+  again?: boolean;
+  /** Bumped when the job is handed to its own stream record to continue in another invocation. */
+  handoff?: number;
+}
+
+/** Kept for readers of older job items (the stream step ignores them). */
+export type PropagationJob = FanOutJob;
+
+interface FanOutMark {
+  version: number;
+  at: number;
+  summary?: ItemSummary;
 }
 
 export function summaryOfItem(type: ItemType, item: AnyItem): ItemSummary {
@@ -52,16 +108,31 @@ export function summaryOfItem(type: ItemType, item: AnyItem): ItemSummary {
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 export class StreamWork {
   /** Container definitions read during one invocation; they change rarely and are re-read per batch. */
   private readonly definitions = new Map<string, Promise<PipeDefinition | DatabaseDefinition | null>>();
-  /** Children whose synced values this work wrote (read by the processor for its metrics). */
+  private readonly tuning: FanOutTuning;
+  /** Children whose synced values this work wrote (the processor's metrics, bench and tests read it). */
   childrenWritten = 0;
 
   constructor(
     private readonly store: Store,
     private readonly doc: DynamoDBDocumentClient,
-  ) {}
+    private readonly options: StreamWorkOptions = {},
+  ) {
+    this.tuning = { ...FAN_OUT_TUNING, ...options.tuning };
+  }
 
   private definition(orgId: string, type: ItemType, containerId: string) {
     const key = `${orgId}|${containerId}`;
@@ -71,14 +142,26 @@ export class StreamWork {
     return this.definitions.get(key)!;
   }
 
-  /** A card or record changed (MODIFY): plan the work and do the first chunk of it. */
+  private remaining() {
+    return this.options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+  }
+
+  private async hook(point: FanOutPoint, job: { parentId: string; step?: number }) {
+    await this.options.hooks?.at?.(point, { parentId: job.parentId, step: job.step ?? 0 });
+  }
+
+  /** A card or record changed (MODIFY): refresh its parents' copies, and fan out to its children if they hold anything that changed. */
   async itemChanged(orgId: string, type: ItemType, before: AnyItem, after: AnyItem): Promise<void> {
     const oldSummary = summaryOfItem(type, before);
     const newSummary = summaryOfItem(type, after);
     const summaryChanged = summaryDiffers(oldSummary, newSummary);
-    // A move gives its parents the new summary in its own transaction, and says so on the item.
-    const parentsCurrent = (after as unknown as Record<string, unknown>)[PARENTS_REFRESHED] === after.version;
-    if (summaryChanged && !parentsCurrent) await this.refreshParentsOf(orgId, type, after.id, newSummary);
+    const raw = after as unknown as Record<string, unknown>;
+    // A move gives its parents the new summary in its own transaction, and says so on the item;
+    // a propagated write was followed by the fan-out's own refresh of the parent it came from.
+    const by = raw[CHANGED_BY] as { source?: string; parentId?: string; connectionId?: string } | undefined;
+    const propagated = by?.source === PROPAGATION && !isDeepStrictEqual((before as unknown as Record<string, unknown>)[CHANGED_BY], by);
+    const parentsCurrent = raw[PARENTS_REFRESHED] === after.version;
+    if (summaryChanged && !parentsCurrent) await this.refreshParentsOf(orgId, type, after.id, newSummary, propagated ? by : undefined);
     const valuesChanged = !isDeepStrictEqual(before.values, after.values);
     // A connect bumps only the edge sequence: nothing to carry anywhere.
     if (!summaryChanged && !valuesChanged) return;
@@ -86,30 +169,196 @@ export class StreamWork {
     const outgoing: Connection[] = def?.outgoing ?? [];
     // Children exist only through outgoing connections: without any there is nobody to tell.
     if (!outgoing.length) return;
-    const childDefs = new Map<string, PipeDefinition | DatabaseDefinition | null>();
-    for (const connection of outgoing) {
-      if (connection.fieldMap.some((e) => e.sync)) {
-        childDefs.set(connection.id, await this.definition(orgId, connection.child.type === 'pipe' ? 'card' : 'record', connection.child.id));
-      }
-    }
-    const plan = planChildUpdates(before.values, after.values, outgoing, def?.fields ?? [], (c) => childDefs.get(c.id)?.fields ?? []);
+    const childFields = await this.childFieldsOf(orgId, outgoing);
+    const plan = planChildUpdates(before.values, after.values, outgoing, def?.fields ?? [], (c) => childFields.get(c.id) ?? []);
     if (!summaryChanged && plan.size === 0) return;
-    await this.runChunk({
-      orgId,
-      parentType: type,
-      parentId: after.id,
-      parentVersion: after.version,
-      ...(summaryChanged ? { summary: newSummary } : {}),
-      values: Object.fromEntries([...plan].map(([id, p]) => [id, p.values])),
-    });
+    await this.fanOut(orgId, type, after.id, after.version, oldSummary);
   }
 
-  /** Parents hold a summary of this item in their child edges. */
-  private async refreshParentsOf(orgId: string, type: ItemType, id: string, summary: ItemSummary) {
+  private async childFieldsOf(orgId: string, outgoing: Connection[]) {
+    const fields = new Map<string, Field[]>();
+    for (const connection of outgoing) {
+      if (connection.fieldMap.some((e) => e.sync)) {
+        const def = await this.definition(orgId, connection.child.type === 'pipe' ? 'card' : 'record', connection.child.id);
+        fields.set(connection.id, def?.fields ?? []);
+      }
+    }
+    return fields;
+  }
+
+  /** The state a parent's children hold of it: every synced value (not only the changed ones), and its summary. */
+  private async stateOf(orgId: string, type: ItemType, parent: AnyItem): Promise<ParentState> {
+    const summary = summaryOfItem(type, parent);
+    const def = await this.definition(orgId, type, summary.containerId);
+    const outgoing = def?.outgoing ?? [];
+    const childFields = await this.childFieldsOf(orgId, outgoing);
+    const values: ParentState['values'] = {};
+    for (const connection of outgoing) {
+      const out: Record<string, unknown> = {};
+      for (const entry of connection.fieldMap) {
+        if (!entry.sync || entry.parentFieldId === undefined) continue;
+        const parentField = def?.fields.find((f) => f.id === entry.parentFieldId);
+        const childField = childFields.get(connection.id)?.find((f) => f.id === entry.childFieldId);
+        if (!parentField || !childField) continue;
+        const value = parent.values[entry.parentFieldId];
+        out[entry.childFieldId] = value === undefined || value === null ? null : convertValue(parentField, childField, value);
+      }
+      if (Object.keys(out).length) values[connection.id] = out;
+    }
+    return { version: parent.version, summary, values };
+  }
+
+  /**
+   * Carries a parent's change of version `version` to its children, coalesced: if the children
+   * already got this version or a newer one, nothing; if a fan-out of this parent is in flight
+   * (or was cut short), it is resumed and takes the newest state over; if the parent fanned out
+   * moments ago (a burst of edits), it waits until the parent is quiet and writes the last state
+   * once. `before` is the parent's summary before the change (does the children's copy change?).
+   */
+  async fanOut(orgId: string, parentType: ItemType, parentId: string, version: number, before: ItemSummary): Promise<void> {
+    const [mark, existing] = await Promise.all([this.getMark(orgId, parentId), this.getJob(orgId, parentId)]);
+    if (mark && mark.version >= version) {
+      // A job that reached its end but died before it was removed.
+      if (existing && existing.state.version <= mark.version) await this.deleteJob(existing, existing.step);
+      return;
+    }
+    await this.hook('fanout.begin', { parentId });
+    if (existing) return this.run(existing);
+    let parent = await this.store.items.get<AnyItem>(orgId, parentType, parentId);
+    if (!parent) return;
+    if (mark && Date.now() - mark.at < this.tuning.hotMs) parent = await this.quiet(orgId, parentType, parent);
+    if (!parent) return;
+    const state = await this.stateOf(orgId, parentType, parent);
+    const summary = summaryDiffers(mark?.summary ?? before, state.summary);
+    await this.run({ orgId, parentType, parentId, state, summary, step: 0 });
+  }
+
+  /** Continues a job handed over by its own stream record. */
+  async resume(job: FanOutJob): Promise<void> {
+    const current = await this.getJob(job.orgId, job.parentId);
+    // Finished meanwhile, or taken further by another runner: nothing to do here.
+    if (!current || current.step !== job.step) return;
+    await this.run(current);
+  }
+
+  /** Waits until the parent has not changed for `quietMs` (bounded); returns it as it then is. */
+  private async quiet(orgId: string, type: ItemType, parent: AnyItem): Promise<AnyItem | null> {
+    const started = Date.now();
+    let current: AnyItem | null = parent;
+    while (current && Date.now() - started < this.tuning.maxWaitMs && this.remaining() > this.tuning.marginMs + this.tuning.quietMs) {
+      await sleep(this.tuning.quietMs);
+      const next: AnyItem | null = await this.store.items.get<AnyItem>(orgId, type, current.id);
+      if (!next || next.version === current.version) return next;
+      current = next;
+    }
+    return current;
+  }
+
+  /**
+   * Pages through the parent's child edges from the job's cursor, a chunk at a time, writing each
+   * child with bounded concurrency and storing the cursor after each chunk; continues in this
+   * invocation while time allows, else hands the job to its stream record. Before each chunk it
+   * reads the parent: a newer state replaces the job's for the rest, and the children already
+   * passed get a second visit once the parent is quiet.
+   */
+  private async run(job: FanOutJob): Promise<void> {
+    const { orgId } = job;
+    for (;;) {
+      await this.hook('fanout.chunk', job);
+      let parent = await this.store.items.get<AnyItem>(orgId, job.parentType, job.parentId);
+      if (!parent) {
+        await this.deleteJob(job);
+        return;
+      }
+      if (!job.cursor && job.again) parent = (await this.quiet(orgId, job.parentType, parent)) ?? parent;
+      if (parent.version > job.state.version) {
+        const state = await this.stateOf(orgId, job.parentType, parent);
+        const summaryMoved = summaryDiffers(job.state.summary, state.summary);
+        if (job.cursor && (summaryMoved || !isDeepStrictEqual(job.state.values, state.values))) job.again = true;
+        job = { ...job, state, summary: job.summary || summaryMoved };
+      }
+      if (!job.cursor) job.again = false;
+      const page = await queryPage(this.doc, {
+        TableName: this.store.table,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemPk(orgId, job.parentType, job.parentId), ':prefix': EDGE_PREFIX.child },
+        ConsistentRead: true,
+        Limit: this.tuning.chunk,
+        ExclusiveStartKey: job.cursor,
+      });
+      const current = job;
+      const edges = page.items.filter((e) => current.summary || current.state.values[e['connectionId'] as string]);
+      await eachLimited(edges, this.tuning.concurrency, (edge) => this.writeChild(current, edge));
+      const next: FanOutJob = { ...job, step: job.step + 1 };
+      if (page.lastKey) next.cursor = page.lastKey;
+      else delete next.cursor;
+      if (!page.lastKey && !job.again) {
+        await this.finish(next, job.step);
+        return;
+      }
+      const outOfTime = this.remaining() < this.tuning.marginMs;
+      if (outOfTime) next.handoff = (job.handoff ?? 0) + 1;
+      // Another runner stored this step first: it carries on, this one stops (see lost()).
+      if (!(await this.saveJob(next, job.step))) return this.lost(job);
+      await this.hook('fanout.saved', next);
+      if (outOfTime) return;
+      job = next;
+    }
+  }
+
+  /**
+   * One child: its copy of the parent's summary, its synced values (a write that says it came
+   * from propagation and bumps the child's version, so its own record carries the change on to
+   * its children), and — from the edge page already in hand — the parent's copy of the child's
+   * summary when the values retitled it.
+   */
+  private async writeChild(job: FanOutJob, edge: Item) {
+    const { orgId } = job;
+    const childId = edge['childId'] as string;
+    const connectionId = edge['connectionId'] as string;
+    const childType = itemTypeOf(childId);
+    await this.hook('fanout.child', job);
+    const writes: Promise<unknown>[] = [];
+    if (job.summary) {
+      writes.push(this.store.connections.refreshSummaries([keys.parentEdge(itemPk(orgId, childType, childId), connectionId, job.parentId)], job.state.summary));
+    }
+    const values = job.state.values[connectionId];
+    if (values) {
+      writes.push(
+        this.syncChild(orgId, childType, childId, (edge['summary'] as ItemSummary).containerId, connectionId, job, values).then(async (child) => {
+          if (!child) return;
+          const summary = summaryOfItem(childType, child);
+          if (summaryDiffers(edge['summary'] as ItemSummary, summary)) {
+            await this.store.connections.refreshSummaries([{ PK: edge['PK'] as string, SK: edge['SK'] as string }], summary);
+          }
+        }),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * This runner lost the race to store its next step. Usually another runner holds the job and
+   * carries on; but a runner of an older state may have finished and removed the job, leaving
+   * children before this chunk at that older state: then this newer state starts a pass of its own.
+   */
+  private async lost(job: FanOutJob): Promise<void> {
+    const [mark, current] = await Promise.all([this.getMark(job.orgId, job.parentId), this.getJob(job.orgId, job.parentId)]);
+    if (current || (mark && mark.version >= job.state.version)) return;
+    await this.run({ orgId: job.orgId, parentType: job.parentType, parentId: job.parentId, state: job.state, summary: job.summary, step: 0 });
+  }
+
+  /** Parents hold a summary of this item in their child edges (but the one a propagated write came from, already refreshed). */
+  private async refreshParentsOf(orgId: string, type: ItemType, id: string, summary: ItemSummary, except?: { parentId?: string; connectionId?: string }) {
     const parents = await queryAll(this.doc, {
       TableName: this.store.table,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': itemPk(orgId, type, id), ':prefix': EDGE_PREFIX.parent },
+      ExpressionAttributeValues: {
+        ':pk': itemPk(orgId, type, id),
+        ':prefix': EDGE_PREFIX.parent,
+        ...(except ? { ':p': except.parentId, ':c': except.connectionId } : {}),
+      },
+      ...(except ? { FilterExpression: 'parentId <> :p OR connectionId <> :c' } : {}),
       ProjectionExpression: 'connectionId, parentId',
     });
     await this.store.connections.refreshSummaries(
@@ -118,78 +367,81 @@ export class StreamWork {
     );
   }
 
-  /**
-   * One chunk of a fan-out: the next page of the parent's child edges. Returns the job that
-   * continues it, if any, which the caller stores so its own stream record carries on.
-   */
-  async runChunk(job: PropagationJob, limit = FAN_OUT_CHUNK): Promise<PropagationJob | undefined> {
-    const { orgId } = job;
-    const page = await queryPage(this.doc, {
-      TableName: this.store.table,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': itemPk(orgId, job.parentType, job.parentId), ':prefix': EDGE_PREFIX.child },
-      ConsistentRead: true,
-      Limit: limit,
-      ExclusiveStartKey: job.cursor,
-    });
-    const edges = page.items.filter((e) => job.summary || job.values[e['connectionId'] as string]);
-    for (let i = 0; i < edges.length; i += 25) {
-      await Promise.all(
-        edges.slice(i, i + 25).map(async (edge) => {
-          const childId = edge['childId'] as string;
-          const connectionId = edge['connectionId'] as string;
-          const childType = itemTypeOf(childId);
-          if (job.summary) {
-            await this.store.connections.refreshSummaries([keys.parentEdge(itemPk(orgId, childType, childId), connectionId, job.parentId)], job.summary);
-          }
-          const values = job.values[connectionId];
-          if (values) await this.syncChild(orgId, childType, childId, (edge['summary'] as ItemSummary).containerId, connectionId, job, values);
-        }),
-      );
-    }
-    const current = keys.propagationJob(orgId, job.parentId, job.parentVersion);
-    if (!page.lastKey) {
-      if (job.cursor) await this.store.containers.transactLenient([{ Delete: { TableName: this.store.table, Key: current } }]);
-      return undefined;
-    }
-    const next: PropagationJob = { ...job, cursor: page.lastKey, step: (job.step ?? 0) + 1 };
-    await this.saveJob(next, job.step);
-    return next;
+  private async getMark(orgId: string, parentId: string): Promise<FanOutMark | undefined> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.store.table, Key: keys.fanOutMark(orgId, parentId), ConsistentRead: true }));
+    return item ? { version: item['version'] as number, at: item['at'] as number, ...(item['summary'] ? { summary: item['summary'] as ItemSummary } : {}) } : undefined;
   }
 
-  /** Stores the job's next cursor; only the holder of the previous step may advance it. */
-  private async saveJob(job: PropagationJob, previousStep: number | undefined) {
-    const key = keys.propagationJob(job.orgId, job.parentId, job.parentVersion);
+  private async getJob(orgId: string, parentId: string): Promise<FanOutJob | undefined> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.store.table, Key: keys.fanOut(orgId, parentId), ConsistentRead: true }));
+    return item ? (item['job'] as FanOutJob) : undefined;
+  }
+
+  /** Stores the job's next step; false when another runner stored it first. */
+  private async saveJob(job: FanOutJob, previousStep: number): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.store.table,
-          Key: key,
-          UpdateExpression: 'SET entity = :entity, job = :job, step = :step, expiresAt = :ttl',
-          ConditionExpression: previousStep !== undefined ? 'step = :previous' : 'attribute_not_exists(PK)',
+          Key: keys.fanOut(job.orgId, job.parentId),
+          UpdateExpression: 'SET entity = :entity, orgId = :org, job = :job, step = :step, expiresAt = :ttl',
+          ConditionExpression: previousStep > 0 ? 'step = :previous' : 'attribute_not_exists(PK) OR step = :previous',
           ExpressionAttributeValues: {
             ':entity': ENTITY.propagationJob,
+            ':org': job.orgId,
             ':job': job,
             ':step': job.step,
+            ':previous': previousStep,
             ':ttl': Math.floor(Date.now() / 1000) + 7 * 24 * 3600,
-            ...(previousStep !== undefined ? { ':previous': previousStep } : {}),
           },
         }),
       );
+      return true;
     } catch (error) {
-      // A replayed chunk finds the job already advanced (or started): the work was idempotent.
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 
+  /** Every child has the job's state: mark the version (later records of older versions skip) and drop the job. */
+  private async finish(job: FanOutJob, previousStep: number) {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.store.table,
+        Item: { ...keys.fanOutMark(job.orgId, job.parentId), entity: ENTITY.fanOutMark, orgId: job.orgId, version: job.state.version, at: Date.now(), summary: job.state.summary, expiresAt: Math.floor(Date.now() / 1000) + 7 * 24 * 3600 },
+        ConditionExpression: 'attribute_not_exists(version) OR version < :v',
+        ExpressionAttributeValues: { ':v': job.state.version },
+      }),
+    ).catch((error) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+    await this.hook('fanout.done', job);
+    // A job that never stored a step has no item to delete.
+    if (previousStep > 0) await this.deleteJob(job, previousStep);
+  }
+
+  private async deleteJob(job: FanOutJob, step?: number) {
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.store.table,
+          Key: keys.fanOut(job.orgId, job.parentId),
+          ...(step !== undefined ? { ConditionExpression: 'attribute_not_exists(PK) OR step = :s', ExpressionAttributeValues: { ':s': step } } : {}),
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
   /**
-   * Writes synced values into one child, unless it already holds them or already follows a
-   * newer version of this parent. The write bumps the child's version, so its own stream record
-   * carries the change on to its children (A → B → C).
+   * Writes the parent's synced values into one child, unless it already holds them or already
+   * follows a newer version of this parent. Returns the child as written, or null if nothing was.
    */
-  private async syncChild(orgId: string, type: ItemType, childId: string, containerId: string, connectionId: string, job: PropagationJob, values: Record<string, unknown>) {
+  private async syncChild(orgId: string, type: ItemType, childId: string, containerId: string, connectionId: string, job: FanOutJob, values: Record<string, unknown>): Promise<AnyItem | null> {
+    const version = job.state.version;
     const names: Record<string, string> = { '#values': 'values', '#sv': `syncVersion:${connectionId}`, '#by': CHANGED_BY };
-    const attrValues: Record<string, unknown> = { ':pv': job.parentVersion, ':one': 1, ':now': new Date().toISOString(), ':by': { source: PROPAGATION, connectionId, parentId: job.parentId } };
+    const attrValues: Record<string, unknown> = { ':pv': version, ':one': 1, ':now': new Date().toISOString(), ':by': { source: PROPAGATION, connectionId, parentId: job.parentId, parentVersion: version } };
     const set = ['#sv = :pv', 'version = version + :one', 'updatedAt = :now', '#by = :by'];
     const remove: string[] = [];
     const differs: string[] = [];
@@ -215,7 +467,7 @@ export class StreamWork {
       set.push('#title = :title', '#g2 = :g2');
     }
     try {
-      await this.doc.send(
+      const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.store.table,
           Key: type === 'card' ? keys.card(orgId, childId) : keys.record(orgId, childId),
@@ -223,12 +475,15 @@ export class StreamWork {
           ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(#sv) OR #sv < :pv) AND (${differs.join(' OR ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: attrValues,
+          ReturnValues: 'ALL_NEW',
         }),
       );
       this.childrenWritten++;
+      return strip<AnyItem>(result.Attributes as Item);
     } catch (error) {
       // Already current, newer, or gone: nothing to do.
       if (!isConditionFailure(error)) throw error;
+      return null;
     }
   }
 }

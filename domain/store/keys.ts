@@ -20,6 +20,7 @@ export const ENTITY = {
   propagationJob: 'PropagationJob',
   cascadeJob: 'CascadeJob',
   cascadePlan: 'CascadePlan',
+  fanOutMark: 'FanOutMark',
   automation: 'Automation',
   automationRun: 'AutomationRun',
   automationBudget: 'AutomationBudget',
@@ -80,6 +81,12 @@ export const keys = {
    */
   cascadeJob: (orgId: string, jobId: string) => ({ PK: `${org(orgId)}#JOB#${jobId}`, SK: META }),
   cascadePlan: (orgId: string, jobId: string, chunk: number) => ({ PK: `${org(orgId)}#JOB#${jobId}`, SK: `PLAN#${String(chunk).padStart(6, '0')}` }),
+  /**
+   * The fan-out in flight for a parent (one at a time: a newer version takes it over), holding
+   * its cursor; deleted when done. Beside it, the mark of the last parent version every child got.
+   */
+  fanOut: (orgId: string, parentId: string) => ({ PK: `${org(orgId)}#JOB#${parentId}`, SK: 'FANOUT' }),
+  fanOutMark: (orgId: string, parentId: string) => ({ PK: `${org(orgId)}#JOB#${parentId}`, SK: 'SYNCED' }),
   /**
    * An automation under its own partition (read and written by id), with its runs: one item per
    * trigger it fired on (the replay guard and the log of outcomes) and its loop-guard counters.

@@ -1,9 +1,11 @@
 /**
  * The table's stream processor. Each record goes through the steps in order — propagation of
- * synced values and edge summaries, then automations, then outbound events — one record at a
- * time in stream order; after the first failure in a batch the rest is reported failed
- * unprocessed, so an item's records are never applied out of order. Every step is idempotent:
- * a retried record runs all steps again.
+ * synced values and edge summaries, then automations, then outbound events. Records of different
+ * items run concurrently (at most RECORD_CONCURRENCY at a time); records of one item run one
+ * after another in stream order, and once one fails every later record of that item is reported
+ * failed unprocessed, so an item's records are never applied out of order (the event source
+ * mapping retries from the lowest failed sequence number; records of other items after it run
+ * again, which every step tolerates: each is idempotent).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -12,7 +14,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card, DbRecord } from '../../domain/model';
-import { StreamWork, type PropagationJob } from '../../domain/stream';
+import { StreamWork, type FanOutJob, type FanOutTuning, type StreamHooks } from '../../domain/stream';
 import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
@@ -28,27 +30,74 @@ const image = (value: Record<string, unknown> | undefined) => (value ? unmarshal
 export interface StreamHandlerOptions {
   /** Called before each record is processed (tests inject faults here). */
   beforeRecord?: (record: DynamoDBRecord, index: number) => void | Promise<void>;
+  /** Called at the named points inside the work of a record (tests inject faults here). */
+  hooks?: StreamHooks;
+  /** Records of different items processed at once (default RECORD_CONCURRENCY). */
+  concurrency?: number;
+  /** Fan-out pacing (tests shorten waits and chunks). */
+  tuning?: Partial<FanOutTuning>;
+}
+
+/** Records of different items in flight at once within one batch. */
+export const RECORD_CONCURRENCY = 16;
+
+/** The item a record belongs to: its records stay in order. */
+export function itemKeyOf(record: DynamoDBRecord): string {
+  const keys = record.dynamodb?.Keys as Record<string, { S?: string }> | undefined;
+  return `${keys?.['PK']?.S ?? ''}\u0000${keys?.['SK']?.S ?? ''}`;
+}
+
+/** A counting semaphore: at most `limit` holders at once. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 export function createStreamHandler(options: StreamHandlerOptions = {}) {
   return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
-    const work = new StreamWork(store, documentClient);
-    let failed = false;
-    let index = 0;
+    const work = new StreamWork(store, documentClient, {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+      ...(options.tuning ? { tuning: { ...options.tuning } } : {}),
+    });
+    const limit = limiter(options.concurrency ?? RECORD_CONCURRENCY);
+    // Per item: the promise of its latest record, and whether one of its records failed.
+    const tails = new Map<string, Promise<unknown>>();
+    const failedItems = new Set<string>();
+    const positions = new Map(event.Records.map((r, i) => [r, i] as const));
     const recordHandler = async (record: DynamoDBRecord) => {
-      const position = index++;
-      if (failed) throw new Error('An earlier record of this batch failed; retried in order');
-      try {
-        await options.beforeRecord?.(record, position);
-        await processRecord(work, record);
-      } catch (error) {
-        failed = true;
-        logger.warn('Stream record failed', { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber, error: error as Error });
-        throw error;
-      }
+      const key = itemKeyOf(record);
+      const previous = tails.get(key);
+      const run = (async () => {
+        // Wait for the item's earlier record without holding a slot (no deadlock at the limit).
+        await previous?.catch(() => undefined);
+        if (failedItems.has(key)) throw new Error('An earlier record of this item failed; retried in order');
+        await limit(async () => {
+          try {
+            await options.beforeRecord?.(record, positions.get(record) ?? 0);
+            await processRecord(work, record);
+          } catch (error) {
+            failedItems.add(key);
+            logger.warn('Stream record failed', { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber, error: error as Error });
+            throw error;
+          }
+        });
+      })();
+      tails.set(key, run);
+      return run;
     };
-    return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
+    return processPartialResponse(event, recordHandler, processor, { context, processInParallel: true });
   };
 }
 
@@ -86,10 +135,10 @@ async function propagate({ record, before, after, work }: StreamStepInput) {
   if ((entity === ENTITY.card || entity === ENTITY.record) && before && record.eventName === 'MODIFY') {
     await work.itemChanged(after['orgId'] as string, entity === ENTITY.card ? 'card' : 'record', before as unknown as Card | DbRecord, after as unknown as Card | DbRecord);
   } else if (entity === ENTITY.propagationJob) {
-    const job = after['job'] as PropagationJob;
-    const previous = before?.['job'] as PropagationJob | undefined;
-    // Each stored step is worked once: a MODIFY that did not advance the job carries no new work.
-    if (job.cursor && previous?.step !== job.step) await work.runChunk(job);
+    const job = after['job'] as FanOutJob | undefined;
+    const previous = before?.['job'] as FanOutJob | undefined;
+    // Only a hand-over starts work here; the cursor saves of a running fan-out are its own business.
+    if (job?.state && (job.handoff ?? 0) !== (previous?.handoff ?? 0)) await work.resume(job);
   }
 }
 

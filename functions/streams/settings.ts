@@ -26,8 +26,12 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   reportBatchItemFailures: true,
   /** Records older than this are sent to the on-failure destination instead of being processed. */
   maxRecordAgeSeconds: 24 * 3600,
-  /** One batch per shard at a time keeps each item's records in order. */
-  parallelizationFactor: 1,
+  /**
+   * Concurrent batches per shard: Lambda keeps the records of one partition key in one of them,
+   * in order, so other items need not wait behind a long one (the processor also runs the items
+   * of a batch concurrently, each in order).
+   */
+  parallelizationFactor: 4,
   /** Only these item types (entity, in NewImage, or OldImage for REMOVE) concern the processor. */
   entities: ['Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob'],
   eventNames: ['INSERT', 'MODIFY', 'REMOVE'],

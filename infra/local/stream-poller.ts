@@ -1,8 +1,11 @@
 /**
  * Reads DynamoDB Local's stream and invokes the stream handler the way a Lambda event source
- * mapping does (STREAM_SETTINGS): shards in parent-before-child order, batches of records in
- * order, partial batch responses retried from the first failed record, bisect on failure, a
- * bounded number of attempts, then a dead-letter list. Nothing is dropped silently.
+ * mapping does (STREAM_SETTINGS): shards side by side, a child shard after its parent; within a
+ * shard, ParallelizationFactor lanes by partition key, each handing its records to the handler in
+ * batches in stream order while the other lanes go on (a long batch holds back only its own
+ * lane); the checkpoint moves past a record once it and all before it are handled; partial batch
+ * responses retried from the first failed record, bisect on failure, a bounded number of
+ * attempts, then a dead-letter list. Nothing is dropped silently.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -14,7 +17,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
@@ -45,12 +48,30 @@ export interface StreamPollerOptions {
 
 type Checkpoints = Record<string, { sequenceNumber?: string; done?: boolean }>;
 
+interface Pending {
+  record: DynamoDBRecord;
+  handled: boolean;
+}
+
+interface Lane {
+  queue: Pending[];
+  running?: Promise<void> | undefined;
+}
+
 interface ShardState {
   id: string;
   parentId?: string;
   iterator?: string;
+  /** Every record of the shard was read (it is closed). */
   done: boolean;
+  /** Records read and handed to lanes, in stream order, until they and all before them are handled. */
+  pending: Pending[];
+  lanes: Lane[];
+  lastRead?: string;
 }
+
+/** How many batches per lane may be read ahead of the handler. */
+const READ_AHEAD_BATCHES = 2;
 
 /**
  * DynamoDB Local writes an empty map in a stream image as `{}` where DynamoDB writes `{"M":{}}`
@@ -107,7 +128,6 @@ export class StreamPoller {
   private streamArn?: string;
   private running = false;
   private loop?: Promise<void>;
-  private busy = false;
   private lastActivity = Date.now();
   /** When the most recent read of all shards that found no records began. */
   private lastIdleCycleBegan = 0;
@@ -136,6 +156,8 @@ export class StreamPoller {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    // Batches with the handler finish; queued records stay unhandled (the checkpoint is before them).
+    await Promise.all([...this.shards.values()].flatMap((shard) => shard.lanes.map((lane) => lane.running)));
     this.streams.destroy();
     this.dynamo.destroy();
   }
@@ -148,10 +170,17 @@ export class StreamPoller {
     const calledAt = Date.now();
     const deadline = calledAt + timeoutMs;
     for (;;) {
-      if (!this.busy && this.lastIdleCycleBegan >= calledAt && Date.now() - this.lastActivity >= quietMs) return;
+      if (this.inFlight() === 0 && this.lastIdleCycleBegan >= calledAt && Date.now() - this.lastActivity >= quietMs) return;
       if (Date.now() > deadline) throw new Error('The stream did not go quiet in time');
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Records read and not yet handled, over all shards. */
+  private inFlight(): number {
+    let n = 0;
+    for (const shard of this.shards.values()) n += shard.pending.length;
+    return n;
   }
 
   private async run(): Promise<void> {
@@ -179,55 +208,104 @@ export class StreamPoller {
       exclusiveStart = description.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStart);
     for (const shard of all) {
-      if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { id: shard.ShardId, parentId: shard.ParentShardId, done: false });
+      if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, {
+          id: shard.ShardId,
+          parentId: shard.ParentShardId,
+          done: false,
+          pending: [],
+          lanes: Array.from({ length: Math.max(1, this.settings.parallelizationFactor) }, () => ({ queue: [] })),
+        });
     }
   }
 
-  /** One read of every open shard whose parent is finished. True if any records arrived. */
+  /**
+   * One read of every open shard whose parent is finished, shards side by side (as Lambda polls
+   * them). True if any records arrived.
+   */
   private async pollOnce(): Promise<boolean> {
     await this.refreshShards();
-    let progressed = false;
-    for (const shard of this.shards.values()) {
-      if (shard.done) continue;
+    const ready = [...this.shards.values()].filter((shard) => {
+      if (shard.done) return false;
+      // A child shard waits until its parent's records are all handled, not only read.
       const parent = shard.parentId ? this.shards.get(shard.parentId) : undefined;
-      if (parent && !parent.done) continue;
-      const checkpoint = this.checkpoints[shard.id];
-      if (checkpoint?.done) {
-        shard.done = true;
-        continue;
-      }
-      if (!shard.iterator) {
-        const it = await this.streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: this.streamArn,
-            ShardId: shard.id,
-            ...(checkpoint?.sequenceNumber
-              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint.sequenceNumber }
-              : { ShardIteratorType: this.settings.startingPosition }),
-          }),
-        );
-        shard.iterator = it.ShardIterator;
-      }
-      const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.settings.batchSize }));
-      shard.iterator = page.NextShardIterator;
-      if (!shard.iterator) shard.done = true;
-      const last = page.Records?.at(-1)?.dynamodb?.SequenceNumber;
-      // Any record read is progress, even one the filter drops: the poller is not idle yet.
-      if (page.Records?.length) progressed = true;
-      const records = (page.Records ?? []).map((r) => toLambdaRecord(r, this.streamArn!)).filter((r) => passesFilter(r, this.settings));
-      if (records.length) {
-        progressed = true;
-        this.busy = true;
-        try {
-          await this.deliver(records, 0);
-        } finally {
-          this.busy = false;
-          this.lastActivity = Date.now();
-        }
-      }
-      if (last || shard.done) this.saveCheckpoint(shard.id, { ...(last ? { sequenceNumber: last } : checkpoint), ...(shard.done ? { done: true } : {}) });
+      return !(parent && !(parent.done && !parent.pending.length));
+    });
+    const progressed = await Promise.all(ready.map((shard) => this.pollShard(shard)));
+    return progressed.some(Boolean);
+  }
+
+  private async pollShard(shard: ShardState): Promise<boolean> {
+    const checkpoint = this.checkpoints[shard.id];
+    if (checkpoint?.done) {
+      shard.done = true;
+      return false;
     }
-    return progressed;
+    // Read ahead a bounded amount: what the lanes have not handled yet holds the next read back.
+    if (shard.pending.length >= this.settings.batchSize * Math.max(1, this.settings.parallelizationFactor) * READ_AHEAD_BATCHES) return false;
+    if (!shard.iterator) {
+      const it = await this.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: this.streamArn,
+          ShardId: shard.id,
+          ...(checkpoint?.sequenceNumber
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint.sequenceNumber }
+            : { ShardIteratorType: this.settings.startingPosition }),
+        }),
+      );
+      shard.iterator = it.ShardIterator;
+    }
+    const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.settings.batchSize }));
+    shard.iterator = page.NextShardIterator;
+    if (!shard.iterator) shard.done = true;
+    const last = page.Records?.at(-1)?.dynamodb?.SequenceNumber;
+    if (last) shard.lastRead = last;
+    const records = (page.Records ?? []).map((r) => toLambdaRecord(r, this.streamArn!)).filter((r) => passesFilter(r, this.settings));
+    for (const record of records) {
+      const entry = { record, handled: false };
+      shard.pending.push(entry);
+      // ParallelizationFactor: up to that many batches of one shard at once, each partition key
+      // always in the same lane, so a key's records stay in order while other keys go ahead.
+      shard.lanes[laneOf(record, this.settings.parallelizationFactor)]!.queue.push(entry);
+    }
+    shard.lanes.forEach((lane) => this.runLane(shard, lane));
+    this.advanceCheckpoint(shard);
+    // Any record read is progress, even one the filter drops: the poller is not idle yet.
+    return !!page.Records?.length;
+  }
+
+  /** Hands a lane's queued records to the handler, a batch at a time, until the lane is empty. */
+  private runLane(shard: ShardState, lane: Lane) {
+    if (lane.running || !lane.queue.length) return;
+    lane.running = (async () => {
+      try {
+        while (lane.queue.length && this.running) {
+          const batch = lane.queue.splice(0, this.settings.batchSize);
+          try {
+            await this.deliver(batch.map((e) => e.record), 0);
+          } catch (error) {
+            // deliver() itself ends every record (handled or dead-lettered); this is a bug guard.
+            this.options.onError?.(error);
+          }
+          for (const entry of batch) entry.handled = true;
+          this.lastActivity = Date.now();
+          this.advanceCheckpoint(shard);
+        }
+      } finally {
+        lane.running = undefined;
+      }
+    })();
+  }
+
+  /** The checkpoint moves past a record only once it and every record before it were handled. */
+  private advanceCheckpoint(shard: ShardState) {
+    let handledUpTo: string | undefined;
+    while (shard.pending[0]?.handled) handledUpTo = shard.pending.shift()!.record.dynamodb?.SequenceNumber;
+    const position = shard.pending.length ? handledUpTo : shard.lastRead;
+    const finished = shard.done && !shard.pending.length;
+    if (position || finished) {
+      const previous = this.checkpoints[shard.id];
+      this.saveCheckpoint(shard.id, { ...(position ? { sequenceNumber: position } : previous), ...(finished ? { done: true } : {}) });
+    }
   }
 
   private saveCheckpoint(shardId: string, position: Checkpoints[string]) {
@@ -248,7 +326,7 @@ export class StreamPoller {
     let reason: string;
     try {
       this.delivered += records.length;
-      const response = await this.options.handler({ Records: records }, lambdaContext());
+      const response = await this.options.handler({ Records: records }, lambdaContext(Date.now()));
       const failures = response?.batchItemFailures ?? [];
       if (!failures.length) return;
       const failedIds = new Set(failures.map((f) => f.itemIdentifier));
@@ -282,7 +360,17 @@ export class StreamPoller {
   }
 }
 
-function lambdaContext(): Context {
+/** The lane (of `factor`) a record goes to: by its partition key (PK), as Lambda does. */
+export function laneOf(record: DynamoDBRecord, factor: number): number {
+  if (factor <= 1) return 0;
+  const pk = (record.dynamodb?.Keys as Record<string, { S?: string }> | undefined)?.['PK']?.S ?? '';
+  return createHash('md5').update(pk).digest().readUInt32BE(0) % factor;
+}
+
+/** The stream processor's timeout in the Streams stack: the handler sees its time run down. */
+const INVOCATION_TIMEOUT_MS = 60_000;
+
+function lambdaContext(startedAt: number): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'cardflow-stream-processor',
@@ -292,7 +380,7 @@ function lambdaContext(): Context {
     awsRequestId: randomUUID(),
     logGroupName: '/aws/lambda/cardflow-stream-processor',
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: () => Math.max(0, INVOCATION_TIMEOUT_MS - (Date.now() - startedAt)),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

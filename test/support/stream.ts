@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../infra/local/dynamodb-local';
 import { StreamPoller } from '../../infra/local/stream-poller';
+import type { FanOutTuning, StreamHooks } from '../../domain/stream';
 
 export interface StreamHarness {
   poller: StreamPoller;
@@ -14,11 +15,21 @@ export interface StreamHarness {
   /** Makes the handler fail on the n-th record it is given from now on, once. */
   failOnce(n: number): void;
   faultsInjected: number;
+  /** The fan-out pacing every new invocation reads. */
+  tuning: Partial<FanOutTuning>;
   handler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
   stop(): Promise<void>;
 }
 
-export async function startStreamHarness(options: { retryAttempts?: number } = {}): Promise<StreamHarness> {
+export interface StreamHarnessOptions {
+  retryAttempts?: number;
+  /** Fan-out pacing; by default no hot-parent waits, so tests of other things stay quick. */
+  tuning?: Partial<FanOutTuning>;
+  /** Called at each fan-out point (a throw kills that invocation, which the poller retries). */
+  at?: NonNullable<StreamHooks['at']>;
+}
+
+export async function startStreamHarness(options: StreamHarnessOptions = {}): Promise<StreamHarness> {
   const endpoint = process.env['AWS_ENDPOINT_URL_DYNAMODB']!;
   const tableName = `cardflow-stream-${randomUUID().slice(0, 8)}`;
   await ensureTable(endpoint, tableName);
@@ -33,7 +44,12 @@ export async function startStreamHarness(options: { retryAttempts?: number } = {
       armedAt = seen + n;
     },
   } as StreamHarness;
+  // Passed by reference: a test may change the pacing between scenarios.
+  const tuning: Partial<FanOutTuning> = { hotMs: 0, ...options.tuning };
+  harness.tuning = tuning;
   const inner = createStreamHandler({
+    tuning,
+    ...(options.at ? { hooks: { at: options.at } } : {}),
     beforeRecord: (_record: DynamoDBRecord) => {
       const position = seen++;
       if (armedAt !== undefined && position === armedAt) {
