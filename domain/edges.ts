@@ -2,11 +2,14 @@
  * Connecting items: edges between a parent card or record and its children, created, removed
  * and read in the transactions and single Queries the design asks for.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { UseCaseContext } from './context';
 import { nowIso } from './context';
+import { titleFrom } from './field-defs';
 import { AppError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import { isFilled, normalizeTitle, parseConnectionChange, type ConnectionFieldChange } from './fields';
 import type { Card, Connection, ContainerRef, DbRecord, Edge, Field, ItemSummary, ItemType } from './model';
+import { CHANGED_BY, PROPAGATION, syncedValues, syncVersionAttribute } from './propagation';
 import { itemPk, itemTypeOf } from './store/connections';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled, type TransactItem } from './store/dynamo';
@@ -122,6 +125,10 @@ export function assertParent(connection: Connection, type: ItemType, item: AnyIt
 
 /** Reads a would-be child; anything but an item of the connection's child container is a 422 naming it. */
 async function childFor(ctx: UseCaseContext, connection: Connection, childId: string, path: string): Promise<ItemSummary> {
+  return (await childItemFor(ctx, connection, childId, path)).summary;
+}
+
+async function childItemFor(ctx: UseCaseContext, connection: Connection, childId: string, path: string): Promise<{ summary: ItemSummary; item: AnyItem }> {
   const type = itemTypeOf(childId);
   const item = await ctx.store.items.get<AnyItem>(ctx.principal.orgId, type, childId);
   if (!item) throw new ValidationError(`${label(type)} ${childId} does not exist`, [{ path, message: `no ${type} ${childId} in this organization`, code: 'connection.unknownChild' }]);
@@ -130,7 +137,7 @@ async function childFor(ctx: UseCaseContext, connection: Connection, childId: st
       { path, message: `${childId} is in ${containerOf(type, item)}; connection ${connection.id} takes children of ${connection.child.type} ${connection.child.id}`, code: 'connection.wrongChild' },
     ]);
   }
-  return summaryOf(type, item);
+  return { summary: summaryOf(type, item), item };
 }
 
 function limitOf(connection: Connection) {
@@ -159,6 +166,8 @@ export function edgeSteps(
   now: string,
   /** False when the children are created in the same transaction (nothing to check yet). */
   childrenExist = true,
+  /** Per child id: the write that touches it instead of the plain edge touch (it also syncs values). */
+  guards?: Map<string, TransactItem>,
 ): Step[] {
   const { orgId } = ctx.principal;
   const writes = ctx.store.connections.edgeChanges(orgId, connection, parent, adds, removes, now);
@@ -178,7 +187,7 @@ export function edgeSteps(
   // The children's versions move on too: their parents are part of what they show.
   for (const child of childrenExist ? adds : []) {
     list.push({
-      item: ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true }),
+      item: guards?.get(child.id) ?? ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true }),
       fail: () => new ValidationError(`${child.id} no longer exists`, [{ path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' }]),
     });
   }
@@ -227,8 +236,29 @@ export function assertIfMatch(type: ItemType, item: AnyItem, ifMatch: number | u
   }
 }
 
+/** The parent changed between the read and the connect's transaction: read it again. */
+class ParentChanged extends ConflictError {}
+
+/**
+ * Connects an existing child. When the connection syncs fields, the child takes the parent's
+ * synced values in the same transaction as the edges (and its new title, in the edge summary the
+ * parent holds), guarded by the parent's version: a connect acknowledged is a child that already
+ * follows its parent. A parent changed meanwhile is read again (a few times, then a 409); with
+ * If-Match, a 412 as for any connect.
+ */
 export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string, ifMatch?: number) {
   const connection = await connectionFor(ctx, connectionId);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOnce(ctx, connection, parentType, parentId, childId, ifMatch);
+    } catch (error) {
+      if (!(error instanceof ParentChanged)) throw error;
+      if (attempt >= 3) throw new ConflictError(`${label(parentType)} ${parentId} kept changing; try again`, 'resource.concurrentChange');
+    }
+  }
+}
+
+async function connectOnce(ctx: UseCaseContext, connection: Connection, parentType: ItemType, parentId: string, childId: string, ifMatch: number | undefined) {
   const { item: parentItem } = await readCore<AnyItem>(ctx, parentType, parentId);
   assertIfMatch(parentType, parentItem, ifMatch);
   assertParent(connection, parentType, parentItem);
@@ -236,11 +266,72 @@ export async function connectExisting(ctx: UseCaseContext, parentType: ItemType,
     throw new ValidationError(`Connection ${connection.name} only creates new children`, [{ path: 'body.childId', message: 'this connection does not connect existing items', code: 'connection.connectExistingDisabled' }]);
   }
   if (childId === parentId) throw new ValidationError('An item cannot be its own child', [{ path: 'body.childId', message: 'is the parent itself', code: 'connection.selfChild' }]);
-  const child = await childFor(ctx, connection, childId, 'body.childId');
+  const { summary: found, item: childItem } = await childItemFor(ctx, connection, childId, 'body.childId');
   const parent = summaryOf(parentType, parentItem);
   const now = nowIso(ctx);
-  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now), parentStep(ctx, parent, now, { adding: true, ifMatch })]);
-  return { connectionId, ...child, connectedAt: now };
+  const sync = await syncOnConnect(ctx, connection, parentType, parentItem, found, childItem, now);
+  const child = sync?.summary ?? found;
+  // Values synced at the version read: the parent must still be at it (else they may be stale).
+  const guardParent: Step =
+    sync && ifMatch === undefined
+      ? {
+          item: ctx.store.connections.edgeTouch(ctx.principal.orgId, parent.type, parent.id, parent.containerId, now, { adding: true, expectedVersion: parentItem.version }),
+          fail: () => new ParentChanged(`${label(parentType)} ${parentId} changed meanwhile`, 'resource.concurrentChange'),
+        }
+      : parentStep(ctx, parent, now, { adding: true, ...(ifMatch === undefined ? {} : { ifMatch }) });
+  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now, true, sync ? new Map([[child.id, sync.guard]]) : undefined), guardParent]);
+  return { connectionId: connection.id, ...child, connectedAt: now };
+}
+
+/**
+ * The child's edge touch extended with the parent's synced values (as the stream's fan-out writes
+ * them: the parent version they follow, marked as propagation, the title if the title field is
+ * synced), and the child's summary after it; undefined when the child already holds them all.
+ */
+async function syncOnConnect(ctx: UseCaseContext, connection: Connection, parentType: ItemType, parentItem: AnyItem, child: ItemSummary, childItem: AnyItem, now: string) {
+  if (!connection.fieldMap.some((e) => e.sync && e.parentFieldId !== undefined)) return undefined;
+  const parentDef = await containerDefinition(ctx, parentType, containerOf(parentType, parentItem));
+  const childDef = await containerDefinition(ctx, child.type, child.containerId);
+  const values = syncedValues(parentItem.values, connection, parentDef.fields, childDef.fields);
+  const current = childItem.values ?? {};
+  const changed = Object.entries(values).filter(([fieldId, value]) => (value === null ? current[fieldId] !== undefined && current[fieldId] !== null : !isDeepStrictEqual(current[fieldId], value)));
+  if (!changed.length) return undefined;
+  // The touch already moves the version and updatedAt on; the sync adds its values to it.
+  const update = ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, { adding: true }).Update!;
+  const names: Record<string, string> = { ...update.ExpressionAttributeNames, '#values': 'values', '#sv': syncVersionAttribute(connection.id), '#by': CHANGED_BY };
+  const attrValues: Record<string, unknown> = {
+    ...update.ExpressionAttributeValues,
+    ':pv': parentItem.version,
+    ':by': { source: PROPAGATION, connectionId: connection.id, parentId: parentItem.id, parentVersion: parentItem.version },
+  };
+  const set = [update.UpdateExpression!.replace(/^SET /, ''), '#sv = :pv', '#by = :by'];
+  const remove: string[] = [];
+  changed.forEach(([fieldId, value], i) => {
+    names[`#s${i}`] = fieldId;
+    if (value === null) remove.push(`#values.#s${i}`);
+    else {
+      attrValues[`:s${i}`] = value;
+      set.push(`#values.#s${i} = :s${i}`);
+    }
+  });
+  const titleFieldId = 'pipe' in childDef ? childDef.pipe.titleFieldId : childDef.database.titleFieldId;
+  const title = titleFieldId && titleFieldId in values ? titleFrom(values[titleFieldId] as never) : undefined;
+  if (title && title !== childItem.title) {
+    names['#title'] = 'title';
+    names['#g2'] = 'GSI2SK';
+    attrValues[':title'] = title;
+    attrValues[':g2'] = gsi2.titleSortKey(normalizeTitle(title), child.id);
+    set.push('#title = :title', '#g2 = :g2');
+  }
+  const guard: TransactItem = {
+    Update: {
+      ...update,
+      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: attrValues,
+    },
+  };
+  return { guard, summary: { ...child, ...(title ? { title } : {}), version: childItem.version + 1 } };
 }
 
 export async function disconnect(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string, ifMatch?: number) {

@@ -6,6 +6,29 @@ import { isDeepStrictEqual } from 'node:util';
 import { convertValue } from './connections';
 import type { Connection, Field, ItemSummary } from './model';
 
+/** Attribute that marks writes made by propagation, so automations and webhooks can skip them. */
+export const CHANGED_BY = 'changedBy';
+export const PROPAGATION = 'propagation';
+/** Attribute on a child: the version of its parent (through one connection) whose synced values it holds. */
+export const syncVersionAttribute = (connectionId: string) => `syncVersion:${connectionId}`;
+
+/**
+ * Every synced child field of one connection with the value it takes from the parent's values
+ * (null: the parent has none, so the child's is removed): what a child holds of its parent.
+ */
+export function syncedValues(parentValues: Record<string, unknown>, connection: Connection, parentFields: Field[], childFields: Field[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const entry of connection.fieldMap) {
+    if (!entry.sync || entry.parentFieldId === undefined) continue;
+    const parentField = parentFields.find((f) => f.id === entry.parentFieldId);
+    const childField = childFields.find((f) => f.id === entry.childFieldId);
+    if (!parentField || !childField) continue;
+    const value = parentValues[entry.parentFieldId];
+    values[entry.childFieldId] = value === undefined || value === null ? null : convertValue(parentField, childField, value);
+  }
+  return values;
+}
+
 export interface ChildValues {
   /** Child field id → new value; null removes the value. */
   values: Record<string, unknown>;

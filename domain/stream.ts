@@ -7,12 +7,11 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { convertValue } from './connections';
 import { titleFrom } from './field-defs';
 import { normalizeTitle } from './fields';
 import type { Card, Connection, DatabaseDefinition, DbRecord, Field, ItemSummary, ItemType, PipeDefinition } from './model';
 import { strip } from './store/containers';
-import { planChildUpdates, summaryDiffers } from './propagation';
+import { CHANGED_BY, PROPAGATION, planChildUpdates, summaryDiffers, syncedValues, syncVersionAttribute } from './propagation';
 import type { Store } from './store';
 import { itemPk, itemTypeOf } from './store/connections';
 import { isConditionFailure, queryAll, queryPage, type Item } from './store/dynamo';
@@ -21,9 +20,7 @@ import { EDGE_PREFIX, ENTITY, gsi2, keys } from './store/keys';
 
 /** Child edges read per page of a fan-out (a chunk): its cursor is stored after each. */
 export const FAN_OUT_CHUNK = 500;
-/** Attribute that marks writes made by propagation, so automations and webhooks can skip them. */
-export const CHANGED_BY = 'changedBy';
-export const PROPAGATION = 'propagation';
+export { CHANGED_BY, PROPAGATION };
 
 /** How a fan-out paces itself (tests shorten the waits). */
 export interface FanOutTuning {
@@ -194,15 +191,7 @@ export class StreamWork {
     const childFields = await this.childFieldsOf(orgId, outgoing);
     const values: ParentState['values'] = {};
     for (const connection of outgoing) {
-      const out: Record<string, unknown> = {};
-      for (const entry of connection.fieldMap) {
-        if (!entry.sync || entry.parentFieldId === undefined) continue;
-        const parentField = def?.fields.find((f) => f.id === entry.parentFieldId);
-        const childField = childFields.get(connection.id)?.find((f) => f.id === entry.childFieldId);
-        if (!parentField || !childField) continue;
-        const value = parent.values[entry.parentFieldId];
-        out[entry.childFieldId] = value === undefined || value === null ? null : convertValue(parentField, childField, value);
-      }
+      const out = syncedValues(parent.values, connection, def?.fields ?? [], childFields.get(connection.id) ?? []);
       if (Object.keys(out).length) values[connection.id] = out;
     }
     return { version: parent.version, summary, values };
@@ -440,7 +429,7 @@ export class StreamWork {
    */
   private async syncChild(orgId: string, type: ItemType, childId: string, containerId: string, connectionId: string, job: FanOutJob, values: Record<string, unknown>): Promise<AnyItem | null> {
     const version = job.state.version;
-    const names: Record<string, string> = { '#values': 'values', '#sv': `syncVersion:${connectionId}`, '#by': CHANGED_BY };
+    const names: Record<string, string> = { '#values': 'values', '#sv': syncVersionAttribute(connectionId), '#by': CHANGED_BY };
     const attrValues: Record<string, unknown> = { ':pv': version, ':one': 1, ':now': new Date().toISOString(), ':by': { source: PROPAGATION, connectionId, parentId: job.parentId, parentVersion: version } };
     const set = ['#sv = :pv', 'version = version + :one', 'updatedAt = :now', '#by = :by'];
     const remove: string[] = [];
