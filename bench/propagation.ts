@@ -260,7 +260,7 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
         }
         created = 'API';
       } else {
-        shapeCheck = await createDirect(parent.id, n);
+        shapeCheck = await createDirect({ api, orgId, tableName, rawDoc, connectionId: connection.id, parentPipeId: parentPipe.id, childPipeId: childPipe.id }, parent.id, n);
         created = 'direct';
       }
       await catchUp();
@@ -444,86 +444,95 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
     };
   }
 
-  /**
-   * Creates n children of a parent: the first through the API, the others from the items the
-   * API's builders produce for a create-from-parent (prepareCard's card Put, edgeChanges' two
-   * edge Puts), written with BatchWriteItem, then the count and the parent's edge sequence
-   * updated once per batch of children (the API updates them once per child). The condition
-   * checks of the API's transaction (containers live, edges new) hold by construction here.
-   * Returns the result of comparing the direct items with the API child's, attribute by attribute.
-   */
-  async function createDirect(parentId: string, n: number): Promise<string> {
-    const apiChild = (await api('addCardChild', { params: { cardId: parentId }, body: { connectionId: connection.id, create: {} } })).body;
-    const ctx: UseCaseContext = { principal: { orgId, role: 'admin', userId: apiChild.createdBy ?? 'bench' }, store };
-    const childDef = (await store.containers.loadPipe(orgId, childPipe.id)) as PipeDefinition;
-    const parentDef = (await store.containers.loadPipe(orgId, parentPipe.id)) as PipeDefinition;
-    const conn = (await store.connections.get(orgId, connection.id))!;
-    const parentCard = (await store.items.get<Card>(orgId, 'card', parentId))!;
-    // As domain/children.ts createChild fills a new child from its parent.
-    const preset: Record<string, unknown> = {};
-    for (const entry of conn.fieldMap) {
-      const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
-      if (!childField) continue;
-      if (entry.parentFieldId === undefined) {
-        preset[childField.id] = entry.value;
-        continue;
-      }
-      const parentField = parentDef.fields.find((f) => f.id === entry.parentFieldId);
-      const value = parentCard.values[entry.parentFieldId];
-      if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
-    }
-    const parentSummary: ItemSummary = summaryOf('card', parentCard);
-    let firstDirect: string | undefined;
-    for (let done = 1; done < n; done += DIRECT_CHILDREN_PER_BATCH) {
-      const count = Math.min(DIRECT_CHILDREN_PER_BATCH, n - done);
-      const prepared = await Promise.all(Array.from({ length: count }, () => prepareCard(ctx, childDef, {}, preset)));
-      firstDirect ??= prepared[0]!.card.id;
-      const now = new Date().toISOString();
-      const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
-      const writes: TransactItem[] = [...prepared.flatMap((p) => p.steps.map((s) => s.item)), ...edgeWrites];
-      const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
-      const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
-      if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
-      const requests: Array<typeof puts> = [];
-      for (let i = 0; i < puts.length; i += 25) requests.push(puts.slice(i, i + 25));
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: BATCH_WRITE_CONCURRENCY }, async () => {
-          while (next < requests.length) {
-            let left = requests[next++]!;
-            for (let attempt = 0; left.length; attempt++) {
-              if (attempt > 20) throw new Error('BatchWriteItem kept returning unprocessed items');
-              const out = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: left } }));
-              left = (out.UnprocessedItems?.[tableName] ?? []) as typeof left;
-            }
-          }
-        }),
-      );
-      // The count (ADD count) and the parent's edge sequence and version, as the API's transaction updates them.
-      await documentClient.send(new UpdateCommand(updates[0]! as never));
-      const guard = store.connections.edgeTouch(orgId, 'card', parentId, parentPipe.id, new Date().toISOString(), { adding: true }).Update!;
-      await documentClient.send(new UpdateCommand(guard as never));
-    }
+}
 
-    // The direct items must be the API's, attribute for attribute.
-    const shape = async (childId: string) => {
-      const get = async (key: { PK: string; SK: string }) => (await rawDoc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item ?? {};
-      const names = (item: Record<string, unknown>) =>
-        Object.entries(item)
-          .flatMap(([k, value]) => (value && typeof value === 'object' && !Array.isArray(value) ? [k, ...Object.keys(value).map((s) => `${k}.${s}`)] : [k]))
-          .sort()
-          .join(',');
-      return {
-        card: names(await get(keys.card(orgId, childId))),
-        childEdge: names(await get(keys.childEdge(itemPk(orgId, 'card', parentId), connection.id, childId))),
-        parentEdge: names(await get(keys.parentEdge(itemPk(orgId, 'card', childId), connection.id, parentId))),
-      };
-    };
-    const [viaApi, direct] = await Promise.all([shape(apiChild.id), shape(firstDirect!)]);
-    const differing = (Object.keys(viaApi) as Array<keyof typeof viaApi>).filter((k) => viaApi[k] !== direct[k]);
-    if (differing.length) throw new Error(`directly written items differ from the API's: ${differing.map((k) => `${k}: API ${viaApi[k]} / direct ${direct[k]}`).join('; ')}`);
-    return 'its card, child edge and parent edge items have exactly the attributes of the API child’s';
+/**
+ * Creates n children of a parent: the first through the API, the others from the items the
+ * API's builders produce for a create-from-parent (prepareCard's card Put, edgeChanges' two
+ * edge Puts), written with BatchWriteItem, then the count and the parent's edge sequence
+ * updated once per batch of children (the API updates them once per child). The condition
+ * checks of the API's transaction (containers live, edges new) hold by construction here.
+ * Returns the result of comparing the direct items with the API child's, attribute by attribute.
+ */
+export async function createDirect(
+  setup: { api: Api; orgId: string; tableName: string; rawDoc: DynamoDBDocumentClient; connectionId: string; parentPipeId: string; childPipeId: string },
+  parentId: string,
+  n: number,
+): Promise<string> {
+  const { api, orgId, tableName, rawDoc } = setup;
+  const connection = { id: setup.connectionId };
+  const parentPipe = { id: setup.parentPipeId };
+  const childPipe = { id: setup.childPipeId };
+  const apiChild = (await api('addCardChild', { params: { cardId: parentId }, body: { connectionId: connection.id, create: {} } })).body;
+  const ctx: UseCaseContext = { principal: { orgId, role: 'admin', userId: apiChild.createdBy ?? 'bench' }, store };
+  const childDef = (await store.containers.loadPipe(orgId, childPipe.id)) as PipeDefinition;
+  const parentDef = (await store.containers.loadPipe(orgId, parentPipe.id)) as PipeDefinition;
+  const conn = (await store.connections.get(orgId, connection.id))!;
+  const parentCard = (await store.items.get<Card>(orgId, 'card', parentId))!;
+  // As domain/children.ts createChild fills a new child from its parent.
+  const preset: Record<string, unknown> = {};
+  for (const entry of conn.fieldMap) {
+    const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
+    if (!childField) continue;
+    if (entry.parentFieldId === undefined) {
+      preset[childField.id] = entry.value;
+      continue;
+    }
+    const parentField = parentDef.fields.find((f) => f.id === entry.parentFieldId);
+    const value = parentCard.values[entry.parentFieldId];
+    if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
   }
+  const parentSummary: ItemSummary = summaryOf('card', parentCard);
+  let firstDirect: string | undefined;
+  for (let done = 1; done < n; done += DIRECT_CHILDREN_PER_BATCH) {
+    const count = Math.min(DIRECT_CHILDREN_PER_BATCH, n - done);
+    const prepared = await Promise.all(Array.from({ length: count }, () => prepareCard(ctx, childDef, {}, preset)));
+    firstDirect ??= prepared[0]!.card.id;
+    const now = new Date().toISOString();
+    const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
+    const writes: TransactItem[] = [...prepared.flatMap((p) => p.steps.map((s) => s.item)), ...edgeWrites];
+    const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
+    const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
+    if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
+    const requests: Array<typeof puts> = [];
+    for (let i = 0; i < puts.length; i += 25) requests.push(puts.slice(i, i + 25));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: BATCH_WRITE_CONCURRENCY }, async () => {
+        while (next < requests.length) {
+          let left = requests[next++]!;
+          for (let attempt = 0; left.length; attempt++) {
+            if (attempt > 20) throw new Error('BatchWriteItem kept returning unprocessed items');
+            const out = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: left } }));
+            left = (out.UnprocessedItems?.[tableName] ?? []) as typeof left;
+          }
+        }
+      }),
+    );
+    // The count (ADD count) and the parent's edge sequence and version, as the API's transaction updates them.
+    await documentClient.send(new UpdateCommand(updates[0]! as never));
+    const guard = store.connections.edgeTouch(orgId, 'card', parentId, parentPipe.id, new Date().toISOString(), { adding: true }).Update!;
+    await documentClient.send(new UpdateCommand(guard as never));
+  }
+
+  // The direct items must be the API's, attribute for attribute.
+  const shape = async (childId: string) => {
+    const get = async (key: { PK: string; SK: string }) => (await rawDoc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item ?? {};
+    const names = (item: Record<string, unknown>) =>
+      Object.entries(item)
+        .flatMap(([k, value]) => (value && typeof value === 'object' && !Array.isArray(value) ? [k, ...Object.keys(value).map((s) => `${k}.${s}`)] : [k]))
+        .sort()
+        .join(',');
+    return {
+      card: names(await get(keys.card(orgId, childId))),
+      childEdge: names(await get(keys.childEdge(itemPk(orgId, 'card', parentId), connection.id, childId))),
+      parentEdge: names(await get(keys.parentEdge(itemPk(orgId, 'card', childId), connection.id, parentId))),
+    };
+  };
+  const [viaApi, direct] = await Promise.all([shape(apiChild.id), shape(firstDirect!)]);
+  const differing = (Object.keys(viaApi) as Array<keyof typeof viaApi>).filter((k) => viaApi[k] !== direct[k]);
+  if (differing.length) throw new Error(`directly written items differ from the API's: ${differing.map((k) => `${k}: API ${viaApi[k]} / direct ${direct[k]}`).join('; ')}`);
+  return 'its card, child edge and parent edge items have exactly the attributes of the API child’s';
 }
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');

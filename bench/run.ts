@@ -26,6 +26,10 @@
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
  *                    [--cascade-children 500] [--cascade-runs 3] [--no-cascade]
  *                    [--only noisy] [--no-noisy] [--noisy-edits 60] [--startup-runs 9]
+ *                    [--only fanout] [--no-fanout] [--fanout-children 10000] [--fanout-latency-ms 5] [--fanout-runs 3] [--coalesce-children 500]
+ *
+ * Then fan-out (bench/fanout.ts): (a) propagation under injected DynamoDB latency next to a
+ * sequential and a 50-way UpdateItem loop; (b) 20 quick edits of a 500-child parent (coalescing).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -59,6 +63,11 @@ const { values: args } = parseArgs({
     'no-noisy': { type: 'boolean', default: false },
     'noisy-edits': { type: 'string', default: '60' },
     'startup-runs': { type: 'string', default: '9' },
+    'fanout-children': { type: 'string', default: '10000' },
+    'fanout-latency-ms': { type: 'string', default: '5' },
+    'fanout-runs': { type: 'string', default: '3' },
+    'coalesce-children': { type: 'string', default: '500' },
+    'no-fanout': { type: 'boolean', default: false },
   },
 });
 const ITERATIONS = Number(args.iterations);
@@ -74,6 +83,9 @@ const RUN_CASCADE = !args['no-cascade'] && (!args.only || ONLY_CASCADE);
 /** `--only noisy` (or from "nois"): the noisy-neighbour rows alone. */
 const ONLY_NOISY = !!args.only && args.only.length >= 4 && 'noisy'.startsWith(args.only.toLowerCase());
 const RUN_NOISY = !args['no-noisy'] && (!args.only || ONLY_NOISY);
+/** `--only fanout` (or from "fan"): the fan-out rows alone (bench/fanout.ts). */
+const ONLY_FANOUT = !!args.only && args.only.length >= 3 && 'fanout'.startsWith(args.only.toLowerCase());
+const RUN_FANOUT = !args['no-fanout'] && (!args.only || ONLY_FANOUT);
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -258,7 +270,7 @@ async function main() {
   // --- scenarios
   // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
   const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
@@ -271,6 +283,8 @@ async function main() {
   let noisyError: string | undefined;
   // Deployed bundles: sizes, import + first call vs a bare lib-dynamodb handler (bench/bundles-startup.ts).
   let startup: import('./bundles-startup').BundleStartupResult | undefined;
+  let fanout: import('./fanout').FanoutBenchResult | undefined;
+  let fanoutError: string | undefined;
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -338,7 +352,7 @@ async function main() {
         process.stderr.write(`noisy: FAILED ${noisyError}\n`);
       }
     }
-    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY) {
+    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_FANOUT) {
       // While DynamoDB Local still runs: each first call makes one real request.
       try {
         const { bundleStartup } = await import('./bundles-startup');
@@ -346,6 +360,25 @@ async function main() {
         startup = await bundleStartup(ROOT, Number(args['startup-runs']), { dynamoEndpoint, tableName: TABLE_NAME });
       } catch (error) {
         process.stderr.write(`bundle start-up: FAILED ${(error as Error).message.split('\n')[0]}\n`);
+      }
+    }
+    if (RUN_FANOUT) {
+      try {
+        const { runFanoutBench } = await import('./fanout');
+        fanout = await runFanoutBench({
+          orgPrefix: `bench-${runId}-fanout`,
+          apiFor,
+          endpoint: dynamoEndpoint,
+          tableName: TABLE_NAME,
+          children: Number(args['fanout-children']),
+          latencyMs: Number(args['fanout-latency-ms']),
+          runs: Number(args['fanout-runs']),
+          coalesceChildren: Number(args['coalesce-children']),
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        fanoutError = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        process.stderr.write(`fanout: FAILED ${fanoutError}\n`);
       }
     }
   } finally {
@@ -451,7 +484,7 @@ async function main() {
 
   // --- bundles
   let bundles: Awaited<ReturnType<typeof import('./bundles').bundleSizes>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_FANOUT) {
     const modules = new Map<string, string[]>();
     for (const [id, route] of Object.entries(routes)) {
       const list = modules.get(route.handler.module) ?? [];
@@ -471,7 +504,7 @@ async function main() {
 
   // --- cold import of an API area bundle vs a single-route bundle (bench/area-cold-start.ts)
   let coldImports: Awaited<ReturnType<typeof import('./area-cold-start').areaColdStarts>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_NOISY) {
+  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_NOISY && !ONLY_FANOUT) {
     const { areaColdStarts } = await import('./area-cold-start');
     coldImports = await areaColdStarts(ROOT, 7).catch((error: unknown) => {
       process.stderr.write(`cold imports failed: ${(error as Error).message}\n`);
@@ -483,7 +516,7 @@ async function main() {
   const out: string[] = [];
   const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
   out.push(`## cardflow bench — ${new Date().toISOString()}`);
-  if (!ONLY_PROPAGATION && !ONLY_NOISY) {
+  if (!ONLY_PROPAGATION && !ONLY_NOISY && !ONLY_FANOUT) {
     out.push('');
     out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
     out.push('');
@@ -553,6 +586,14 @@ async function main() {
     } else out.push('### Noisy neighbour', '', `**failed**: ${noisyError}`);
   }
 
+  if (fanout || fanoutError) {
+    out.push('');
+    if (fanout) {
+      const { fanoutMarkdown } = await import('./fanout');
+      out.push(...fanoutMarkdown(fanout));
+    } else out.push('### Fan-out', '', `**failed**: ${fanoutError}`);
+  }
+
   if (bundles) {
     out.push('');
     out.push('### Bundles per handler module (infra/bundling/options.ts: ESM, node24, minified, AWS SDK from the runtime, zod without locales)');
@@ -588,7 +629,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, fanout: fanout ?? (fanoutError ? { error: fanoutError } : undefined) }, null, 2)}\n`,
   );
 }
 
