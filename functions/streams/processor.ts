@@ -1,8 +1,8 @@
 /**
  * The table's stream processor. Each record goes through the steps in order — propagation of
  * synced values and edge summaries, then automations, then outbound events. Records of different
- * items run concurrently (at most RECORD_CONCURRENCY at a time); records of one item run one
- * after another in stream order, and once one fails every later record of that item is reported
+ * partitions (items) run concurrently (at most RECORD_CONCURRENCY at a time); records of one
+ * partition run one after another in stream order, and once one fails every later one is reported
  * failed unprocessed, so an item's records are never applied out of order (the event source
  * mapping retries from the lowest failed sequence number; records of other items after it run
  * again, which every step tolerates: each is idempotent).
@@ -41,10 +41,14 @@ export interface StreamHandlerOptions {
 /** Records of different items in flight at once within one batch. */
 export const RECORD_CONCURRENCY = 16;
 
-/** The item a record belongs to: its records stay in order. */
+/**
+ * What a record's order is kept within: its partition key, as Lambda keeps it across the
+ * concurrent batches of a shard. An item shares it with its edges and counts, so an item's
+ * records, and e.g. a child edge's removal before its parent's deletion, apply in stream order.
+ */
 export function itemKeyOf(record: DynamoDBRecord): string {
   const keys = record.dynamodb?.Keys as Record<string, { S?: string }> | undefined;
-  return `${keys?.['PK']?.S ?? ''}\u0000${keys?.['SK']?.S ?? ''}`;
+  return keys?.['PK']?.S ?? '';
 }
 
 /** A counting semaphore: at most `limit` holders at once. */
