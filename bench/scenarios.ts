@@ -678,11 +678,12 @@ export const scenarios: Scenario[] = [
     run: (ctx, s) => ctx.api('getCard', { params: { cardId: s.card.id } }),
     async minimum(ctx, { state }) {
       const c = await ctx.size.partition(cardPk(ctx, state.card.id));
+      const p = await pipePartition(ctx, state.parent.pipe.id);
       return {
-        requests: { Query: 1 },
-        rcu: read(c.bytes),
+        requests: { Query: 2 },
+        rcu: read(c.bytes) + read(p.bytes),
         wcu: 0,
-        note: `one strongly consistent Query of the card partition: header, counts, parent and child edges (${c.items} items, ${c.bytes} B), summaries carried on the edges`,
+        note: `one strongly consistent Query of the card partition: header, counts, parent and child edges (${c.items} items, ${c.bytes} B), summaries carried on the edges; with children, the pipe definition too (which connection fields show the connected ids in values)`,
       };
     },
   }),
@@ -697,11 +698,12 @@ export const scenarios: Scenario[] = [
       const c = await ctx.size.partition(cardPk(ctx, state.card.id));
       const page = c.perItem.slice(0, HEADER_PAGE);
       const group = (result.body.children as Array<{ count: number; items: unknown[]; hasMore: boolean }>)[0]!;
+      const p = await pipePartition(ctx, state.parent.pipe.id);
       return {
-        requests: { Query: 1 },
-        rcu: read(page.reduce((a, b) => a + b, 0)),
+        requests: { Query: 2 },
+        rcu: read(page.reduce((a, b) => a + b, 0)) + read(p.bytes),
         wcu: 0,
-        note: `one Query page of ${HEADER_PAGE} items (Limit = HEADER_PAGE) of the ${c.items.toLocaleString('en')}-item partition: header, count, ${group.items.length} of ${group.count.toLocaleString('en')} children (hasMore: ${group.hasMore}); the rest through GET …/children, 50 a page by default`,
+        note: `one Query page of ${HEADER_PAGE} items (Limit = HEADER_PAGE) of the ${c.items.toLocaleString('en')}-item partition: header, count, ${group.items.length} of ${group.count.toLocaleString('en')} children (hasMore: ${group.hasMore}); the rest through GET …/children, 50 a page by default; + the pipe definition (no connection field here, so no further read)`,
       };
     },
   }),

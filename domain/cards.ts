@@ -6,16 +6,17 @@ import {
   connectionFieldSteps,
   createSteps,
   headerView,
+  withConnectionValues,
   missingFields,
   parentSummarySteps,
   readHeader,
   runSteps,
   summaryOf,
-  splitValues,
+  splitValuesChecked,
   type Step,
 } from './edges';
 import { newId } from './ids';
-import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
 import { updateItemValues } from './item-update';
 import type { Card, Connection, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
@@ -78,8 +79,12 @@ export async function prepareCard(
   id: string = newId('card'),
 ): Promise<{ card: Card; steps: Step[] }> {
   const now = nowIso(ctx);
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
+  // One pass: every problem of the request in one 422 (bad values, connection fields, the start form).
+  const problems = new ProblemList();
+  const { plain, connections } = splitValuesChecked(def.fields, input.values, problems);
+  const checked = checkPatchProblems(def.fields, { ...preset, ...plain });
+  if (checked.problems.length) problems.add(invalidValues(checked.problems));
+  const values = applyPatch({}, checked.values);
   const startPhaseId = def.pipe.phaseOrder[0]!;
   const startPhase = def.phases.find((p) => p.id === startPhaseId);
   const card: Card = {
@@ -96,13 +101,16 @@ export async function prepareCard(
     updatedAt: now,
     ...withMark(ctx),
   };
-  assertItemSize(card, 'The card');
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now);
+  await problems.run(() => assertItemSize(card, 'The card'), undefined);
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now), {
+    steps: [],
+    // A connection field whose change could not be planned counts as set: its problem is reported already.
+    counts: Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])),
+  });
   const startForm = def.fields.filter((f) => (f.phaseId ?? null) === null);
-  const missing = missingFields(startForm, values, linked.counts, 'startForm.requiredFieldMissing');
-  if (missing.length) {
-    throw new ValidationError(`The start form needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.startFormIncomplete');
-  }
+  const missing = missingFields(startForm, values, linked.counts, 'startForm.requiredFieldMissing').filter((m) => !problems.has(m.path));
+  if (missing.length) problems.add(new ValidationError(`The start form needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.startFormIncomplete'));
+  problems.throwIfAny();
   return { card, steps: [...createSteps(ctx, 'card', card), ...linked.steps] };
 }
 
@@ -116,7 +124,7 @@ export async function createCard(ctx: UseCaseContext, pipeId: string, input: { t
 /** The card with its parents and children grouped by connection, from one Query. */
 export async function getCard(ctx: UseCaseContext, cardId: string) {
   const header = await readHeader<Card>(ctx, 'card', cardId);
-  return { ...cardView(header.item), ...headerView(header) };
+  return { ...cardView(await withConnectionValues(ctx, 'card', header)), ...headerView(header) };
 }
 
 export async function updateCard(

@@ -104,6 +104,28 @@ export function headerView(header: ItemHeader<AnyItem>) {
   return { parents, children };
 }
 
+/**
+ * A read item's values with its connection fields filled in: each one's value is the list of
+ * ids connected through its connection (as written: a list of ids replaces them). The header
+ * holds the first children; a connection with more is read whole. Reads the container's
+ * definition only when the item has children.
+ */
+export async function withConnectionValues<T extends AnyItem>(ctx: UseCaseContext, type: ItemType, header: ItemHeader<T>): Promise<T> {
+  const item = header.item;
+  if (!Object.values(header.counts).some((n) => n > 0)) return item;
+  const def = await containerDefinition(ctx, type, containerOf(type, item)).catch(() => null);
+  const fields = (def?.fields ?? []).filter((f) => f.type === 'connection' && f.connectionId && (header.counts[f.connectionId] ?? 0) > 0);
+  if (!fields.length) return item;
+  const values = { ...item.values };
+  for (const field of fields) {
+    const connectionId = field.connectionId!;
+    const shown = header.children.filter((e) => e.connectionId === connectionId);
+    const edges = shown.length >= (header.counts[connectionId] ?? 0) ? shown : await ctx.store.connections.allChildren(ctx.principal.orgId, type, item.id, connectionId);
+    values[field.id] = edges.map((e) => e.childId);
+  }
+  return { ...item, values };
+}
+
 /** The connection a request names in its body: unknown ids are a 422 that names the field. */
 export async function connectionFor(ctx: UseCaseContext, connectionId: string, path = 'body.connectionId'): Promise<Connection> {
   const connection = await ctx.store.connections.get(ctx.principal.orgId, connectionId);
@@ -397,11 +419,26 @@ export function splitValues(fields: Field[], values: Record<string, unknown> | u
       continue;
     }
     const change = value === null ? { set: [] } : parseConnectionChange(value);
-    if (typeof change === 'string') problems.push({ path: `body.values.${fieldId}`, message: `${field.label} ${change}`, code: 'field.invalidValue' });
+    if (typeof change === 'string') problems.push({ path: `values.${fieldId}`, message: `${field.label} ${change}`, code: 'field.invalidValue' });
     else connections.set(fieldId, change);
   }
   if (problems.length) throw new ValidationError(`Some values are invalid: ${problems.map((p) => p.message).join('; ')}`, problems, 'validation.invalidValues');
   return { plain, connections };
+}
+
+/** splitValues, with the connection values it could not read as problems instead of a throw. */
+export function splitValuesChecked(fields: Field[], values: Record<string, unknown> | undefined, list: { add(error: ValidationError): void }) {
+  const good: Record<string, unknown> = {};
+  for (const [fieldId, value] of Object.entries(values ?? {})) {
+    try {
+      splitValues(fields, { [fieldId]: value });
+      good[fieldId] = value;
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      list.add(error);
+    }
+  }
+  return splitValues(fields, good);
 }
 
 /**
@@ -432,7 +469,7 @@ export async function connectionFieldSteps(
     if (!existing || (existing.counts[connection.id] ?? 0) === 0) current = new Set();
     else if ('set' in change) current = new Set((await ctx.store.connections.allChildren(orgId, parent.type, parent.id, connection.id)).map((e) => e.childId));
     else current = await ctx.store.connections.connectedAmong(orgId, parent.type, parent.id, connection.id, [...change.add, ...change.remove], true);
-    const entry = perConnection.get(connection.id) ?? { connection, adds: new Set<string>(), removes: new Set<string>(), path: `body.values.${fieldId}` };
+    const entry = perConnection.get(connection.id) ?? { connection, adds: new Set<string>(), removes: new Set<string>(), path: `values.${fieldId}` };
     const adds = 'set' in change ? change.set.filter((id) => !current.has(id)) : change.add.filter((id) => !current.has(id));
     const removes = 'set' in change ? [...current].filter((id) => !change.set.includes(id)) : change.remove.filter((id) => current.has(id));
     adds.forEach((id) => entry.adds.add(id));

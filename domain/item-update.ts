@@ -9,12 +9,12 @@ import {
   missingFields,
   readCore,
   runSteps,
-  splitValues,
+  splitValuesChecked,
   summaryOf,
   type AnyItem,
 } from './edges';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
-import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
 import type { DatabaseDefinition, ItemType, PipeDefinition } from './model';
 import type { ItemCore } from './store/items';
 
@@ -52,26 +52,35 @@ export async function planValuesUpdate<T extends AnyItem>(
 ): Promise<ValuesPlan<T>> {
   const item = core.item;
   const titleFieldId = 'pipe' in def ? def.pipe.titleFieldId : def.database.titleFieldId;
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const patch = checkPatch(def.fields, plain);
+  // One pass: every 422 problem of the request in one answer (values, title, size, connection fields, required fields).
+  const problems = new ProblemList();
+  const { plain, connections } = splitValuesChecked(def.fields, input.values, problems);
+  const checked = checkPatchProblems(def.fields, plain);
+  if (checked.problems.length) problems.add(invalidValues(checked.problems));
+  const patch = checked.values;
   await assertNotSynced(ctx, type, item.id, def.incoming, patch);
   if (input.title !== undefined && titleFieldId) {
-    throw new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
+    problems.add(new ValidationError(`This ${'pipe' in def ? 'pipe' : 'database'} takes titles from a field; set that field instead`, [
       { path: titlePath, message: `the title follows field ${titleFieldId}`, code: `${type}.titleFromField` },
-    ]);
+    ]));
   }
   const now = nowIso(ctx);
   const values = applyPatch(item.values, patch);
   const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
   const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
-  assertItemSize(next, `${LABEL[type]} ${item.id}`);
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now);
+  await problems.run(() => assertItemSize(next, `${LABEL[type]} ${item.id}`), undefined);
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now), {
+    steps: [],
+    // A connection field whose change could not be planned is not also reported as cleared.
+    counts: { ...core.counts, ...Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])) },
+  });
   if (type === 'record') {
     // A database has no phases: its required fields hold at every write.
     const touched = def.fields.filter((f) => patch[f.id] === null || connections.has(f.id));
-    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing');
-    if (cleared.length) throw new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete');
+    const cleared = missingFields(touched, values, linked.counts, 'record.requiredFieldMissing').filter((m) => !problems.has(m.path));
+    if (cleared.length) problems.add(new ValidationError('Required fields cannot be cleared', cleared, 'record.incomplete'));
   }
+  problems.throwIfAny();
   const changed = Object.keys(patch).length > 0 || input.title !== undefined || connections.size > 0;
   const titleChange = title !== item.title ? { title, indexKeys: { GSI2SK: ctx.store.items.indexKeys(ctx.principal.orgId, type, next).GSI2SK } } : {};
   return { patch, next, now, linked, titleChange, changed };

@@ -7,15 +7,16 @@ import {
   connectionFieldSteps,
   createSteps,
   headerView,
+  withConnectionValues,
   missingFields,
   readHeader,
   runSteps,
-  splitValues,
+  splitValuesChecked,
   summaryOf,
   type Step,
 } from './edges';
 import { newId } from './ids';
-import { applyPatch, assertItemSize, checkPatch, deriveTitle } from './item-values';
+import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
 import { updateItemValues } from './item-update';
 import type { DatabaseDefinition, DbRecord } from './model';
 import { strip } from './store/containers';
@@ -48,8 +49,12 @@ export async function prepareRecord(
 ): Promise<{ record: DbRecord; steps: Step[] }> {
   const now = nowIso(ctx);
   const mark = automationMark(ctx);
-  const { plain, connections } = splitValues(def.fields, input.values);
-  const values = applyPatch({}, checkPatch(def.fields, { ...preset, ...plain }));
+  // One pass: every problem of the request in one 422 (bad values, connection fields, required fields).
+  const problems = new ProblemList();
+  const { plain, connections } = splitValuesChecked(def.fields, input.values, problems);
+  const checked = checkPatchProblems(def.fields, { ...preset, ...plain });
+  if (checked.problems.length) problems.add(invalidValues(checked.problems));
+  const values = applyPatch({}, checked.values);
   const record: DbRecord = {
     id,
     databaseId: def.database.id,
@@ -61,10 +66,14 @@ export async function prepareRecord(
     updatedAt: now,
     ...(mark ? { changedBy: mark } : {}),
   };
-  assertItemSize(record, 'The record');
-  const linked = await connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now);
-  const missing = missingFields(def.fields, values, linked.counts, 'record.requiredFieldMissing');
-  if (missing.length) throw new ValidationError(`The record needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'record.incomplete');
+  await problems.run(() => assertItemSize(record, 'The record'), undefined);
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now), {
+    steps: [],
+    counts: Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])),
+  });
+  const missing = missingFields(def.fields, values, linked.counts, 'record.requiredFieldMissing').filter((m) => !problems.has(m.path));
+  if (missing.length) problems.add(new ValidationError(`The record needs: ${missing.map((m) => m.message).join('; ')}`, missing, 'record.incomplete'));
+  problems.throwIfAny();
   return { record, steps: [...createSteps(ctx, 'record', record), ...linked.steps] };
 }
 
@@ -77,7 +86,7 @@ export async function createRecord(ctx: UseCaseContext, databaseId: string, inpu
 
 export async function getRecord(ctx: UseCaseContext, recordId: string) {
   const header = await readHeader<DbRecord>(ctx, 'record', recordId);
-  return { ...recordView(header.item), ...headerView(header) };
+  return { ...recordView(await withConnectionValues(ctx, 'record', header)), ...headerView(header) };
 }
 
 export async function updateRecord(

@@ -52,7 +52,31 @@ describe('bad input', () => {
     });
     expect(res.status).toBe(422);
     expect(res.body.errors.map((e: any) => e.code).sort()).toEqual(['field.invalidValue', 'field.invalidValue', 'field.notAnOption', 'field.wrongType']);
-    expect(res.body.errors.map((e: any) => e.path).sort()).toEqual([f['Email'], f['Role'], f['Skills'], f['Start date']].map((id) => `body.values.${id}`).sort());
+    expect(res.body.errors.map((e: any) => e.path).sort()).toEqual([f['Email'], f['Role'], f['Skills'], f['Start date']].map((id) => `values.${id}`).sort());
+    expect(await snapshotOrg(orgId)).toEqual(before);
+  });
+
+  it('one pass reports every problem of a create: bad values and the start form\'s required fields together', async () => {
+    const before = await snapshotOrg(orgId);
+    const res = await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Role']!]: 'Astronaut' } } });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: `values.${f['Role']}`, code: 'field.notAnOption' }),
+        expect.objectContaining({ path: `values.${f['Candidate name']}`, code: 'startForm.requiredFieldMissing' }),
+        expect.objectContaining({ path: `values.${f['Email']}`, code: 'startForm.requiredFieldMissing' }),
+      ]),
+    );
+    expect(res.body.errors).toHaveLength(3);
+    // A bad value of a required field is reported once, as the bad value.
+    const bad = await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Email']!]: 'not-an-email' } } });
+    expect(bad.body.errors.map((e: any) => [e.path, e.code]).sort()).toEqual(
+      [[`values.${f['Candidate name']}`, 'startForm.requiredFieldMissing'], [`values.${f['Email']}`, 'field.invalidValue']].sort(),
+    );
+    // {} alone: the start form, every required field named.
+    const empty = await admin('createCard', { params: { pipeId: pipe.id }, body: {} });
+    expect(empty.body).toMatchObject({ code: 'card.startFormIncomplete' });
+    expect(empty.body.errors.map((e: any) => e.path).sort()).toEqual([`values.${f['Candidate name']}`, `values.${f['Email']}`].sort());
     expect(await snapshotOrg(orgId)).toEqual(before);
   });
 
@@ -61,7 +85,7 @@ describe('bad input', () => {
     const foreignField = other.startForm.fields[0].id;
     const res = await admin('updateCard', { params: { cardId }, body: { values: { [foreignField]: 'x' } } });
     expect(res.status).toBe(422);
-    expect(res.body.errors[0]).toMatchObject({ path: `body.values.${foreignField}`, code: 'field.unknown' });
+    expect(res.body.errors[0]).toMatchObject({ path: `values.${foreignField}`, code: 'field.unknown' });
   });
 
   it('a body over the size limit → 413', async () => {

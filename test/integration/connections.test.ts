@@ -318,8 +318,16 @@ describe('connections', () => {
     expect(removed.status).toBe(200);
     const header = (await api('getCard', { params: { cardId: order.id } })).body;
     expect(header.children[0].items.map((i: any) => i.id)).toEqual([acme.id]);
+    // Read back, the field's value is the list of connected ids, as it is written.
+    expect(header.values[field.body.id]).toEqual([acme.id]);
+    expect((await api('getCard', { params: { cardId: set.body.id } })).body.values[field.body.id]).toEqual([acme.id]);
+    // Connected through the children route, the id shows in the field too.
+    expect((await api('addCardChild', { params: { cardId: order.id }, body: { connectionId: connection.id, childId: bolt.id } })).status).toBe(201);
+    expect((await api('getCard', { params: { cardId: order.id } })).body.values[field.body.id].sort()).toEqual([acme.id, bolt.id].sort());
+    expect((await api('removeCardChild', { params: { cardId: order.id, childId: bolt.id }, query: { connectionId: connection.id } })).status).toBe(204);
     const badId = await api('updateCard', { params: { cardId: order.id }, body: { values: { [field.body.id]: ['not-an-id'] } } });
     expect(badId.status).toBe(422);
+    expect(badId.body.errors[0].path).toBe(`values.${field.body.id}`);
     expect((await api('moveCard', { params: { cardId: order.id }, body: { phaseId: purchasing.phases[2].id } })).status).toBe(200);
     // The record shows its parent card (its copy of the card's phase is the stream's to refresh).
     expect((await api('getRecord', { params: { recordId: acme.id } })).body.parents[0].items[0]).toMatchObject({ id: order.id });
