@@ -1,5 +1,6 @@
 /** Who is calling: the organization and role come from the token's claims, never from input. */
 import { ForbiddenError, UnauthorizedError } from './errors';
+import type { Actor } from './store/actor';
 
 export const ROLES = ['viewer', 'member', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -96,4 +97,10 @@ export function requireRole(principal: Principal, needed: Role): void {
       requiredRole: needed,
     });
   }
+}
+
+/** Who a verified caller's writes are recorded as: the API token, or the user. */
+export function actorOfPrincipal(principal: Principal): Actor {
+  if (principal.automation) return { type: 'automation', id: principal.automation.automationId };
+  return principal.tokenId ? { type: 'token', id: principal.tokenId } : { type: 'user', id: principal.userId };
 }

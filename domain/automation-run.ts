@@ -40,6 +40,7 @@ import type { Automation, AutomationRun } from './automations';
 import { moveCard, updateCard } from './cards';
 import { createChild } from './children';
 import { RESERVED_SUBJECT_PREFIX } from './auth';
+import { runAs } from './store/actor';
 import type { UseCaseContext } from './context';
 import { AppError, ConflictError, NotFoundError } from './errors';
 import { ID_PREFIX } from './ids';
@@ -404,35 +405,38 @@ export class AutomationRunner {
       store: this.store,
     };
     const { action } = automation;
-    try {
-      switch (action.type) {
-        case 'create_connected_card':
-          try {
-            await createChild(ctx, 'card', run.subjectId, action.connectionId, {}, run.childId);
-          } catch (error) {
-            // An earlier attempt created it (the run's "done" did not land): created once.
-            if (error instanceof ConflictError && error.code === 'resource.exists') return undefined;
-            if (error instanceof ConflictError && error.code === 'connection.limitReached' && error.extra['limit'] === 1) {
-              return { code: 'automation.childExists', message: `${run.subjectId} already has its child through ${action.connectionId} (single entry)` };
+    // Every write of the action (edges included, which carry no automation mark) names the automation.
+    return runAs({ type: 'automation', id: automation.id }, async () => {
+      try {
+        switch (action.type) {
+          case 'create_connected_card':
+            try {
+              await createChild(ctx, 'card', run.subjectId, action.connectionId, {}, run.childId);
+            } catch (error) {
+              // An earlier attempt created it (the run's "done" did not land): created once.
+              if (error instanceof ConflictError && error.code === 'resource.exists') return undefined;
+              if (error instanceof ConflictError && error.code === 'connection.limitReached' && error.extra['limit'] === 1) {
+                return { code: 'automation.childExists', message: `${run.subjectId} already has its child through ${action.connectionId} (single entry)` };
+              }
+              throw error;
             }
-            throw error;
+            return undefined;
+          case 'move_card':
+            await moveCard(ctx, run.subjectId, action.phaseId);
+            return undefined;
+          case 'set_field': {
+            const card = await this.store.items.get<Card>(orgId, 'card', run.subjectId);
+            if (!card) return gone;
+            if (sameValue(card.values[action.fieldId], action.value)) return undefined;
+            await updateCard(ctx, run.subjectId, { values: { [action.fieldId]: action.value ?? null } });
+            return undefined;
           }
-          return undefined;
-        case 'move_card':
-          await moveCard(ctx, run.subjectId, action.phaseId);
-          return undefined;
-        case 'set_field': {
-          const card = await this.store.items.get<Card>(orgId, 'card', run.subjectId);
-          if (!card) return gone;
-          if (sameValue(card.values[action.fieldId], action.value)) return undefined;
-          await updateCard(ctx, run.subjectId, { values: { [action.fieldId]: action.value ?? null } });
-          return undefined;
         }
+      } catch (error) {
+        if (error instanceof NotFoundError && error.extra['id'] === run.subjectId) return gone;
+        throw error;
       }
-    } catch (error) {
-      if (error instanceof NotFoundError && error.extra['id'] === run.subjectId) return gone;
-      throw error;
-    }
+    });
   }
 }
 

@@ -4,8 +4,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { stampActorOnWrites } from './actor';
 
 export const dynamoClient = new DynamoDBClient({});
+// Every Put and Update carries who made it (domain/store/actor.ts): activity and audit read it from the stream.
+stampActorOnWrites(dynamoClient);
 
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },

@@ -7,7 +7,7 @@ import type { Connection, Database, DatabaseDefinition, Field, Phase, Pipe, Pipe
 import { batchDelete, countQuery, queryAll, queryPage, TransactionCancelled, transactWrite, type Item, type TransactItem } from './dynamo';
 import { ENTITY, gsi1, keys } from './keys';
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'entity', 'orgId', 'deleting', 'closing', 'edgeSeq', 'changedBy'];
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'entity', 'orgId', 'deleting', 'closing', 'edgeSeq', 'changedBy', 'lastActor'];
 
 /** Item → entity: drops key and bookkeeping attributes. */
 export function strip<T>(item: Item): T {

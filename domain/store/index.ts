@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ActivityStore } from './activity';
 import { ConnectionStore } from './connections';
 import { ContainerStore } from './containers';
 import { ItemStore } from './items';
@@ -12,6 +13,7 @@ export function createStore(doc: DynamoDBDocumentClient, table: string) {
     items: new ItemStore(doc, table),
     connections: new ConnectionStore(doc, table),
     jobs: new JobStore(doc, table),
+    activity: new ActivityStore(doc, table),
   };
 }
 

@@ -306,7 +306,7 @@ export class ItemStore {
    * container's change log (GSI3, sorted by updatedAt = the deletion time) until its TTL, so
    * `updatedSince` reports the deletion to clients that mirror the container.
    */
-  tombstone(orgId: string, kind: ItemKind, item: { id: string; version: number; pipeId?: string; databaseId?: string }, deletedAt: string): TransactItem {
+  tombstone(orgId: string, kind: ItemKind, item: { id: string; version: number; title?: string; pipeId?: string; databaseId?: string }, deletedAt: string): TransactItem {
     const container = kind === 'card' ? { pipeId: item.pipeId! } : { databaseId: item.databaseId! };
     return {
       Put: {
@@ -319,6 +319,8 @@ export class ItemStore {
           id: item.id,
           ...container,
           deleted: true,
+          // The item's activity shows what was deleted (domain/activity.ts).
+          ...(typeof item.title === 'string' ? { title: item.title } : {}),
           version: item.version,
           updatedAt: deletedAt,
           expiresAt: Math.floor(Date.parse(deletedAt) / 1000) + TOMBSTONE_TTL_SECONDS,

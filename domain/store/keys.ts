@@ -32,6 +32,8 @@ export const ENTITY = {
   apiTokenCount: 'ApiTokenCount',
   apiTokenLookup: 'ApiTokenLookup',
   tombstone: 'Tombstone',
+  activity: 'Activity',
+  audit: 'Audit',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -132,6 +134,18 @@ export const keys = {
   apiTokenLookup: (secretHash: string) => ({ PK: `APITOKEN#${secretHash}`, SK: META }),
   /** What is left of a deleted card or record for incremental sync, until its TTL. */
   tombstone: (orgId: string, itemId: string) => ({ PK: `${org(orgId)}#TOMB#${itemId}`, SK: META }),
+  /**
+   * Activity of one card or record, in a partition of its own (not the item's): it outlives the
+   * item (deleted items keep their history until its TTL) and a cascade delete, which removes
+   * the item's partition, never has to page through it. The sort key orders it by time; the
+   * stream record's id makes a replayed record land on the same key.
+   */
+  activity: (orgId: string, itemId: string, occurredAt: string, changeId: string) => ({
+    PK: `${org(orgId)}#ACT#${itemId}`,
+    SK: `${occurredAt}#${changeId}`,
+  }),
+  /** The organization's audit trail of setup changes: one time-ordered partition (setup changes are rare). */
+  audit: (orgId: string, occurredAt: string, changeId: string) => ({ PK: `${org(orgId)}#AUDIT`, SK: `${occurredAt}#${changeId}` }),
   idempotency: (orgId: string, scope: string, key: string) => ({
     PK: `${org(orgId)}#IDEM#${scope}#${key}`,
     SK: META,
@@ -171,6 +185,12 @@ export const gsi2 = {
 export const gsi3 = {
   changesOfPipe: (orgId: string, pipeId: string) => `${org(orgId)}#PIPE#${pipeId}#CHANGES`,
   changesOfDatabase: (orgId: string, databaseId: string) => `${org(orgId)}#DB#${databaseId}#CHANGES`,
+};
+
+/** The partitions activity and audit entries are read from (newest first). */
+export const activityPartitions = {
+  ofItem: (orgId: string, itemId: string) => `${org(orgId)}#ACT#${itemId}`,
+  audit: (orgId: string) => `${org(orgId)}#AUDIT`,
 };
 
 /** Sort-key prefix of an automation's runs inside its partition. */

@@ -35,6 +35,8 @@ export const AREA_OF_MODULE: Readonly<Record<string, string>> = {
   tokens: 'tokens',
   // Following a cascade job is part of deleting cards and records.
   jobs: 'cards',
+  // Item history and the audit trail: read-only, its own function.
+  activity: 'activity',
 };
 
 export const areaOf = (route: Pick<RouteSpec, 'handler'>): string => AREA_OF_MODULE[route.handler.module] ?? route.handler.module;

@@ -13,7 +13,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/auth';
+import { actorOfPrincipal, principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/auth';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, type FieldProblem } from '../../domain/errors';
 import {
   IdempotencyInProgressError,
@@ -30,6 +30,7 @@ import { loadCursorKey } from '../shared/cursor-key';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
+import { runAs } from '../../domain/store/actor';
 import { tracer } from '../shared/tracer';
 import { MAX_BODY_BYTES } from './limits';
 import { apiPolicy, asThrottle, rateLimitHeaders } from './rate-limit';
@@ -382,18 +383,24 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
         const response = json(status, result.body, extraHeaders, result.contentType);
         return route.method === 'GET' && status === 200 ? conditionalGet(response, headers['if-none-match']) : response;
       };
-      if (!idempotencyKey || !principal) return run();
+      if (!principal) return run();
+      const ref = idempotencyKey ? { orgId: principal.orgId, scope: routeId, key: idempotencyKey } : undefined;
       const path = event.rawPath ?? route.path;
       const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_LEASE_MS;
-      return runIdempotent(
-        {
-          ref: { orgId: principal.orgId, scope: routeId, key: idempotencyKey },
-          fingerprint: requestFingerprint({ method: route.method, path, query: event.rawQueryString, body: rawBody ?? null }),
-          requestId,
-          path,
-          leaseMs: remaining + 1_000,
-        },
-        run,
-      );
+      const runOnce = () =>
+        ref
+          ? runIdempotent(
+              {
+                ref,
+                fingerprint: requestFingerprint({ method: route.method, path, query: event.rawQueryString, body: rawBody ?? null }),
+                requestId,
+                path,
+                leaseMs: remaining + 1_000,
+              },
+              run,
+            )
+          : run();
+      // Every write of the request records its caller (domain/store/actor.ts).
+      return runAs(actorOfPrincipal(principal), runOnce);
     });
 }

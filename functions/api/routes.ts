@@ -8,6 +8,7 @@ import type { Role } from '../../domain/auth';
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
 import * as items from '../../domain/item-schemas';
+import { activityRoutes } from './routes-activity';
 import { automationRoutes } from './routes-automations';
 import { tokenRoutes } from './routes-tokens';
 import { acceptedDelete, jobRoutes } from './routes-jobs';
@@ -295,6 +296,7 @@ export const routes = {
   ...webhookRoutes,
   ...tokenRoutes,
   ...jobRoutes,
+  ...activityRoutes,
 } satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;

@@ -5,6 +5,7 @@
  */
 import { runCascadeStep } from '../../domain/cascade-job';
 import type { CascadeJob } from '../../domain/store/jobs';
+import { LAST_ACTOR, runAs, type Actor } from '../../domain/store/actor';
 import { ENTITY } from '../../domain/store/keys';
 import { store } from '../shared/store';
 import type { StreamStepInput } from './processor';
@@ -12,5 +13,9 @@ import type { StreamStepInput } from './processor';
 export async function cascadeJobStep({ record, before, after }: StreamStepInput): Promise<void> {
   if (after?.['entity'] !== ENTITY.cascadeJob || after['status'] !== 'running') return;
   const moved = record.eventName === 'INSERT' || before?.['step'] !== after['step'] || before?.['nudgedAt'] !== after['nudgedAt'];
-  if (moved) await runCascadeStep(store, after as unknown as CascadeJob);
+  if (!moved) return;
+  const job = after as unknown as CascadeJob;
+  // The job's deletions (and their tombstones) are recorded as the caller who asked for them.
+  const requester = after[LAST_ACTOR] as Actor | undefined;
+  await (requester ? runAs(requester, () => runCascadeStep(store, job)) : runCascadeStep(store, job));
 }

@@ -20,6 +20,7 @@ import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
 import { recordPropagation } from '../shared/metrics';
 import { tracer } from '../shared/tracer';
+import { activityStep } from './activity';
 import { automationStep } from './automations';
 import { eventsStep } from './events';
 import { cascadeJobStep } from './jobs';
@@ -116,7 +117,7 @@ export interface StreamStepInput {
 export type StreamStep = (input: StreamStepInput) => Promise<void>;
 
 /** The steps, in order. Automations and outbound events add theirs here. */
-export const STREAM_STEPS: StreamStep[] = [propagationStep, automationStep, eventsStep, cascadeJobStep];
+export const STREAM_STEPS: StreamStep[] = [propagationStep, automationStep, eventsStep, cascadeJobStep, activityStep];
 
 async function processRecord(work: StreamWork, record: DynamoDBRecord) {
   const after = image(record.dynamodb?.NewImage as Record<string, unknown> | undefined);

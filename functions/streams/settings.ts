@@ -33,6 +33,10 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
    */
   parallelizationFactor: 4,
   /** Only these item types (entity, in NewImage, or OldImage for REMOVE) concern the processor. */
-  entities: ['Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob'],
+  entities: [
+    'Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob',
+    // activity (functions/streams/activity.ts): the child's side of edges, deletions, and the audited setup items
+    'ParentEdge', 'Tombstone', 'Pipe', 'Phase', 'Field', 'Database', 'Connection', 'Automation', 'Webhook', 'ApiToken',
+  ],
   eventNames: ['INSERT', 'MODIFY', 'REMOVE'],
 };
