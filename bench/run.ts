@@ -21,6 +21,8 @@
  *
  * Then the noisy neighbour (bench/noisy.ts): org X's synced-field propagation lag (p50, p99)
  * alone and while org W's webhook receiver hangs for 10 s, in the same run.
+ * Then activity (bench/activity.ts): the activity and audit writes each operation adds, and the
+ * cost of reading a page of activity (`--only activity` runs it alone, `--no-activity` skips it).
  *
  *   npm run bench -- [--iterations 30] [--warmup 3] [--only card | --only 'listCards|batch' | --only propagation | --only cascade] [--no-bundles]
  *                    [--max-children 10000] [--no-propagation] [--skip-graph-check]
@@ -59,6 +61,7 @@ const { values: args } = parseArgs({
     'cascade-children': { type: 'string', default: '500' },
     'cascade-runs': { type: 'string', default: '3' },
     'no-cascade': { type: 'boolean', default: false },
+    'no-activity': { type: 'boolean', default: false },
     'query-cards': { type: 'string', default: '10000' },
     'no-noisy': { type: 'boolean', default: false },
     'noisy-edits': { type: 'string', default: '60' },
@@ -83,9 +86,15 @@ const RUN_CASCADE = !args['no-cascade'] && (!args.only || ONLY_CASCADE);
 /** `--only noisy` (or from "nois"): the noisy-neighbour rows alone. */
 const ONLY_NOISY = !!args.only && args.only.length >= 4 && 'noisy'.startsWith(args.only.toLowerCase());
 const RUN_NOISY = !args['no-noisy'] && (!args.only || ONLY_NOISY);
+<<<<<<< HEAD
 /** `--only fanout` (or from "fan"): the fan-out rows alone (bench/fanout.ts). */
 const ONLY_FANOUT = !!args.only && args.only.length >= 3 && 'fanout'.startsWith(args.only.toLowerCase());
 const RUN_FANOUT = !args['no-fanout'] && (!args.only || ONLY_FANOUT);
+=======
+/** `--only activity` (or a prefix of it, from "acti"): the activity rows alone. */
+const ONLY_ACTIVITY = !!args.only && args.only.length >= 4 && 'activity'.startsWith(args.only.toLowerCase());
+const RUN_ACTIVITY = !args['no-activity'] && (!args.only || ONLY_ACTIVITY);
+>>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -270,7 +279,11 @@ async function main() {
   // --- scenarios
   // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
   const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
+<<<<<<< HEAD
   const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
+=======
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_ACTIVITY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
+>>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
@@ -283,8 +296,13 @@ async function main() {
   let noisyError: string | undefined;
   // Deployed bundles: sizes, import + first call vs a bare lib-dynamodb handler (bench/bundles-startup.ts).
   let startup: import('./bundles-startup').BundleStartupResult | undefined;
+<<<<<<< HEAD
   let fanout: import('./fanout').FanoutBenchResult | undefined;
   let fanoutError: string | undefined;
+=======
+  let activity: import('./activity').ActivityBenchResult | undefined;
+  let activityError: string | undefined;
+>>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -352,7 +370,11 @@ async function main() {
         process.stderr.write(`noisy: FAILED ${noisyError}\n`);
       }
     }
+<<<<<<< HEAD
     if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_FANOUT) {
+=======
+    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_ACTIVITY) {
+>>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
       // While DynamoDB Local still runs: each first call makes one real request.
       try {
         const { bundleStartup } = await import('./bundles-startup');
@@ -360,6 +382,16 @@ async function main() {
         startup = await bundleStartup(ROOT, Number(args['startup-runs']), { dynamoEndpoint, tableName: TABLE_NAME });
       } catch (error) {
         process.stderr.write(`bundle start-up: FAILED ${(error as Error).message.split('\n')[0]}\n`);
+        }
+      }
+    if (RUN_ACTIVITY) {
+      try {
+        const { runActivityBench } = await import('./activity');
+        const orgId = `bench-${runId}-activity`;
+        activity = await runActivityBench({ orgId, api: await apiFor(orgId), endpoint: dynamoEndpoint, tableName: TABLE_NAME, log: (line) => process.stderr.write(`${line}\n`) });
+      } catch (error) {
+        activityError = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        process.stderr.write(`activity: FAILED ${activityError}\n`);
       }
     }
     if (RUN_FANOUT) {
@@ -577,6 +609,13 @@ async function main() {
       out.push(...cascadeMarkdown(cascade, ABBREVIATIONS));
     } else out.push('### Cascade delete', '', `**failed**: ${cascadeError}`);
   }
+  if (activity || activityError) {
+    out.push('');
+    if (activity) {
+      const { activityMarkdown } = await import('./activity');
+      out.push(...activityMarkdown(activity));
+    } else out.push('### Activity', '', `**failed**: ${activityError}`);
+  }
 
   if (noisy || noisyError) {
     out.push('');
@@ -629,7 +668,11 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
+<<<<<<< HEAD
     `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, fanout: fanout ?? (fanoutError ? { error: fanoutError } : undefined) }, null, 2)}\n`,
+=======
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, activity: activity ?? (activityError ? { error: activityError } : undefined) }, null, 2)}\n`,
+>>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
   );
 }
 

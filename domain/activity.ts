@@ -160,7 +160,8 @@ function deletionTime(source: ActivitySource, before: Item | undefined, attribut
 
 const typeOfId = (id: string): 'card' | 'record' => (id.startsWith('rec_') ? 'record' : 'card');
 
-function itemChanges(before: Item, after: Item): ItemChange[] {
+/** What changed between two images of a card or record (webhook events carry the same list). */
+export function itemChanges(before: Item, after: Item): ItemChange[] {
   const changes: ItemChange[] = [];
   if (before['title'] !== after['title']) changes.push({ type: 'title', before: shorten(before['title']) as string, after: shorten(after['title']) as string });
   if (before['phaseId'] !== after['phaseId'] && typeof after['phaseId'] === 'string') {

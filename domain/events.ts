@@ -6,6 +6,7 @@
  * give none, since they are consequences of a change that already had its event.
  */
 import { createHash } from 'node:crypto';
+import { actorOf, itemChanges } from './activity';
 import { ENTITY } from './store/keys';
 
 export const EVENT_TYPES = [
@@ -187,13 +188,16 @@ export function eventsFromChange(record: ChangeRecord): CardflowEvent[] {
     const isCard = entity === ENTITY.card;
     const noun = isCard ? 'card' : 'record';
     const view = isCard ? cardPublicView : recordPublicView;
-    if (eventName === 'INSERT' && after) return [make(`${noun}.created`, timeOf(record, after, 'createdAt'), { [noun]: view(after) })];
+    // The same actor and change description as the item's activity entry (domain/activity.ts).
+    if (eventName === 'INSERT' && after) return [make(`${noun}.created`, timeOf(record, after, 'createdAt'), { [noun]: view(after), actor: actorOf(after) })];
     if (eventName === 'REMOVE' && before) return [make(`${noun}.deleted`, deletionTime(record, before, 'updatedAt'), { [noun]: view(before) })];
     if (eventName !== 'MODIFY' || !before || !after || madeByPropagation(after)) return [];
     const at = timeOf(record, after, 'updatedAt');
+    const actor = actorOf(after);
+    const changes = itemChanges(before, after);
     const events: CardflowEvent[] = [];
     if (isCard && before['phaseId'] !== after['phaseId']) {
-      events.push(make('card.moved', at, { card: view(after), fromPhaseId: before['phaseId'], toPhaseId: after['phaseId'] }));
+      events.push(make('card.moved', at, { card: view(after), fromPhaseId: before['phaseId'], toPhaseId: after['phaseId'], actor, changes: changes.filter((c) => c.type === 'phase' || c.type === 'finished' || c.type === 'reopened') }));
     }
     const fields = changedFieldIds(before['values'] as Item | undefined, after['values'] as Item | undefined);
     const titleChanged = before['title'] !== after['title'];
@@ -203,6 +207,8 @@ export function eventsFromChange(record: ChangeRecord): CardflowEvent[] {
           [noun]: view(after),
           changedFieldIds: fields,
           ...(titleChanged ? { previousTitle: before['title'] } : {}),
+          actor,
+          changes: changes.filter((c) => c.type === 'value' || c.type === 'title'),
         }),
       );
     }
@@ -220,6 +226,7 @@ export function eventsFromChange(record: ChangeRecord): CardflowEvent[] {
       childId,
       childType: typeOfId(childId),
       ...(edge['summary'] ? { child: edge['summary'] } : {}),
+      actor: eventName === 'INSERT' ? actorOf(after) : null,
     };
     return eventName === 'INSERT'
       ? [make('connection.created', timeOf(record, after, 'connectedAt'), data)]

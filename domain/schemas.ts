@@ -693,7 +693,7 @@ export const CardflowEvent = z
     orgId: z.string(),
     data: z.record(z.string(), z.unknown()).openapi({
       description:
-        'card.* / record.*: the card or record as the API shows it (card.moved adds fromPhaseId and toPhaseId; *.updated adds changedFieldIds and, if the title changed, previousTitle). connection.*: connectionId, parentId, parentType, childId, childType and the child summary.',
+        'card.* / record.*: the card or record as the API shows it (card.moved adds fromPhaseId and toPhaseId; *.updated adds changedFieldIds and, if the title changed, previousTitle). connection.*: connectionId, parentId, parentType, childId, childType and the child summary. Every event also carries `actor` (who made the change, as in activity; null when unknown) and *.updated and card.moved carry `changes`, the same change list as the item\'s activity entry (GET /v1/cards/{id}/activity), so a receiver can mirror history without polling.',
     }),
   })
   .openapi('Event');

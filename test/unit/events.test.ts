@@ -81,6 +81,13 @@ describe('events from stream records', () => {
     expect(event!.type).toBe('card.updated');
     expect(event!.data['changedFieldIds']).toEqual(['fld_a', 'fld_c']);
     expect(event!.data['previousTitle']).toBe('Acme');
+    // the same change list the card's activity shows, with the writer
+    expect(event!.data['changes']).toEqual([
+      { type: 'title', before: 'Acme', after: 'Acme Corp' },
+      { type: 'value', fieldId: 'fld_a', before: 'Acme', after: 'Acme Corp' },
+      { type: 'value', fieldId: 'fld_c', before: null, after: 1 },
+    ]);
+    expect(event!.data).toHaveProperty('actor');
     const cleared = eventsFromChange(change('MODIFY', card(), card({ values: { fld_a: 'Acme' } })));
     expect(cleared[0]!.data['changedFieldIds']).toEqual(['fld_b']);
     expect(cleared[0]!.data).not.toHaveProperty('previousTitle');
@@ -127,11 +134,12 @@ describe('events from stream records', () => {
       childId: 'rec_1',
       summary: { id: 'rec_1', type: 'record', containerId: 'db_1', title: 'R', finished: false, version: 1 },
       connectedAt: '2026-01-03T00:00:00.000Z',
+      lastActor: { type: 'user', id: 'u1' },
     };
     const [created] = eventsFromChange(change('INSERT', undefined, edge));
     expect(created!.type).toBe('connection.created');
     expect(created!.occurredAt).toBe('2026-01-03T00:00:00.000Z');
-    expect(created!.data).toEqual({ connectionId: 'conn_1', parentId: 'card_p', parentType: 'card', childId: 'rec_1', childType: 'record', child: edge.summary });
+    expect(created!.data).toEqual({ connectionId: 'conn_1', parentId: 'card_p', parentType: 'card', childId: 'rec_1', childType: 'record', child: edge.summary, actor: { type: 'user', id: 'u1' } });
     const [deleted] = eventsFromChange(change('REMOVE', edge));
     expect(deleted!.type).toBe('connection.deleted');
     expect(deleted!.data).toMatchObject({ connectionId: 'conn_1', parentId: 'card_p', childId: 'rec_1' });
