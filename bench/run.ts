@@ -86,15 +86,12 @@ const RUN_CASCADE = !args['no-cascade'] && (!args.only || ONLY_CASCADE);
 /** `--only noisy` (or from "nois"): the noisy-neighbour rows alone. */
 const ONLY_NOISY = !!args.only && args.only.length >= 4 && 'noisy'.startsWith(args.only.toLowerCase());
 const RUN_NOISY = !args['no-noisy'] && (!args.only || ONLY_NOISY);
-<<<<<<< HEAD
 /** `--only fanout` (or from "fan"): the fan-out rows alone (bench/fanout.ts). */
 const ONLY_FANOUT = !!args.only && args.only.length >= 3 && 'fanout'.startsWith(args.only.toLowerCase());
 const RUN_FANOUT = !args['no-fanout'] && (!args.only || ONLY_FANOUT);
-=======
 /** `--only activity` (or a prefix of it, from "acti"): the activity rows alone. */
 const ONLY_ACTIVITY = !!args.only && args.only.length >= 4 && 'activity'.startsWith(args.only.toLowerCase());
 const RUN_ACTIVITY = !args['no-activity'] && (!args.only || ONLY_ACTIVITY);
->>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
 
 const ABBREVIATIONS: Record<string, string> = {
   Query: 'Q',
@@ -279,11 +276,7 @@ async function main() {
   // --- scenarios
   // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
   const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
-<<<<<<< HEAD
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
-=======
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_ACTIVITY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
->>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
+  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT || ONLY_ACTIVITY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
@@ -296,13 +289,10 @@ async function main() {
   let noisyError: string | undefined;
   // Deployed bundles: sizes, import + first call vs a bare lib-dynamodb handler (bench/bundles-startup.ts).
   let startup: import('./bundles-startup').BundleStartupResult | undefined;
-<<<<<<< HEAD
   let fanout: import('./fanout').FanoutBenchResult | undefined;
   let fanoutError: string | undefined;
-=======
   let activity: import('./activity').ActivityBenchResult | undefined;
   let activityError: string | undefined;
->>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
   try {
     for (const [index, s] of selected.entries()) {
       try {
@@ -370,11 +360,7 @@ async function main() {
         process.stderr.write(`noisy: FAILED ${noisyError}\n`);
       }
     }
-<<<<<<< HEAD
-    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_FANOUT) {
-=======
-    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_ACTIVITY) {
->>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
+    if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_CASCADE && !ONLY_NOISY && !ONLY_FANOUT && !ONLY_ACTIVITY) {
       // While DynamoDB Local still runs: each first call makes one real request.
       try {
         const { bundleStartup } = await import('./bundles-startup');
@@ -668,11 +654,7 @@ async function main() {
   console.log(markdown);
   await writeFile(
     join(ROOT, 'bench/last-run.json'),
-<<<<<<< HEAD
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, fanout: fanout ?? (fanoutError ? { error: fanoutError } : undefined) }, null, 2)}\n`,
-=======
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, activity: activity ?? (activityError ? { error: activityError } : undefined) }, null, 2)}\n`,
->>>>>>> 8705688 (Events carry the activity's actor and change list; activity bench)
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, transport, iterations: ITERATIONS, warmup: WARMUP, conditionCheckBilledAs: capacity.CONDITION_CHECK, operations: rows, bundles, propagation: propagation ?? (propagationError ? { error: propagationError } : undefined), cascade: cascade ?? (cascadeError ? { error: cascadeError } : undefined), noisy: noisy ?? (noisyError ? { error: noisyError } : undefined), startup, fanout: fanout ?? (fanoutError ? { error: fanoutError } : undefined), activity: activity ?? (activityError ? { error: activityError } : undefined) }, null, 2)}\n`,
   );
 }
 
