@@ -137,6 +137,8 @@ describe('durable cascade deletes', () => {
     const api = client(orgId);
     const t = await tree(api);
     await child(api, t.k1, t.KB.id, 'blocker');
+    // Settle the stream first (activity entries of the setup), so the snapshot holds every effect of it.
+    await stream.poller.drain();
     const before = await snapshotOrg(orgId);
     const refused = await api('deleteCard', { params: { cardId: t.r } });
     expect(refused.status).toBe(409);
