@@ -34,6 +34,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -44,6 +45,8 @@ import { routeList, type RouteId } from '../../functions/api/routes';
 import { ApiAuthorizer } from './authorizer';
 import { bindTable, HouseFunction, REPO_ROOT, SERVICE_NAME } from './house-function';
 import { grantWebhookSecrets } from './secrets-key';
+/** The variable functions/shared/cursor-key.ts reads (its CURSOR_KEY_SECRET_ENV). */
+const CURSOR_KEY_SECRET_ENV = 'CURSOR_SIGNING_KEY_SECRET_ARN';
 import { DEFAULT_THROTTLE, type JwtSettings } from './settings';
 
 /** API areas that seal webhook secrets (functions/shared/secrets.ts): GenerateDataKey, no Decrypt. */
@@ -51,6 +54,8 @@ export const SEALING_AREAS: ReadonlySet<string> = new Set(['webhooks']);
 
 export interface ApiStackProps extends StackProps {
   table: ITable;
+  /** The pagination cursor signing key (data stack): every area with table access reads it. */
+  cursorKeySecret?: ISecret;
   /** The webhook secrets key (data stack); SEALING_AREAS may seal with it. */
   secretsKey?: IKey;
   /** Used in resource names and descriptions. */
@@ -225,6 +230,10 @@ export class ApiStack extends Stack {
         ...(area.name === 'system' ? { bundleFiles: DOCS_BUNDLE_FILES } : {}),
       });
       bindTable(fn.function, props.table, area.access);
+      if (props.cursorKeySecret && area.access !== 'NONE') {
+        fn.function.addEnvironment(CURSOR_KEY_SECRET_ENV, props.cursorKeySecret.secretArn);
+        props.cursorKeySecret.grantRead(fn.function);
+      }
       if (props.secretsKey && SEALING_AREAS.has(area.name)) grantWebhookSecrets(fn, props.secretsKey, 'seal');
       this.areaFunctions[area.name] = fn;
 

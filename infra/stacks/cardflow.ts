@@ -47,6 +47,7 @@ export function createCardflowStacks(app: App, settings: CardflowSettings, env?:
     description: `cardflow ${settings.stage}: HTTP API and its Lambda functions`,
     table: data.table,
     secretsKey: data.secretsKey,
+    cursorKeySecret: data.cursorKeySecret,
     stage: settings.stage,
     ...(settings.jwt ? { jwt: settings.jwt } : {}),
     throttle: settings.throttle,

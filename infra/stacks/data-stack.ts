@@ -16,6 +16,8 @@ import {
   type ITableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/store/table';
 
@@ -33,6 +35,8 @@ export class DataStack extends Stack {
   readonly table: ITableV2;
   /** Wraps the data keys of webhook signing secrets (infra/stacks/secrets-key.ts grants its use). */
   readonly secretsKey: IKey;
+  /** The key list cursors are signed with (functions/shared/cursor-key.ts reads it by ARN). */
+  readonly cursorKeySecret: ISecret;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, props);
@@ -79,6 +83,23 @@ export class DataStack extends Stack {
     });
     CrossStackReferences.of(secretsKey).produce(ReferenceStrength.STRONG);
     this.secretsKey = secretsKey;
+
+    // Without it every list answer in AWS is a 500 (cursor-key.ts: no key configured). 64
+    // alphanumerics read as base64: 48 random bytes. Kept with the data: a new key only
+    // invalidates outstanding cursors (clients start the listing over), so no rotation.
+    const cursorKeySecret = new Secret(this, 'CursorSigningKey', {
+      description: `cardflow${props.stage ? ` ${props.stage}` : ''} pagination cursor signing key (base64)`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(cursorKeySecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason: 'The pagination cursor signing key: rotating it only invalidates outstanding cursors; no credential to any system, so no rotation Lambda. Replace the value by hand if it leaks.',
+      },
+    ]);
+    CrossStackReferences.of(cursorKeySecret).produce(ReferenceStrength.STRONG);
+    this.cursorKeySecret = cursorKeySecret;
 
     new CfnOutput(this, 'SecretsKeyArn', { value: secretsKey.keyArn, description: 'webhook secrets key' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'cardflow single table' });

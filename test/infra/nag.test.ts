@@ -26,6 +26,8 @@ const ALLOWED_SUPPRESSIONS: Record<string, (resource: CfnResource, logicalId: st
     ((r.Properties?.Policies ?? []) as Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } }>).every((p) =>
       p.PolicyDocument.Statement.every((st) => st.Resource !== '*' || [st.Action].flat().every((a) => (XRAY_WRITE_ACTIONS as readonly string[]).includes(a))),
     ),
+  // The pagination cursor signing key: rotation would only invalidate outstanding cursors.
+  'AwsSolutions-SMG4': (r) => r.Type === 'AWS::SecretsManager::Secret' && /cursor signing key/.test(r.Properties?.Description ?? ''),
   // A queue without a dead-letter queue of its own, only if it is itself a dead-letter queue: the
   // on-failure destination of an event source mapping, or another queue's redrive target, in the
   // same stack.

@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { HouseFunction, REPO_ROOT } from '../../infra/stacks/house-function';
 import { SECRET_ACTIONS, SECRETS_KEY_ENV, WEBHOOK_SECRET_PURPOSE } from '../../infra/stacks/secrets-key';
-import { actionsOf, buildStacks, onlyResource, resourcesOf, statementsForRole } from './synth';
+import { actionsOf, allStatements as allStatementsOf, buildStacks, onlyResource, resourcesOf, statementsForRole } from './synth';
 
 const stacks = buildStacks();
 const data = Template.fromStack(stacks.data);
@@ -89,5 +89,31 @@ describe('who may use it', () => {
         expect(envOf(f)[SECRETS_KEY_ENV]).toEqual({ 'Fn::ImportValue': exportName });
       }
     }
+  });
+});
+
+describe('the pagination cursor key', () => {
+  const api = Template.fromStack(stacks.api);
+  const [secretId, secret] = onlyResource(data, 'AWS::SecretsManager::Secret');
+
+  it('is a generated secret in the data stack, retained', () => {
+    expect(secret.Properties!.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(secret.DeletionPolicy).toBe('Retain');
+  });
+
+  it('every API function with table access knows it and may read it, and nothing else may', () => {
+    const exportOf = Object.values((data.toJSON().Outputs ?? {}) as Record<string, { Value: unknown; Export?: { Name: string } }>).find(
+      (o) => JSON.stringify(o.Value) === JSON.stringify({ Ref: secretId }) && o.Export,
+    )!.Export!.Name;
+    const functions = Object.values(resourcesOf(api, 'AWS::Lambda::Function'));
+    const withTable = functions.filter((f) => f.Properties!.Environment?.Variables?.TABLE_NAME && !f.Properties!.Environment?.Variables?.JWT_ISSUER);
+    expect(withTable.length).toBeGreaterThan(3);
+    for (const f of functions) {
+      const expected = withTable.includes(f);
+      expect(f.Properties!.Environment?.Variables?.CURSOR_SIGNING_KEY_SECRET_ARN, f.Properties!.Description).toEqual(expected ? { 'Fn::ImportValue': exportOf } : undefined);
+    }
+    const readers = allStatementsOf(api).filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));
+    expect(readers.length).toBe(withTable.length);
+    for (const st of readers) expect(st.Resource).toEqual({ 'Fn::ImportValue': exportOf });
   });
 });
