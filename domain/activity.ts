@@ -67,6 +67,7 @@ export const AUDITED_ENTITIES = {
   [ENTITY.automation]: 'automation',
   [ENTITY.webhook]: 'webhook',
   [ENTITY.apiToken]: 'apiToken',
+  [ENTITY.orgSettings]: 'settings',
 } as const;
 
 export type AuditedEntity = (typeof AUDITED_ENTITIES)[keyof typeof AUDITED_ENTITIES];

@@ -4,6 +4,7 @@ import { ConnectionStore } from './connections';
 import { ContainerStore } from './containers';
 import { ItemStore } from './items';
 import { JobStore } from './jobs';
+import { SettingsStore } from './settings';
 
 /** The repository the use cases talk to. Built once per container by the handlers. */
 export function createStore(doc: DynamoDBDocumentClient, table: string) {
@@ -14,6 +15,7 @@ export function createStore(doc: DynamoDBDocumentClient, table: string) {
     connections: new ConnectionStore(doc, table),
     jobs: new JobStore(doc, table),
     activity: new ActivityStore(doc, table),
+    settings: new SettingsStore(doc, table),
   };
 }
 

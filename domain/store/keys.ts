@@ -34,6 +34,7 @@ export const ENTITY = {
   tombstone: 'Tombstone',
   activity: 'Activity',
   audit: 'Audit',
+  orgSettings: 'OrgSettings',
 } as const;
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
@@ -144,6 +145,8 @@ export const keys = {
     PK: `${org(orgId)}#ACT#${itemId}`,
     SK: `${occurredAt}#${changeId}`,
   }),
+  /** The organization's settings (absent until an admin changes one). */
+  orgSettings: (orgId: string) => ({ PK: `${org(orgId)}#SETTINGS`, SK: META }),
   /** The organization's audit trail of setup changes: one time-ordered partition (setup changes are rare). */
   audit: (orgId: string, occurredAt: string, changeId: string) => ({ PK: `${org(orgId)}#AUDIT`, SK: `${occurredAt}#${changeId}` }),
   idempotency: (orgId: string, scope: string, key: string) => ({

@@ -37,6 +37,8 @@ export const AREA_OF_MODULE: Readonly<Record<string, string>> = {
   jobs: 'cards',
   // Item history and the audit trail: read-only, its own function.
   activity: 'activity',
+  // Organization administration: tokens and settings.
+  settings: 'tokens',
 };
 
 export const areaOf = (route: Pick<RouteSpec, 'handler'>): string => AREA_OF_MODULE[route.handler.module] ?? route.handler.module;

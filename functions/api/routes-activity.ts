@@ -69,6 +69,21 @@ const AuditQuery = s.Pagination.extend({
   entityId: z.string().max(64).optional(),
 });
 
+export const Settings = z
+  .object({
+    activityRetentionDays: z.number().int().openapi({ description: 'Days activity and audit entries are kept (90 unless changed). A change applies to entries written from then on.', example: 90 }),
+    version: z.number().int().openapi({ description: '0 until an admin first changes a setting.' }),
+    updatedAt: Timestamp.optional(),
+  })
+  .openapi('Settings');
+
+const UpdateSettings = z
+  .strictObject({
+    activityRetentionDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'name at least one setting' })
+  .openapi('UpdateSettings');
+
 const listEntries = 'Newest first. Entries are kept for the retention period (90 days by default), also after the item is deleted (then for admins only).';
 
 export const activityRoutes = {
@@ -89,5 +104,16 @@ export const activityRoutes = {
     summary: 'The audit trail: changes to pipes, phases, fields, databases, connections, automations, webhooks and tokens', tag: 'Activity',
     request: { query: AuditQuery },
     success: { status: 200, description: 'Newest first; filter by time range (key condition) and entity (applied after reading: a page may hold fewer entries than `limit`).', schema: s.page(AuditEntry, 'AuditPage') },
+  },
+  getSettings: {
+    method: 'GET', path: '/v1/settings', handler: { module: 'settings', export: 'getSettings' }, access: 'RO', role: 'viewer',
+    summary: "The organization's settings (activity retention)", tag: 'Activity',
+    success: { status: 200, description: 'The settings, defaults included', schema: Settings, etag: true },
+  },
+  updateSettings: {
+    method: 'PATCH', path: '/v1/settings', handler: { module: 'settings', export: 'updateSettings' }, access: 'RW', role: 'admin',
+    summary: "Change the organization's settings", tag: 'Activity',
+    request: { body: UpdateSettings }, ifMatch: true,
+    success: { status: 200, description: 'The settings', schema: Settings, etag: true },
   },
 } satisfies Record<string, RouteSpec>;

@@ -36,7 +36,7 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   entities: [
     'Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob',
     // activity (functions/streams/activity.ts): the child's side of edges, deletions, and the audited setup items
-    'ParentEdge', 'Tombstone', 'Pipe', 'Phase', 'Field', 'Database', 'Connection', 'Automation', 'Webhook', 'ApiToken',
+    'ParentEdge', 'Tombstone', 'Pipe', 'Phase', 'Field', 'Database', 'Connection', 'Automation', 'Webhook', 'ApiToken', 'OrgSettings',
   ],
   eventNames: ['INSERT', 'MODIFY', 'REMOVE'],
 };

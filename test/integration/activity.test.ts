@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, client } from '../support/api';
 import { graphCheckedOrgs } from '../support/graph';
+import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 
 let stream: StreamHarness;
@@ -158,5 +159,32 @@ describe('the audit trail', () => {
     expect((await bob('listAudit', { query: { to: '2000-01-01T00:00:00Z' } })).body.items).toEqual([]);
     expect((await bob('listAudit', { query: { from: '2030-01-01T00:00:00Z', to: '2020-01-01T00:00:00Z' } })).status).toBe(400);
     expect((await call('listAudit', {}, { orgId, role: 'member' })).status).toBe(403);
+  });
+});
+
+describe('retention per organization', () => {
+  it('an admin sets how long entries are kept; entries written from then on expire accordingly, and the change is audited', async () => {
+    const orgId = newOrg('retention');
+    const api = client(orgId);
+    const defaults = await api('getSettings');
+    expect(defaults.body).toEqual({ activityRetentionDays: 90, version: 0 });
+    expect((await call('updateSettings', { body: { activityRetentionDays: 7 } }, { orgId, role: 'member' })).status).toBe(403);
+    expect((await api('updateSettings', { body: { activityRetentionDays: 0 } })).status).toBe(400);
+    expect((await api('updateSettings', { body: {} })).status).toBe(400);
+    expect((await api('updateSettings', { body: { activityRetentionDays: 7 }, headers: { 'if-match': '"5"' } })).status).toBe(412);
+    const changed = await api('updateSettings', { body: { activityRetentionDays: 7 }, headers: { 'if-match': '"0"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ activityRetentionDays: 7, version: 1 });
+    expect(changed.headers['etag']).toBe('"1"');
+
+    const pipe = (await api('createPipe', { body: { name: 'P', startFormFields: [{ label: 'T', type: 'short_text', isTitle: true }] } })).body;
+    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { title: 'short-lived' } })).body;
+    await stream.poller.drain();
+    const entries = (await snapshotOrg(orgId)).filter((i) => i['entity'] === 'Activity' && String(i['PK']).endsWith(card.id));
+    expect(entries).toHaveLength(1);
+    const occurred = Date.parse((entries[0]!['entry'] as { occurredAt: string }).occurredAt) / 1000;
+    expect(entries[0]!['expiresAt']).toBe(Math.floor(occurred) + 7 * 86_400);
+    const audit = (await api('listAudit', { query: { entityType: 'settings' } })).body.items;
+    expect(audit).toEqual([expect.objectContaining({ action: 'created', after: expect.objectContaining({ activityRetentionDays: 7 }) })]);
   });
 });

@@ -1,5 +1,6 @@
-/** The tokens area's Lambda entry: API tokens for machines (see functions/api/areas.ts). */
+/** The tokens area's Lambda entry: API tokens for machines and the organization's settings (see functions/api/areas.ts). */
 import { areaHandler } from '../area-handler';
+import * as settings from '../settings';
 import * as tokens from '../tokens';
 
-export const handler = areaHandler('tokens', { tokens });
+export const handler = areaHandler('tokens', { tokens, settings });

@@ -1,0 +1,14 @@
+import * as settings from '../../domain/settings';
+import { contextFor } from '../shared/store';
+import { apiHandler, ifMatchVersion } from './http';
+import { routes } from './routes';
+
+export const getSettings = apiHandler(routes.getSettings, async ({ principal }) => {
+  const current = await settings.getSettings(contextFor(principal));
+  return { body: current, version: current.version };
+});
+
+export const updateSettings = apiHandler(routes.updateSettings, async ({ principal, body, headers }) => {
+  const next = await settings.updateSettings(contextFor(principal), body, ifMatchVersion(headers));
+  return { body: next, version: next.version };
+});
