@@ -10,7 +10,11 @@ export * from '../../node_modules/zod/v4/classic/parse.js';
 export * from '../../node_modules/zod/v4/classic/compat.js';
 export { globalRegistry, registry, config, memoizer, $output, $input, $brand, clone, regexes, treeifyError, prettifyError, formatError, flattenError, TimePrecision, util, NEVER, INVALID, toZod, compile, withParser, ZodCompileAsyncError, ZodCompileUnsupportedError, getDiscriminatedOption } from '../../node_modules/zod/v4/core/index.js';
 export { toJSONSchema } from '../../node_modules/zod/v4/core/json-schema-processors.js';
-export { fromJSONSchema } from '../../node_modules/zod/v4/classic/from-json-schema.js';
+// Building schemas from JSON Schema is never done in a handler, and its 12 KB would sit in every
+// bundle (the `z` namespace defeats tree-shaking): a stub keeps zod's export list whole.
+export function fromJSONSchema() {
+  throw new Error('zod fromJSONSchema is not bundled in the Lambda functions (infra/bundling/zod-external.mjs)');
+}
 export { deepPartial } from '../../node_modules/zod/v4/classic/deep-partial.js';
 export { input, output } from '../../node_modules/zod/v4/classic/in-out.js';
 export { ZodISODateTime, ZodISODate, ZodISOTime, ZodISODuration } from '../../node_modules/zod/v4/classic/iso.js';
