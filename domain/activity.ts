@@ -114,7 +114,8 @@ const INTERNAL = new Set([
 
 const hashId = (prefix: string, ...parts: string[]) => `${prefix}${createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24)}`;
 
-function canonical(value: unknown): string {
+/** Canonical JSON (object keys sorted) so that equal values compare equal. */
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value as Item)

@@ -6,7 +6,7 @@
  * give none, since they are consequences of a change that already had its event.
  */
 import { createHash } from 'node:crypto';
-import { actorOf, itemChanges } from './activity';
+import { actorOf, canonical, itemChanges } from './activity';
 import { ENTITY } from './store/keys';
 
 export const EVENT_TYPES = [
@@ -120,18 +120,6 @@ export function recordPublicView(item: Item): Item {
 }
 
 // ——— building ———
-
-/** Canonical JSON (object keys sorted) so that equal values compare equal. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value as Item)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Item)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /** Ids of the fields whose values differ between two images, sorted. */
 export function changedFieldIds(before: Item | undefined, after: Item | undefined): string[] {
