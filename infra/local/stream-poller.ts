@@ -119,6 +119,9 @@ export function passesFilter(record: DynamoDBRecord, settings: StreamSettings = 
   return settings.eventNames.includes(record.eventName ?? '') && settings.entities.includes(entity ?? '');
 }
 
+/** How often the poller lists the stream's shards when none has closed meanwhile. */
+const SHARD_REFRESH_MS = 2_000;
+
 export class StreamPoller {
   readonly deadLetters: DeadLetter[] = [];
   private readonly streams: DynamoDBStreamsClient;
@@ -129,6 +132,8 @@ export class StreamPoller {
   private running = false;
   private loop?: Promise<void>;
   private lastActivity = Date.now();
+  private refreshedAt = 0;
+  private closedAtRefresh = 0;
   /** When the most recent read of all shards that found no records began. */
   private lastIdleCycleBegan = 0;
   /** Records handed to the handler so far (after filtering). */
@@ -199,7 +204,17 @@ export class StreamPoller {
     }
   }
 
+  /**
+   * DescribeStream is costly in DynamoDB Local (it walks the stream's records, and its one SQLite
+   * queue serializes every other request behind it), so shards are listed at most every
+   * SHARD_REFRESH_MS, or at once when a shard has closed (its children appear then), as Lambda's
+   * poller discovers new shards periodically rather than on every read.
+   */
   private async refreshShards(): Promise<void> {
+    const closed = [...this.shards.values()].filter((s) => s.done).length;
+    if (this.shards.size > 0 && closed === this.closedAtRefresh && Date.now() - this.refreshedAt < SHARD_REFRESH_MS) return;
+    this.refreshedAt = Date.now();
+    this.closedAtRefresh = closed;
     let exclusiveStart: string | undefined;
     const all: Shard[] = [];
     do {
