@@ -52,7 +52,7 @@ export async function createChild(
   const synced = connection.fieldMap.filter((e) => e.sync && e.childFieldId in (input.values ?? {}));
   if (synced.length) {
     throw new ValidationError('Synced fields take their value from the parent', synced.map((e) => ({
-      path: `body.create.values.${e.childFieldId}`,
+      path: `values.${e.childFieldId}`,
       message: `follows parent field ${e.parentFieldId}; change it on the parent`,
       code: 'field.syncedFromParent',
     })));

@@ -64,6 +64,11 @@ describe('connect an existing child', () => {
     expect(edit.status).toBe(409);
     expect(edit.body.code ?? edit.body.errors?.[0]?.code).toBe('field.syncedFromParent');
 
+    // Creating a child with a value for a synced field is refused at the field's path, as on every route.
+    const refused = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { values: { [p.cRegion]: 'mine' } } } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: `values.${p.cRegion}`, code: 'field.syncedFromParent' })]);
+
     // The write says which parent version it follows, and that propagation made it.
     const stored = (await snapshotOrg(orgId)).find((i) => i['entity'] === 'Card' && i['id'] === child.id)!;
     expect(stored[`syncVersion:${connection.id}`]).toBe(parent.version);
