@@ -121,6 +121,8 @@ export function passesFilter(record: DynamoDBRecord, settings: StreamSettings = 
 
 /** How often the poller lists the stream's shards when none has closed meanwhile. */
 const SHARD_REFRESH_MS = 2_000;
+/** The longest wait between reads of an idle stream: Lambda reads each shard four times a second. */
+const MAX_IDLE_MS = 250;
 
 export class StreamPoller {
   readonly deadLetters: DeadLetter[] = [];
@@ -134,6 +136,8 @@ export class StreamPoller {
   private lastActivity = Date.now();
   private refreshedAt = 0;
   private closedAtRefresh = 0;
+  /** Empty reads in a row: the idle wait doubles with each, up to MAX_IDLE_MS. */
+  private idleStreak = 0;
   /** When the most recent read of all shards that found no records began. */
   private lastIdleCycleBegan = 0;
   /** Records handed to the handler so far (after filtering). */
@@ -174,6 +178,7 @@ export class StreamPoller {
   async drain(quietMs = 300, timeoutMs = 120_000): Promise<void> {
     const calledAt = Date.now();
     const deadline = calledAt + timeoutMs;
+    this.idleStreak = 0;
     for (;;) {
       if (this.inFlight() === 0 && this.lastIdleCycleBegan >= calledAt && Date.now() - this.lastActivity >= quietMs) return;
       if (Date.now() > deadline) throw new Error('The stream did not go quiet in time');
@@ -195,8 +200,13 @@ export class StreamPoller {
         const progressed = await this.pollOnce();
         if (!progressed) {
           this.lastIdleCycleBegan = began;
-          await new Promise((r) => setTimeout(r, this.options.idleMs ?? 100));
-        }
+          // An idle stream is read less and less often, down to Lambda's four reads a second per
+          // shard: each GetRecords makes DynamoDB Local describe the stream, which slows every
+          // other request as streams grow. Records, or a drain(), bring the pace back at once.
+          const wait = Math.min((this.options.idleMs ?? 100) * 2 ** this.idleStreak, Math.max(this.options.idleMs ?? 100, MAX_IDLE_MS));
+          this.idleStreak = Math.min(this.idleStreak + 1, 16);
+          await new Promise((r) => setTimeout(r, wait));
+        } else this.idleStreak = 0;
       } catch (error) {
         this.options.onError?.(error);
         await new Promise((r) => setTimeout(r, 500));
