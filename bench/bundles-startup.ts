@@ -21,37 +21,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../infra/bundling/options';
+import { BASELINE_HANDLER_SOURCE, LAMBDA_BUILD_OPTIONS } from '../infra/bundling/options';
 
 /** The issue's targets. */
 export const MAX_API_BUNDLE_BYTES = 500 * 1024;
 export const MAX_STARTUP_RATIO = 1.3;
 
-const OPTIONS: BuildOptions = {
-  bundle: true,
-  format: LAMBDA_BUNDLE.format,
-  platform: LAMBDA_BUNDLE.platform,
-  target: LAMBDA_BUNDLE.target,
-  minify: LAMBDA_BUNDLE.minify,
-  treeShaking: LAMBDA_BUNDLE.treeShaking,
-  mainFields: [...LAMBDA_BUNDLE.mainFields],
-  external: [...LAMBDA_BUNDLE.external],
-  alias: { ...LAMBDA_BUNDLE.alias },
-  banner: { js: LAMBDA_BUNDLE.banner },
-  write: false,
-  logLevel: 'silent',
-  outfile: 'index.mjs',
-};
 
-const BASELINE_SOURCE = `
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-export const handler = async (event) => {
-  const out = await client.send(new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': event.pk } }));
-  return { statusCode: 200, body: JSON.stringify(out.Items) };
-};
-`;
 
 /** Imports the bundle, calls the export once, prints the two times as the last line. */
 const PROBE = `
@@ -167,9 +143,9 @@ export async function bundleStartup(root: string, runs: number, env: { dynamoEnd
     try {
       const options: BuildOptions =
         e.kind === 'baseline'
-          ? { stdin: { contents: BASELINE_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' } }
+          ? { stdin: { contents: BASELINE_HANDLER_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' } }
           : { entryPoints: [join(root, e.entry)], absWorkingDir: root };
-      const result = await build({ ...OPTIONS, ...options });
+      const result = await build({ ...LAMBDA_BUILD_OPTIONS, ...options });
       const js = result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!.contents;
       const file = join(outDir, `${i}.mjs`);
       await writeFile(file, js);

@@ -7,7 +7,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../infra/bundling/options';
+import { BASELINE_HANDLER_SOURCE, LAMBDA_BUILD_OPTIONS } from '../infra/bundling/options';
 
 export interface BundleSize {
   name: string;
@@ -20,32 +20,7 @@ export interface BundleSize {
   error?: string;
 }
 
-const LAMBDA_OPTIONS: BuildOptions = {
-  bundle: true,
-  format: LAMBDA_BUNDLE.format,
-  platform: LAMBDA_BUNDLE.platform,
-  target: LAMBDA_BUNDLE.target,
-  minify: LAMBDA_BUNDLE.minify,
-  treeShaking: LAMBDA_BUNDLE.treeShaking,
-  mainFields: [...LAMBDA_BUNDLE.mainFields],
-  external: [...LAMBDA_BUNDLE.external],
-  alias: { ...LAMBDA_BUNDLE.alias },
-  banner: { js: LAMBDA_BUNDLE.banner },
-  write: false,
-  metafile: true,
-  logLevel: 'silent',
-  outfile: 'index.mjs',
-};
 
-const BASELINE_SOURCE = `
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-export const handler = async (event) => {
-  const out = await client.send(new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': event.pk } }));
-  return { statusCode: 200, body: JSON.stringify(out.Items) };
-};
-`;
 
 function packageOf(path: string): string {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replaceAll('\\', '/'));
@@ -66,7 +41,7 @@ function parts(metafile: Metafile): BundleSize['parts'] {
 async function measure(name: string, routes: string[], options: BuildOptions): Promise<BundleSize> {
   let result;
   try {
-    result = await build({ ...LAMBDA_OPTIONS, ...options });
+    result = await build({ ...LAMBDA_BUILD_OPTIONS, ...options });
   } catch (error) {
     return { name, routes, bytes: 0, gzipBytes: 0, parts: [], error: (error as Error).message.split('\n')[0]!.slice(0, 200) };
   }
@@ -81,7 +56,7 @@ export async function bundleSizes(
   others: string[] = [],
 ): Promise<{ baseline: BundleSize; handlers: BundleSize[] }> {
   const baseline = await measure('baseline (client-dynamodb + lib-dynamodb)', [], {
-    stdin: { contents: BASELINE_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' },
+    stdin: { contents: BASELINE_HANDLER_SOURCE, resolveDir: root, loader: 'js', sourcefile: 'baseline.mjs' },
   });
   const handlers: BundleSize[] = [];
   for (const [module, routes] of modules) {

@@ -15,6 +15,7 @@
  *   `cdk synth -o a` and `-o b` and the template does not change with the directory.
  */
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 
 export const SDK_EXTERNAL = ['@aws-sdk/*'];
 
@@ -36,3 +37,32 @@ const STABLE_SOURCE_MAP = fileURLToPath(new URL('./stable-sourcemap.mjs', import
 
 /** Commands for NodejsFunction's afterBundling hook: the source map's `sources` made relative to the project root. */
 export const stableSourceMapCommands = (inputDir: string, outputDir: string): string[] => [`node "${STABLE_SOURCE_MAP}" "${inputDir}" "${outputDir}"`];
+
+/** LAMBDA_BUNDLE as esbuild options for builds outside the CDK (bench, tests): in memory, with a metafile. */
+export const LAMBDA_BUILD_OPTIONS: BuildOptions = {
+  bundle: true,
+  format: LAMBDA_BUNDLE.format,
+  platform: LAMBDA_BUNDLE.platform,
+  target: LAMBDA_BUNDLE.target,
+  minify: LAMBDA_BUNDLE.minify,
+  treeShaking: LAMBDA_BUNDLE.treeShaking,
+  mainFields: [...LAMBDA_BUNDLE.mainFields],
+  external: [...LAMBDA_BUNDLE.external],
+  alias: { ...LAMBDA_BUNDLE.alias },
+  banner: { js: LAMBDA_BUNDLE.banner },
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+  outfile: 'index.mjs',
+};
+
+/** The bench's baseline: a bare lib-dynamodb handler making one Query (bundled with the same options). */
+export const BASELINE_HANDLER_SOURCE = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+export const handler = async (event) => {
+  const out = await client.send(new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': event.pk } }));
+  return { statusCode: 200, body: JSON.stringify(out.Items) };
+};
+`;

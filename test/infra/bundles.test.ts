@@ -10,32 +10,15 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { MAX_API_BUNDLE_BYTES } from '../../bench/bundles-startup';
-import { LAMBDA_BUNDLE, ZOD_WITHOUT_LOCALES } from '../../infra/bundling/options';
+import { LAMBDA_BUILD_OPTIONS, ZOD_WITHOUT_LOCALES } from '../../infra/bundling/options';
 import { REPO_ROOT } from '../../infra/stacks/house-function';
 
 const areas = readdirSync(join(REPO_ROOT, 'functions/api/areas')).filter((f) => f.endsWith('.ts'));
 
 async function bundle(entry: string) {
-  const result = await build({
-    entryPoints: [join(REPO_ROOT, entry)],
-    absWorkingDir: REPO_ROOT,
-    bundle: true,
-    format: LAMBDA_BUNDLE.format,
-    platform: LAMBDA_BUNDLE.platform,
-    target: LAMBDA_BUNDLE.target,
-    minify: LAMBDA_BUNDLE.minify,
-    treeShaking: LAMBDA_BUNDLE.treeShaking,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    external: [...LAMBDA_BUNDLE.external],
-    alias: { ...LAMBDA_BUNDLE.alias },
-    banner: { js: LAMBDA_BUNDLE.banner },
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    outfile: 'index.mjs',
-  });
+  const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(REPO_ROOT, entry)], absWorkingDir: REPO_ROOT });
   const js = result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!;
-  const inputs = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path);
+  const inputs = Object.entries(Object.values(result.metafile!.outputs)[0]!.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path);
   return { bytes: js.contents.byteLength, inputs };
 }
 
