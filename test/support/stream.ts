@@ -3,6 +3,7 @@
  * test file produces are the only ones its poller sees. Set up before any handler is imported.
  */
 import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../infra/local/dynamodb-local';
 import { StreamPoller } from '../../infra/local/stream-poller';
@@ -65,6 +66,11 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
   };
   harness.poller = new StreamPoller({ endpoint, tableName, handler: harness.handler, idleMs: 20, settings: options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {} });
   await harness.poller.start();
-  harness.stop = () => harness.poller.stop();
+  harness.stop = async () => {
+    await harness.poller.stop();
+    // DynamoDB Local describes the stream on every GetRecords at a cost that grows with all the
+    // stream records it holds; a file's table (and its stream) goes with the file.
+    await new DynamoDBClient({}).send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+  };
   return harness;
 }
