@@ -39,7 +39,7 @@ export async function itemActivity(ctx: UseCaseContext, type: ItemType, id: stri
   const page = await ctx.store.activity.listActivity(orgId, id, Math.min(query.limit ?? ACTIVITY_PAGE.default, ACTIVITY_PAGE.max), start);
   // A deleted item's history is for admins; to everyone else the item simply does not exist.
   if (!live && (!isAdmin(ctx) || (!start && page.items.length === 0))) throw new NotFoundError(label(type), id);
-  const items = page.items.filter((e: ActivityEntry) => e.itemType === type).map(({ orgId: _org, ...entry }) => entry);
+  const items = page.items.map(({ orgId: _org, ...entry }: ActivityEntry) => entry);
   return { items, nextCursor: page.lastKey ? encodeCursor(scope, { key: page.lastKey }) : null };
 }
 
