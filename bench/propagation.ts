@@ -37,6 +37,8 @@ import { normalizeTitle } from '../domain/fields';
 import { FAN_OUT_CHUNK } from '../domain/stream';
 import { documentClient, dynamoClient } from '../domain/store/client';
 import { itemPk } from '../domain/store/connections';
+import { actorOfPrincipal } from '../domain/auth';
+import { runAs } from '../domain/store/actor';
 import type { Item, TransactItem } from '../domain/store/dynamo';
 import { checkGraph } from '../domain/store/invariants';
 import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/store/keys';
@@ -483,36 +485,41 @@ export async function createDirect(
     if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
   }
   const parentSummary: ItemSummary = summaryOf('card', parentCard);
-  let firstDirect: string | undefined;
-  for (let done = 1; done < n; done += DIRECT_CHILDREN_PER_BATCH) {
-    const count = Math.min(DIRECT_CHILDREN_PER_BATCH, n - done);
-    const prepared = await Promise.all(Array.from({ length: count }, () => prepareCard(ctx, childDef, {}, preset)));
-    firstDirect ??= prepared[0]!.card.id;
-    const now = new Date().toISOString();
-    const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
-    const writes: TransactItem[] = [...prepared.flatMap((p) => p.steps.map((s) => s.item)), ...edgeWrites];
-    const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
-    const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
-    if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
-    const requests: Array<typeof puts> = [];
-    for (let i = 0; i < puts.length; i += 25) requests.push(puts.slice(i, i + 25));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: BATCH_WRITE_CONCURRENCY }, async () => {
-        while (next < requests.length) {
-          let left = requests[next++]!;
-          for (let attempt = 0; left.length; attempt++) {
-            if (attempt > 20) throw new Error('BatchWriteItem kept returning unprocessed items');
-            const out = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: left } }));
-            left = (out.UnprocessedItems?.[tableName] ?? []) as typeof left;
+  // Written as the API writes them: stamped with the caller as lastActor.
+  const firstDirect = await runAs(actorOfPrincipal(ctx.principal), () => writeDirect());
+  async function writeDirect() {
+    let firstDirect: string | undefined;
+    for (let done = 1; done < n; done += DIRECT_CHILDREN_PER_BATCH) {
+      const count = Math.min(DIRECT_CHILDREN_PER_BATCH, n - done);
+      const prepared = await Promise.all(Array.from({ length: count }, () => prepareCard(ctx, childDef, {}, preset)));
+      firstDirect ??= prepared[0]!.card.id;
+      const now = new Date().toISOString();
+      const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
+      const writes: TransactItem[] = [...prepared.flatMap((p) => p.steps.map((s) => s.item)), ...edgeWrites];
+      const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
+      const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
+      if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
+      const requests: Array<typeof puts> = [];
+      for (let i = 0; i < puts.length; i += 25) requests.push(puts.slice(i, i + 25));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: BATCH_WRITE_CONCURRENCY }, async () => {
+          while (next < requests.length) {
+            let left = requests[next++]!;
+            for (let attempt = 0; left.length; attempt++) {
+              if (attempt > 20) throw new Error('BatchWriteItem kept returning unprocessed items');
+              const out = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: left } }));
+              left = (out.UnprocessedItems?.[tableName] ?? []) as typeof left;
+            }
           }
-        }
-      }),
-    );
-    // The count (ADD count) and the parent's edge sequence and version, as the API's transaction updates them.
-    await documentClient.send(new UpdateCommand(updates[0]! as never));
-    const guard = store.connections.edgeTouch(orgId, 'card', parentId, parentPipe.id, new Date().toISOString(), { adding: true }).Update!;
-    await documentClient.send(new UpdateCommand(guard as never));
+        }),
+      );
+      // The count (ADD count) and the parent's edge sequence and version, as the API's transaction updates them.
+      await documentClient.send(new UpdateCommand(updates[0]! as never));
+      const guard = store.connections.edgeTouch(orgId, 'card', parentId, parentPipe.id, new Date().toISOString(), { adding: true }).Update!;
+      await documentClient.send(new UpdateCommand(guard as never));
+    }
+    return firstDirect;
   }
 
   // The direct items must be the API's, attribute for attribute.
