@@ -102,7 +102,7 @@ export async function prepareCard(
     ...withMark(ctx),
   };
   await problems.run(() => assertItemSize(card, 'The card'), undefined);
-  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('card', card), null, connections, now), {
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, 'card', card, null, connections, now), {
     steps: [],
     // A connection field whose change could not be planned counts as set: its problem is reported already.
     counts: Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])),

@@ -146,10 +146,6 @@ export function assertParent(connection: Connection, type: ItemType, item: AnyIt
 }
 
 /** Reads a would-be child; anything but an item of the connection's child container is a 422 naming it. */
-async function childFor(ctx: UseCaseContext, connection: Connection, childId: string, path: string): Promise<ItemSummary> {
-  return (await childItemFor(ctx, connection, childId, path)).summary;
-}
-
 async function childItemFor(ctx: UseCaseContext, connection: Connection, childId: string, path: string): Promise<{ summary: ItemSummary; item: AnyItem }> {
   const type = itemTypeOf(childId);
   const item = await ctx.store.items.get<AnyItem>(ctx.principal.orgId, type, childId);
@@ -450,13 +446,16 @@ export async function connectionFieldSteps(
   ctx: UseCaseContext,
   fields: Field[],
   outgoing: Connection[],
-  parent: ItemSummary,
+  parentType: ItemType,
+  /** The parent as it will read after the write: connected children take its synced values. */
+  parentItem: AnyItem,
   /** The item's child counts as read (null: a new item, without children). */
   existing: ItemCore<AnyItem> | null,
   changes: Map<string, ConnectionFieldChange>,
   now: string,
 ): Promise<{ steps: Step[]; counts: Record<string, number> }> {
   const { orgId } = ctx.principal;
+  const parent = summaryOf(parentType, parentItem);
   const counts: Record<string, number> = { ...(existing?.counts ?? {}) };
   const perConnection = new Map<string, { connection: Connection; adds: Set<string>; removes: Set<string>; path: string }>();
   for (const [fieldId, change] of changes) {
@@ -483,9 +482,17 @@ export async function connectionFieldSteps(
     }
     if (adds.has(parent.id)) throw new ValidationError('An item cannot be its own child', [{ path, message: 'lists the item itself', code: 'connection.selfChild' }]);
     const children: ItemSummary[] = [];
-    for (const id of adds) children.push(await childFor(ctx, connection, id, path));
+    // As a connect through POST …/children: each new child takes the parent's synced values in
+    // this same transaction, at the version the write gives the parent (guarded by it).
+    const guards = new Map<string, TransactItem>();
+    for (const id of adds) {
+      const { summary, item } = await childItemFor(ctx, connection, id, path);
+      const sync = await syncOnConnect(ctx, connection, parentType, parentItem, summary, item, now);
+      if (sync) guards.set(id, sync.guard);
+      children.push(sync?.summary ?? summary);
+    }
     const removed = [...removes].map((id) => ({ id, type: itemTypeOf(id) }) as ItemSummary);
-    list.push(...edgeSteps(ctx, connection, parent, children, removed, now));
+    list.push(...edgeSteps(ctx, connection, parent, children, removed, now, true, guards));
     counts[connection.id] = (counts[connection.id] ?? 0) + adds.size - removes.size;
   }
   return { steps: list, counts };

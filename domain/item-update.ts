@@ -69,7 +69,7 @@ export async function planValuesUpdate<T extends AnyItem>(
   const title = deriveTitle(titleFieldId, values, input.title, item.title, placeholder);
   const next = { ...item, values, title, version: item.version + 1, updatedAt: now } as T;
   await problems.run(() => assertItemSize(next, `${LABEL[type]} ${item.id}`), undefined);
-  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf(type, next), core, connections, now), {
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, type, next, core, connections, now), {
     steps: [],
     // A connection field whose change could not be planned is not also reported as cleared.
     counts: { ...core.counts, ...Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])) },

@@ -67,7 +67,7 @@ export async function prepareRecord(
     ...(mark ? { changedBy: mark } : {}),
   };
   await problems.run(() => assertItemSize(record, 'The record'), undefined);
-  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, summaryOf('record', record), null, connections, now), {
+  const linked = await problems.run(() => connectionFieldSteps(ctx, def.fields, def.outgoing, 'record', record, null, connections, now), {
     steps: [],
     counts: Object.fromEntries([...connections.keys()].map((id) => [def.fields.find((f) => f.id === id)?.connectionId ?? id, 1])),
   });
