@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
@@ -31,7 +30,7 @@ import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
 import { runAs } from '../../domain/store/actor';
-import { tracer } from '../shared/tracer';
+import { captureHandler } from '../shared/tracer';
 import { MAX_BODY_BYTES } from './limits';
 import { apiPolicy, asThrottle, rateLimitHeaders } from './rate-limit';
 import { routeList, type RouteSpec } from './routes';
@@ -345,8 +344,7 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
   const routeId = routeIdOf(route);
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(routeMetrics(routeId))
-    // No response capture: bodies hold customer data, which has no place in traces.
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(captureHandler<ApiEvent, ApiResult>())
     .use({
       onError: (request) => {
         const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';

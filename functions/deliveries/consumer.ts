@@ -22,7 +22,6 @@
  * write repeats the POST with the same webhook-id; receivers dedupe on it.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -33,7 +32,7 @@ import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordWebhookDelivery } from '../shared/metrics';
 import { openWebhookSecrets } from '../shared/secrets';
-import { tracer } from '../shared/tracer';
+import { captureHandler } from '../shared/tracer';
 import { attemptsPerOrganization, deliveryPolicy, urlPolicy } from '../shared/webhook-config';
 import { postWebhook } from '../streams/webhook-http';
 import { deliveryMessageSchema, deliveryQueueUrl, enqueueDeliveries, sqsClient } from './queue';
@@ -172,4 +171,4 @@ async function consume(event: SQSEvent, context: Context): Promise<SQSBatchRespo
   return processPartialResponse(event, recordHandler, processor, { context, processInParallel: true, throwOnFullBatchFailure: false });
 }
 
-export const handler = middy(consume).use(captureLambdaHandler(tracer, { captureResponse: false }));
+export const handler = middy(consume).use(captureHandler());

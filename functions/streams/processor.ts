@@ -8,7 +8,6 @@
  * again, which every step tolerates: each is idempotent).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -19,7 +18,7 @@ import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
 import { recordPropagation } from '../shared/metrics';
-import { tracer } from '../shared/tracer';
+import { captureHandler } from '../shared/tracer';
 import { activityStep } from './activity';
 import { automationStep } from './automations';
 import { eventsStep } from './events';
@@ -147,4 +146,4 @@ async function propagate({ record, before, after, work }: StreamStepInput) {
   }
 }
 
-export const handler = middy(createStreamHandler()).use(captureLambdaHandler(tracer, { captureResponse: false }));
+export const handler = middy(createStreamHandler()).use(captureHandler());
