@@ -520,16 +520,6 @@ async function main() {
     bundles = await bundleSizes(ROOT, modules, streamHandlers);
   }
 
-  // --- cold import of an API area bundle vs a single-route bundle (bench/area-cold-start.ts)
-  let coldImports: Awaited<ReturnType<typeof import('./area-cold-start').areaColdStarts>> | undefined;
-  if (!args['no-bundles'] && !ONLY_PROPAGATION && !ONLY_NOISY && !ONLY_FANOUT) {
-    const { areaColdStarts } = await import('./area-cold-start');
-    coldImports = await areaColdStarts(ROOT, 7).catch((error: unknown) => {
-      process.stderr.write(`cold imports failed: ${(error as Error).message}\n`);
-      return undefined;
-    });
-  }
-
   // --- report
   const out: string[] = [];
   const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
@@ -641,11 +631,6 @@ async function main() {
     const { bundleStartupMarkdown } = await import('./bundles-startup');
     out.push('');
     out.push(...bundleStartupMarkdown(startup));
-  }
-  if (coldImports) {
-    const { areaColdStartMarkdown } = await import('./area-cold-start');
-    out.push('');
-    out.push(...areaColdStartMarkdown(coldImports));
   }
   out.push('');
   out.push(`_Total bench time ${((Date.now() - startedAt) / 1000).toFixed(0)} s._`);

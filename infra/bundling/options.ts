@@ -13,6 +13,9 @@
  * - Source maps whose paths do not depend on where the cloud assembly is written
  *   (stableSourceMapCommands): the asset hash is the bundle output's, so it is the same for
  *   `cdk synth -o a` and `-o b` and the template does not change with the directory.
+ * - NODE_OPTIONS=--enable-source-maps (LAMBDA_NODE_OPTIONS), so stack traces in the logs name
+ *   source lines. It costs start-up (Node reads and parses the map when the bundle loads), so the
+ *   bench probes with it too.
  */
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
@@ -31,7 +34,13 @@ export const LAMBDA_BUNDLE = {
   external: SDK_EXTERNAL,
   alias: { zod: ZOD_WITHOUT_LOCALES },
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  /** A linked `.map` next to the bundle, without the sources' text. */
+  sourceMap: true,
+  sourcesContent: false,
 } as const;
+
+/** The functions' NODE_OPTIONS (HouseFunction), and the bench's probes'. */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 const STABLE_SOURCE_MAP = fileURLToPath(new URL('./stable-sourcemap.mjs', import.meta.url));
 

@@ -15,7 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/store/table';
-import { LAMBDA_BUNDLE, stableSourceMapCommands } from '../bundling/options';
+import { LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS, stableSourceMapCommands } from '../bundling/options';
 
 /** Repository root: every entry path and the lock file are resolved from here, whatever the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -93,7 +93,7 @@ export class HouseFunction extends Construct {
       logGroup: this.logGroup,
       ...(props.description !== undefined ? { description: props.description } : {}),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         ...props.environment,
       },
@@ -105,8 +105,8 @@ export class HouseFunction extends Construct {
         target: LAMBDA_BUNDLE.target,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         minify: LAMBDA_BUNDLE.minify,
-        sourceMap: true,
-        sourcesContent: false,
+        sourceMap: LAMBDA_BUNDLE.sourceMap,
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         externalModules: [...LAMBDA_BUNDLE.external],
         esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
         banner: LAMBDA_BUNDLE.banner,
