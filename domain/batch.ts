@@ -26,6 +26,7 @@ import { loadPipe } from './pipes';
 import { prepareRecord, recordView } from './records';
 import type { ItemCore } from './store/items';
 import { MAX_BATCH_ITEMS, MAX_TRANSACTION_ACTIONS } from './batch-limits';
+import { touchesConnections, withConnectionIds } from './views';
 
 export { MAX_BATCH_ITEMS, MAX_TRANSACTION_ACTIONS };
 
@@ -45,6 +46,8 @@ interface Prepared {
   after: AnyItem;
   steps: Step[];
   changed: boolean;
+  /** Child counts after the write (undefined: a create that names connection fields; read its edges). */
+  counts: Record<string, number> | undefined;
 }
 
 type Definition = PipeDefinition | DatabaseDefinition;
@@ -80,14 +83,14 @@ async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definitio
     throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${input.expectedVersion}`, { currentVersion: item.version });
   }
   const { patch, next, now, linked, titleChange, changed } = await planValuesUpdate(ctx, type, header, def, input, PLACEHOLDER[type], 'title');
-  if (!changed) return { index, type, before: header, after: item, steps: [], changed };
+  if (!changed) return { index, type, before: header, after: item, steps: [], changed, counts: header.counts };
   // Guarded by the version validated here, so what was checked is what gets written.
   const guard = ctx.store.items.valuesUpdate(orgId, type, id, { values: patch, ...titleChange, now, mark: automationMark(ctx) }, item.version);
   const stale = () =>
     input.expectedVersion !== undefined
       ? new PreconditionFailedError(`items[${index}]: ${label} ${id} changed meanwhile; read it again`)
       : new ConflictError(`items[${index}]: ${label} ${id} changed meanwhile; try again`, 'resource.concurrentChange');
-  return { index, type, before: header, after: next, steps: [{ item: guard, fail: stale }, ...linked.steps], changed };
+  return { index, type, before: header, after: next, steps: [{ item: guard, fail: stale }, ...linked.steps], changed, counts: linked.counts };
 }
 
 async function prepareCreate(ctx: UseCaseContext, type: ItemType, def: Definition, index: number, input: BatchItemInput): Promise<Prepared> {
@@ -95,12 +98,14 @@ async function prepareCreate(ctx: UseCaseContext, type: ItemType, def: Definitio
   if (input.expectedVersion !== undefined) {
     throw new ValidationError('expectedVersion needs an id', [{ path: 'expectedVersion', message: 'only an update (an item with id) has a version', code: 'batch.versionWithoutId' }]);
   }
+  // A new item has children only through the connection fields its values name.
+  const counts = touchesConnections(def.fields, input.values) ? undefined : {};
   if ('pipe' in def) {
     const { card, steps } = await prepareCard(ctx, def, data);
-    return { index, type, before: null, after: card, steps, changed: true };
+    return { index, type, before: null, after: card, steps, changed: true, counts };
   }
   const { record, steps } = await prepareRecord(ctx, def, data);
-  return { index, type, before: null, after: record, steps, changed: true };
+  return { index, type, before: null, after: record, steps, changed: true, counts };
 }
 
 const keyOf = (step: Step) => {
@@ -179,7 +184,11 @@ export async function batchWrite(ctx: UseCaseContext, type: ItemType, containerI
   }
   // The summaries neighbours hold of retitled items are refreshed by the stream.
   if (merged.steps.length) await runSteps(ctx, merged.steps);
-  return { items: prepared.map((p) => (p.type === 'card' ? cardView(p.after as Parameters<typeof cardView>[0]) : recordView(p.after as Parameters<typeof recordView>[0]))) };
+  const views = prepared.map((p) => ({
+    view: p.type === 'card' ? cardView(p.after as Parameters<typeof cardView>[0]) : recordView(p.after as Parameters<typeof recordView>[0]),
+    counts: p.counts,
+  }));
+  return { items: await withConnectionIds(ctx, type, def.fields, views, { consistent: true }) };
 }
 
 /**

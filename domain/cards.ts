@@ -4,9 +4,9 @@ import { automationMark, nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import {
   connectionFieldSteps,
+  containerDefinition,
   createSteps,
   headerView,
-  withConnectionValues,
   missingFields,
   parentSummarySteps,
   readHeader,
@@ -17,12 +17,13 @@ import {
 } from './edges';
 import { newId } from './ids';
 import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
-import { updateItemValues } from './item-update';
+import { updateItemValuesCounted } from './item-update';
 import type { Card, Connection, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
 import type { ItemWithParents } from './store/items';
 import { listItems, type RawListQuery } from './query';
+import { fromHeader, touchesConnections, withConnectionIds } from './views';
 
 const UNTITLED = 'Untitled card';
 
@@ -118,13 +119,17 @@ export async function createCard(ctx: UseCaseContext, pipeId: string, input: { t
   const def = await loadPipe(ctx, pipeId);
   const { card, steps } = await prepareCard(ctx, def, input);
   await runSteps(ctx, steps);
-  return cardView(card);
+  const [view] = await withConnectionIds(ctx, 'card', def.fields, [{ view: cardView(card), ...(touchesConnections(def.fields, input.values) ? {} : { counts: {} }) }], { consistent: true });
+  return view!;
 }
 
 /** The card with its parents and children grouped by connection, from one Query. */
 export async function getCard(ctx: UseCaseContext, cardId: string) {
   const header = await readHeader<Card>(ctx, 'card', cardId);
-  return { ...cardView(await withConnectionValues(ctx, 'card', header)), ...headerView(header) };
+  // A container gone meanwhile shows no connection fields rather than failing the read.
+  const fields = async () => (await containerDefinition(ctx, 'card', header.item.pipeId).catch(() => null))?.fields ?? [];
+  const [view] = await withConnectionIds(ctx, 'card', fields, [{ view: cardView(header.item), ...fromHeader(header) }], { consistent: true });
+  return { ...view!, ...headerView(header) };
 }
 
 export async function updateCard(
@@ -133,7 +138,9 @@ export async function updateCard(
   input: { title?: string; values?: Record<string, unknown> },
   ifMatch?: number,
 ) {
-  return cardView(await updateItemValues<Card>(ctx, 'card', cardId, input, ifMatch, UNTITLED));
+  const { item, counts, fields } = await updateItemValuesCounted<Card>(ctx, 'card', cardId, input, ifMatch, UNTITLED);
+  const [view] = await withConnectionIds(ctx, 'card', fields, [{ view: cardView(item), counts }], { consistent: true });
+  return view!;
 }
 
 /** The card as it is after entering `phaseId` at `now`. */
@@ -196,7 +203,9 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
         { path: 'body.phaseId', message: `${phaseId} is not a phase of this card's pipe`, code: 'phase.unknown' },
       ]);
     }
-    if (phaseId === card.phaseId) return cardView(card);
+    // The answer shows the card's connection fields; its edges are what the read counted.
+    const answer = async (c: Card) => (await withConnectionIds(ctx, 'card', def.fields, [{ view: cardView(c), counts: core.counts }], { consistent: true }))[0]!;
+    if (phaseId === card.phaseId) return answer(card);
     const phaseName = def.phases.find((p) => p.id === card.phaseId)?.name ?? card.phaseId;
     const missing = missingFields(def.fields.filter((f) => f.phaseId === card.phaseId), card.values, core.counts, 'phase.requiredFieldMissing');
     if (missing.length) {
@@ -221,7 +230,7 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
       if (attempt >= MOVE_ATTEMPTS) throw new ConflictError(`Card ${cardId} keeps changing; try again`, 'resource.concurrentChange');
       continue;
     }
-    return cardView(moved);
+    return answer(moved);
   }
 }
 
@@ -236,5 +245,6 @@ export async function deleteCard(ctx: UseCaseContext, cardId: string, ifMatch?: 
  */
 export async function listCards(ctx: UseCaseContext, pipeId: string, query: RawListQuery): Promise<Page<ReturnType<typeof cardView>>> {
   const def = await loadPipe(ctx, pipeId);
-  return listItems(ctx, { type: 'card', id: pipeId, phases: def.pipe.phaseOrder }, def.fields, query, (item) => cardView(strip<Card>(item)));
+  const page = await listItems(ctx, { type: 'card', id: pipeId, phases: def.pipe.phaseOrder }, def.fields, query, (item) => cardView(strip<Card>(item)));
+  return { ...page, items: await withConnectionIds(ctx, 'card', def.fields, page.items.map((view) => ({ view })), { consistent: false }) };
 }

@@ -104,28 +104,6 @@ export function headerView(header: ItemHeader<AnyItem>) {
   return { parents, children };
 }
 
-/**
- * A read item's values with its connection fields filled in: each one's value is the list of
- * ids connected through its connection (as written: a list of ids replaces them). The header
- * holds the first children; a connection with more is read whole. Reads the container's
- * definition only when the item has children.
- */
-export async function withConnectionValues<T extends AnyItem>(ctx: UseCaseContext, type: ItemType, header: ItemHeader<T>): Promise<T> {
-  const item = header.item;
-  if (!Object.values(header.counts).some((n) => n > 0)) return item;
-  const def = await containerDefinition(ctx, type, containerOf(type, item)).catch(() => null);
-  const fields = (def?.fields ?? []).filter((f) => f.type === 'connection' && f.connectionId && (header.counts[f.connectionId] ?? 0) > 0);
-  if (!fields.length) return item;
-  const values = { ...item.values };
-  for (const field of fields) {
-    const connectionId = field.connectionId!;
-    const shown = header.children.filter((e) => e.connectionId === connectionId);
-    const edges = shown.length >= (header.counts[connectionId] ?? 0) ? shown : await ctx.store.connections.allChildren(ctx.principal.orgId, type, item.id, connectionId);
-    values[field.id] = edges.map((e) => e.childId);
-  }
-  return { ...item, values };
-}
-
 /** The connection a request names in its body: unknown ids are a 422 that names the field. */
 export async function connectionFor(ctx: UseCaseContext, connectionId: string, path = 'body.connectionId'): Promise<Connection> {
   const connection = await ctx.store.connections.get(ctx.principal.orgId, connectionId);

@@ -15,7 +15,7 @@ import {
 } from './edges';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';
 import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
-import type { DatabaseDefinition, ItemType, PipeDefinition } from './model';
+import type { DatabaseDefinition, Field, ItemType, PipeDefinition } from './model';
 import type { ItemCore } from './store/items';
 
 const LABEL = { card: 'Card', record: 'Record' } as const;
@@ -100,6 +100,18 @@ export async function updateItemValues<T extends AnyItem>(
   ifMatch: number | undefined,
   placeholder: string,
 ): Promise<T> {
+  return (await updateItemValuesCounted<T>(ctx, type, id, input, ifMatch, placeholder)).item;
+}
+
+/** updateItemValues, with what the answer needs to show connection fields: the child counts after the write and the fields. */
+export async function updateItemValuesCounted<T extends AnyItem>(
+  ctx: UseCaseContext,
+  type: ItemType,
+  id: string,
+  input: { title?: string; values?: Record<string, unknown> },
+  ifMatch: number | undefined,
+  placeholder: string,
+): Promise<{ item: T; counts: Record<string, number>; fields: Field[] }> {
   const { orgId } = ctx.principal;
   const label = LABEL[type];
   const core = await readCore<T>(ctx, type, id);
@@ -109,7 +121,7 @@ export async function updateItemValues<T extends AnyItem>(
   }
   const def = await containerDefinition(ctx, type, containerOf(type, item));
   const plan = await planValuesUpdate(ctx, type, core, def, input, placeholder, 'body.title');
-  if (!plan.changed) return item;
+  if (!plan.changed) return { item, counts: core.counts, fields: def.fields };
   const { patch, next, now, linked, titleChange } = plan;
   let updated: T;
   if (linked.steps.length === 0) {
@@ -126,5 +138,5 @@ export async function updateItemValues<T extends AnyItem>(
     await runSteps(ctx, [{ item: guard, fail: () => changedMeanwhile(label, id, ifMatch) }, ...linked.steps]);
     updated = next;
   }
-  return updated;
+  return { item: updated, counts: plan.linked.counts, fields: def.fields };
 }

@@ -5,9 +5,9 @@ import { ValidationError } from './errors';
 import { loadDatabase } from './databases';
 import {
   connectionFieldSteps,
+  containerDefinition,
   createSteps,
   headerView,
-  withConnectionValues,
   missingFields,
   readHeader,
   runSteps,
@@ -17,10 +17,11 @@ import {
 } from './edges';
 import { newId } from './ids';
 import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
-import { updateItemValues } from './item-update';
+import { updateItemValuesCounted } from './item-update';
 import type { DatabaseDefinition, DbRecord } from './model';
 import { strip } from './store/containers';
 import { listItems, type RawListQuery } from './query';
+import { fromHeader, touchesConnections, withConnectionIds } from './views';
 
 const UNTITLED = 'Untitled record';
 
@@ -81,12 +82,16 @@ export async function createRecord(ctx: UseCaseContext, databaseId: string, inpu
   const def = await loadDatabase(ctx, databaseId);
   const { record, steps } = await prepareRecord(ctx, def, input);
   await runSteps(ctx, steps);
-  return recordView(record);
+  const [view] = await withConnectionIds(ctx, 'record', def.fields, [{ view: recordView(record), ...(touchesConnections(def.fields, input.values) ? {} : { counts: {} }) }], { consistent: true });
+  return view!;
 }
 
 export async function getRecord(ctx: UseCaseContext, recordId: string) {
   const header = await readHeader<DbRecord>(ctx, 'record', recordId);
-  return { ...recordView(await withConnectionValues(ctx, 'record', header)), ...headerView(header) };
+  // A container gone meanwhile shows no connection fields rather than failing the read.
+  const fields = async () => (await containerDefinition(ctx, 'record', header.item.databaseId).catch(() => null))?.fields ?? [];
+  const [view] = await withConnectionIds(ctx, 'record', fields, [{ view: recordView(header.item), ...fromHeader(header) }], { consistent: true });
+  return { ...view!, ...headerView(header) };
 }
 
 export async function updateRecord(
@@ -95,7 +100,9 @@ export async function updateRecord(
   input: { title?: string; values?: Record<string, unknown> },
   ifMatch?: number,
 ) {
-  return recordView(await updateItemValues<DbRecord>(ctx, 'record', recordId, input, ifMatch, UNTITLED));
+  const { item, counts, fields } = await updateItemValuesCounted<DbRecord>(ctx, 'record', recordId, input, ifMatch, UNTITLED);
+  const [view] = await withConnectionIds(ctx, 'record', fields, [{ view: recordView(item), counts }], { consistent: true });
+  return view!;
 }
 
 /** 204 when done in one transaction; a job (202) when the cascade is larger (domain/cascade.ts). */
@@ -106,5 +113,6 @@ export async function deleteRecord(ctx: UseCaseContext, recordId: string, ifMatc
 /** Records of a database in creation order, unless the query filters, sorts or syncs (domain/query.ts). */
 export async function listRecords(ctx: UseCaseContext, databaseId: string, query: RawListQuery) {
   const def = await loadDatabase(ctx, databaseId);
-  return listItems(ctx, { type: 'record', id: databaseId, phases: [] }, def.fields, query, (item) => recordView(strip<DbRecord>(item)));
+  const page = await listItems(ctx, { type: 'record', id: databaseId, phases: [] }, def.fields, query, (item) => recordView(strip<DbRecord>(item)));
+  return { ...page, items: await withConnectionIds(ctx, 'record', def.fields, page.items.map((view) => ({ view })), { consistent: false }) };
 }

@@ -273,6 +273,14 @@ export const PhaseVisit = z
   .object({ phaseId: z.string(), enteredAt: Timestamp, leftAt: Timestamp.optional() })
   .openapi('PhaseVisit');
 
+/** Connection fields whose value in `values` shows only the first ids (see domain/views.ts). */
+const ValuesTruncated = z
+  .array(z.string())
+  .optional()
+  .openapi({
+    description: `Connection fields whose value lists only the first ${LIMITS.listValues} connected ids (in id order) because more are connected; page them all with GET …/children?connectionId=. Absent when every value is whole.`,
+  });
+
 export const Card = z
   .object({
     id: Id('card'),
@@ -280,6 +288,7 @@ export const Card = z
     phaseId: Id('phase'),
     title: z.string(),
     values: z.record(z.string(), FieldValue),
+    valuesTruncated: ValuesTruncated,
     finished: z.boolean(),
     finishedAt: Timestamp.optional(),
     phaseHistory: z.array(PhaseVisit),
@@ -315,6 +324,7 @@ export const DbRecord = z
     databaseId: Id('database'),
     title: z.string(),
     values: z.record(z.string(), FieldValue),
+    valuesTruncated: ValuesTruncated,
     version: z.number().int(),
     createdBy: z.string(),
     createdAt: Timestamp,

@@ -253,6 +253,23 @@ export class ConnectionStore {
   }
 
   /**
+   * The ids of the first `limit` children of an item through one connection (edge order): one
+   * Query of its child edges, projected to the ids. Eventually consistent for list pages (which
+   * come from an index anyway), strongly consistent for the answer to a write.
+   */
+  async childIds(orgId: string, parentType: ItemType, parentId: string, connectionId: string, options: { limit: number; consistent: boolean }): Promise<string[]> {
+    const page = await queryPage(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ProjectionExpression: 'childId',
+      ExpressionAttributeValues: { ':pk': itemPk(orgId, parentType, parentId), ':prefix': `${EDGE_PREFIX.child}${connectionId}#` },
+      ConsistentRead: options.consistent,
+      Limit: options.limit,
+    });
+    return page.items.map((i) => i['childId'] as string);
+  }
+
+  /**
    * The children through one connection that are not finished (as their edge summaries say; a
    * child's move refreshes them in its own transaction). Reads every child edge of that one
    * connection: only a rule that needs them (children finished to move or finish) calls this.

@@ -386,7 +386,12 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
     // Connect through the field, with the id the search found.
     const acme = search.items[0].id;
     expect(acme).toBe(records['Acme Components']);
-    expectStatus(await api('PATCH', `/v1/cards/${purchase.id}`, { values: { [field.id]: [acme] } }), 200);
+    expect(expectStatus(await api('PATCH', `/v1/cards/${purchase.id}`, { values: { [field.id]: [acme] } }), 200).values[field.id]).toEqual([acme]);
+    // The field's value is the connected ids on list pages too (checked against the served contract).
+    for (const query of ['', `?phaseId=${phase(purchasing, 'Approval')}`, '?sort=-updatedAt', '?filter[title][prefix]=ergo']) {
+      const page = expectStatus(await api('GET', `/v1/pipes/${purchasing.id}/cards${query}`), 200);
+      expect(page.items.find((c: any) => c.id === purchase.id).values[field.id], query).toEqual([acme]);
+    }
     const header = expectStatus(await api('GET', `/v1/cards/${purchase.id}`), 200);
     expect(header.children).toEqual([{ connectionId: connection.id, count: 1, hasMore: false, items: [expect.objectContaining({ id: acme, type: 'record', title: 'Acme Components' })] }]);
     const marked = expectStatus(await api('GET', `/v1/connections/${connection.id}/candidates?parentId=${purchase.id}&q=acme`), 200);
@@ -398,7 +403,7 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
     expectProblem(await api('POST', `/v1/cards/${purchase.id}/children`, { connectionId: connection.id, childId: records['acme Logistics'] }), 409);
 
     const ordered = expectStatus(await api('POST', `/v1/cards/${purchase.id}/move`, { phaseId: phase(purchasing, 'Ordered') }), 200);
-    expect(ordered).toMatchObject({ finished: true });
+    expect(ordered).toMatchObject({ finished: true, values: { [field.id]: [acme] } });
 
     // Many purchases may share one supplier: the record lists its parents.
     const second = expectStatus(await api('POST', `/v1/pipes/${purchasing.id}/cards`, { values: { [p['Item']!]: 'Standing desks' } }), 201);
