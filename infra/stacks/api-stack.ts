@@ -223,7 +223,12 @@ export class ApiStack extends Stack {
         handler: 'handler',
         description: `${SERVICE_NAME} ${props.stage} API: ${area.name} (${area.routes.length} routes, ${area.access})`,
         // Routes without table access (health, OpenAPI) need no table name: no reference to the data stack.
-        environment: area.access === 'NONE' ? {} : { TABLE_NAME: props.table.tableName },
+        environment: {
+          ...(area.access === 'NONE' ? {} : { TABLE_NAME: props.table.tableName }),
+          // The stage throttle, which the 429s' RateLimit headers publish (functions/api/rate-limit.ts).
+          API_THROTTLE_RATE: String(throttle.rateLimit),
+          API_THROTTLE_BURST: String(throttle.burstLimit),
+        },
         logRetention,
         logRemovalPolicy: removalPolicy,
         // The reference page (GET /v1/docs) serves swagger-ui from the function itself.
