@@ -42,12 +42,67 @@ function manyCards(count: number) {
 /** One page of 50 cards of the fixture, by size (any 50 cards weigh about the same). */
 const fiftyCards = (ctx: BenchContext, s: Cards) => ctx.size.index('GSI1', gsi1.cardsOfPhase(ctx.orgId, s.pipe.id, s.pipe.phases[0]!.id), 50);
 
+
+/**
+ * Connection values on list pages (issue 9): three pipes of 50 cards each, listed one page of 50
+ * at a time. `plain` has no connection field (the baseline: what every page cost before); `none`
+ * has a connection field and no card connected; `three` has every card connected to 3 records.
+ */
+interface Connected {
+  plain: PipeState;
+  none: PipeState;
+  three: PipeState;
+}
+
+async function connectedPipes(ctx: BenchContext): Promise<Connected> {
+  const db = (await ctx.api<{ id: string; fields: Array<{ id: string }> }>('createDatabase', { body: { name: 'Vendors', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
+  const vendors: string[] = [];
+  for (let i = 0; i < 3; i++) vendors.push((await ctx.api<{ id: string }>('createRecord', { params: { databaseId: db.id }, body: { values: { [db.fields[0]!.id]: `Vendor ${i}` } } })).body.id);
+  const withField = async (name: string) => {
+    const s = await createPipe(ctx, name);
+    const connection = (await ctx.api<{ id: string }>('createConnection', { body: { name: `${name} vendors`, parent: { type: 'pipe', id: s.pipe.id }, child: { type: 'database', id: db.id }, entries: 'multiple' } })).body;
+    const field = (await ctx.api<{ id: string }>('createPipeField', { params: { pipeId: s.pipe.id }, body: { label: 'Vendors', type: 'connection', connectionId: connection.id } })).body;
+    return { ...s, f: { ...s.f, Vendors: field.id } };
+  };
+  const plain = await createPipe(ctx, 'Plain');
+  const none = await withField('Unconnected');
+  const three = await withField('Connected');
+  await ctx.api('batchCards', { params: { pipeId: plain.pipe.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(plain, i) })) } });
+  await ctx.api('batchCards', { params: { pipeId: none.pipe.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(none, i) })) } });
+  for (let i = 0; i < 50; i++) await ctx.api('createCard', { params: { pipeId: three.pipe.id }, body: { values: { ...cardValues(three, i), [three.f['Vendors']!]: vendors } } });
+  return { plain, none, three };
+}
+
+function connectionScenarios(): Scenario[] {
+  const shared = 'connection-values-3x50-cards';
+  const page = (pick: (s: Connected) => PipeState) => (ctx: BenchContext, s: Connected) => ctx.api('listCards', { params: { pipeId: pick(s).pipe.id } });
+  const minimum = (pick: (s: Connected) => PipeState, edges: boolean) => async (ctx: BenchContext, { state }: { state: Connected }) => {
+    const s = pick(state);
+    const p = await pipePartition(ctx, s.pipe.id);
+    const cards = await ctx.size.index('GSI1', gsi1.cardsOfPhase(ctx.orgId, s.pipe.id, s.pipe.phases[0]!.id), 50);
+    return {
+      requests: { Query: edges ? 2 + 50 : 2 },
+      rcu: read(p.bytes) + read(cards.bytes, false) + (edges ? 50 * read(1, false) : 0),
+      wcu: 0,
+      note: edges
+        ? 'pipe definition + one GSI1 page + per card one eventually consistent Query of its child edges of the connection field (projected to the ids, at least 0.5 RCU each, 16 in flight): the connected ids are on the edges, not the card'
+        : 'pipe definition + one GSI1 page (no connection field: no edge read)',
+    };
+  };
+  return [
+    scenario<Connected>({ name: 'listCards page of 50, no connection field (baseline)', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.plain), minimum: minimum((s) => s.plain, false) }),
+    scenario<Connected>({ name: 'listCards page of 50, connection field, nothing connected', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.none), minimum: minimum((s) => s.none, true) }),
+    scenario<Connected>({ name: 'listCards page of 50, connection field, 3 connected per card', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.three), minimum: minimum((s) => s.three, true) }),
+  ];
+}
+
 export function queryScenarios(count: number): Scenario[] {
   const label = count.toLocaleString('en');
   const shared = `query-${count}-cards`;
   const setup = manyCards(count);
   const returned = (result: { body: any }) => (result.body.items as unknown[]).length;
   return [
+    ...connectionScenarios(),
     scenario<Cards>({
       name: `listCards plain page (${label} cards)`,
       route: 'listCards',
