@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/sequencer';
 
 // Node 20 is what these machines run; the SDK's notice about future releases is noise in test output.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -8,7 +10,7 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
  * (test/support/global-setup.ts): `npm run test:unit` and `npm run test:infra` need no Java
  * and run in seconds; `npm test` runs every project.
  */
-const withDynamo = { globalSetup: ['test/support/global-setup.ts'] };
+const withDynamo = { globalSetup: ['test/support/global-setup.ts'], setupFiles: ['test/support/dynamo-slot.ts'] };
 
 export default defineConfig({
   test: {
@@ -16,6 +18,11 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Vitest's default on two cores is one file at a time, but most of a file's time is spent
+    // waiting (on the stream, on DynamoDB Local): two files side by side, each with its own
+    // DynamoDB Local (test/support/global-setup.ts), keep both cores busy. VITEST_MAX_WORKERS overrides.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // Handler entries read their configuration at import, as in Lambda; infra tests import them

