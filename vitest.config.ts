@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './test/support/sequencer';
 
@@ -18,10 +17,11 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Vitest's default on two cores is one file at a time, but most of a file's time is spent
-    // waiting (on the stream, on DynamoDB Local): two files side by side, each with its own
-    // DynamoDB Local (test/support/global-setup.ts), keep both cores busy. VITEST_MAX_WORKERS overrides.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Files run on (cores - 1) workers, each with its own DynamoDB Local (test/support/global-setup.ts).
+    // That is one at a time on two cores, where .ci/run sets VITEST_MAX_WORKERS=2: most of a
+    // stream-heavy file's time is waiting, so two side by side keep both cores busy. Not the
+    // default here, because on a two-core machine that others load too, a request can then
+    // outlast the 10 s API timeout of the tests.
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
