@@ -59,7 +59,29 @@ export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 export const AUTOMATION_OUTCOMES = ['done', 'skipped', 'failed'] as const;
 export type AutomationOutcome = (typeof AUTOMATION_OUTCOMES)[number];
 
-const newMetrics = () => new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+/** Where EMF lines go instead of stdout, when set (the local runtime: a file; see setMetricsOutput). */
+let output: ((line: string) => void) | undefined;
+
+/**
+ * Sends the EMF lines to `write` instead of stdout (undefined: stdout again). In Lambda stdout is
+ * the log stream CloudWatch reads the metrics from; `npm start` writes the same lines to a file,
+ * so they do not bury the console.
+ */
+export function setMetricsOutput(write: ((line: string) => void) | undefined): void {
+  output = write;
+}
+
+class RoutedMetrics extends Metrics {
+  override publishStoredMetrics(): this {
+    const write = output;
+    if (!write) return super.publishStoredMetrics();
+    // What Powertools prints, written elsewhere (each instance serves one unit of work, then is dropped).
+    if (!this.isDisabled() && this.hasStoredMetrics()) write(JSON.stringify(this.serializeMetrics()));
+    return this;
+  }
+}
+
+const newMetrics = () => new RoutedMetrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 
 function emit(dimensions: Record<string, string>, values: Array<[name: string, unit: Unit, value: number]>) {
   const metrics = newMetrics();

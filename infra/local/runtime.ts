@@ -5,8 +5,9 @@
  * the unchanged handlers.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { RateLimitPolicy } from '../../functions/api/rate-limit';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
@@ -38,6 +39,8 @@ export interface LocalRuntimeOptions {
   corsOrigins?: readonly string[];
   /** The stage throttle the gateway applies (npm start: the API's published limit); none by default. */
   throttle?: RateLimitPolicy;
+  /** Append the handlers' EMF metric lines to this file instead of stdout (npm start's default; see the README). */
+  metricsFile?: string;
 }
 
 export interface LocalRuntime {
@@ -52,6 +55,8 @@ export interface LocalRuntime {
   poller: StreamPoller;
   /** The webhook delivery queue and its consumer (SQS and its event source mapping, locally). */
   deliveryQueue: LocalQueue;
+  /** The absolute path the EMF metric lines go to, when not stdout. */
+  metricsFile?: string;
   stop(): Promise<void>;
 }
 
@@ -68,8 +73,9 @@ function configureEnvironment(dynamoEndpoint: string, tableName: string, dataDir
     TABLE_NAME: tableName,
     // Local receivers (a test server, a tunnel) listen on localhost; in Lambda loopback is the runtime API.
     WEBHOOK_ALLOW_LOOPBACK: 'true',
-    // No X-Ray daemon here: Tracer is a no-op. Metrics stay on: their EMF lines go to stdout,
-    // as they would to CloudWatch Logs (tests turn them off with POWERTOOLS_METRICS_DISABLED).
+    // No X-Ray daemon here: Tracer is a no-op. Metrics stay on: their EMF lines go to stdout, as
+    // they would to CloudWatch Logs, or to metricsFile (npm start); tests turn them off with
+    // POWERTOOLS_METRICS_DISABLED.
     POWERTOOLS_TRACE_ENABLED: 'false',
     // Signs pagination cursors; in AWS a Secrets Manager secret holds it. A key set in the shell wins.
     CURSOR_SIGNING_KEY: process.env['CURSOR_SIGNING_KEY'] || randomBytes(32).toString('base64'),
@@ -104,12 +110,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let poller: StreamPoller | undefined;
   let deliveryQueue: LocalQueue | undefined;
+  let closeMetrics: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await gateway?.close();
       await poller?.stop();
       await deliveryQueue?.stop();
+      await closeMetrics?.();
       await dynamo.stop();
       process.off('exit', killDynamo);
     })());
@@ -117,6 +125,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     await ensureTable(dynamo.endpoint, tableName);
     configureEnvironment(dynamo.endpoint, tableName, dataDir);
+    const metricsFile = options.metricsFile ? resolve(options.metricsFile) : undefined;
+    if (metricsFile) closeMetrics = await metricsToFile(metricsFile);
     // Imported only now: the handlers read their configuration at module scope.
     const { handler: streamHandler } = await import('../../functions/streams/processor');
     const { handler: deliveryHandler } = await import('../../functions/deliveries/consumer');
@@ -143,13 +153,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
     });
-    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, deliveryQueue, stop };
+    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, deliveryQueue, stop, ...(metricsFile ? { metricsFile } : {}) };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });
     return runtime;
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** The handlers' EMF lines appended to `file`, one per line, until the returned close. */
+async function metricsToFile(file: string): Promise<() => Promise<void>> {
+  await mkdir(dirname(file), { recursive: true });
+  const stream = createWriteStream(file, { flags: 'a' });
+  await new Promise<void>((ready, fail) => stream.once('open', () => ready()).once('error', fail));
+  const { setMetricsOutput } = await import('../../functions/shared/metrics');
+  setMetricsOutput((line) => void stream.write(`${line}\n`));
+  return async () => {
+    setMetricsOutput(undefined);
+    await new Promise<void>((done) => stream.end(done));
+  };
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
- * `npm start [-- --port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed]`
+ * `npm start [-- --port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--metrics <file|->]`
  *
  * DynamoDB Local + the local API gateway in front of the unchanged handlers, the demo
  * organization seeded through the API, and a token to try it with.
  */
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { isOrigin } from '../../functions/api/cors';
 import { apiPolicy } from '../../functions/api/rate-limit';
 import { fail, parseCli } from './cli';
@@ -11,7 +14,7 @@ import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { DEMO_ORG, seedDemo, type SeedResult } from './seed';
 
-const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet] [--cors-origins <origin,origin>]';
+const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet] [--cors-origins <origin,origin>] [--metrics <file|->]';
 
 function portArg(value: string | undefined, name: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -36,6 +39,7 @@ async function main() {
       'no-seed': { type: 'boolean' },
       quiet: { type: 'boolean' },
       'cors-origins': { type: 'string' },
+      metrics: { type: 'string' },
     },
     USAGE,
   );
@@ -58,6 +62,13 @@ async function main() {
   }
   if (await isPortTaken(port)) fail(portInUse(port));
 
+  // The handlers' EMF metric lines (one or more per request) would flood this console: they go to
+  // a file, as they go to the function's log stream in AWS. `--metrics -` prints them here instead.
+  // Default: next to the data (appended across restarts), or for in-memory data a file of this
+  // port's run in the temp directory, started afresh (the data of a previous run is gone).
+  const metricsFile = values.metrics === '-' ? undefined : (values.metrics ?? (values.data ? join(values.data, 'metrics.ndjson') : join(tmpdir(), `cardflow-${port}-metrics.ndjson`)));
+  if (metricsFile && values.metrics === undefined && !values.data) await writeFile(metricsFile, '');
+
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
@@ -73,6 +84,7 @@ async function main() {
       ...(corsOrigins.length ? { corsOrigins } : {}),
       // The published limit (API_THROTTLE_RATE / API_THROTTLE_BURST to change it): 429s as the API gives them.
       throttle: apiPolicy(),
+      ...(metricsFile ? { metricsFile } : {}),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(portInUse(port));
@@ -111,6 +123,9 @@ async function main() {
       `  Docs      ${runtime.url}/v1/docs   (API reference, works offline)`,
       `  Health    ${runtime.url}/v1/health`,
       `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName}, ${storage})`,
+      runtime.metricsFile
+        ? `  Metrics   ${relative(process.cwd(), runtime.metricsFile) || runtime.metricsFile}   (CloudWatch EMF lines, as the functions emit them; --metrics - prints them here)`
+        : '  Metrics   printed on this console (EMF lines, as the functions emit them)',
       '',
       `Admin token for organization ${DEMO_ORG} (valid 12h):`,
       token,
