@@ -66,6 +66,8 @@ export interface LatencyRun {
   sequentialMs: number;
   parallelMs: number;
   requestsPerChild: number;
+  /** Requests per child by operation (stream and API), e.g. UpdateItem 1.00. */
+  byCommand: Record<string, number>;
 }
 
 export interface LatencyRow {
@@ -108,7 +110,7 @@ const median = (xs: number[]) => {
 
 // --- SDK middlewares on the handlers' client: a fixed delay per call, and counters.
 const injected = { delayMs: 0 };
-let counting: { total: number; byKey: Map<string, number> } | undefined;
+let counting: { total: number; byKey: Map<string, number>; byCommand?: Map<string, number> } | undefined;
 let installed = false;
 function install() {
   if (installed) return;
@@ -118,6 +120,8 @@ function install() {
     const counter = counting;
     if (counter) {
       counter.total++;
+      const command = String(context.commandName ?? '?').replace(/Command$/, '');
+      counter.byCommand?.set(command, (counter.byCommand.get(command) ?? 0) + 1);
       if (context.commandName === 'UpdateItemCommand') {
         const key = args.input?.Key;
         const id = `${key?.PK?.S ?? key?.PK}|${key?.SK?.S ?? key?.SK}`;
@@ -218,7 +222,7 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           // A parent that fanned out moments ago waits to be quiet (coalescing): not what is measured here.
           await sleep(FAN_OUT_TUNING.hotMs + 200);
           injected.delayMs = options.latencyMs;
-          counting = { total: 0, byKey: new Map() };
+          counting = { total: 0, byKey: new Map(), byCommand: new Map() };
           watch = { pk: keys.card(orgA, parent.id).PK, version: version + 1 };
           const t0 = performance.now();
           const updated = (await api('updateCard', { params: { cardId: parent.id }, body: { values: { [parentField]: value } } })).body;
@@ -230,6 +234,7 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           await drain();
           const settledMs = performance.now() - t0;
           const requests = counting.total;
+          const byCommand = Object.fromEntries([...(counting.byCommand ?? new Map<string, number>())].map(([c, n]) => [c, Number((n / ids.length).toFixed(3))]));
           counting = undefined;
           injected.delayMs = 0;
           const wrong = await childrenNotAt(orgA, ids, childField, value);
@@ -263,8 +268,8 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           injected.delayMs = 0;
           await drain();
           skipping = false;
-          runs.push({ patchMs, toStreamMs, propagationMs, settledMs, sequentialMs, parallelMs, requestsPerChild: requests / ids.length });
-          log(`fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms, ${(requests / ids.length).toFixed(2)} requests/child`);
+          runs.push({ patchMs, toStreamMs, propagationMs, settledMs, sequentialMs, parallelMs, requestsPerChild: requests / ids.length, byCommand });
+          log(`fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms, ${(requests / ids.length).toFixed(2)} requests/child (${Object.entries(byCommand).map(([c, n]) => `${c} ${n}`).join(', ')})`);
         } catch (error) {
           result.errors.push(`(a) ${variant} run ${r}: ${(error as Error).message.split('\n')[0]}`);
           log(`fanout (a) ${variant} run ${r}: FAILED ${(error as Error).message}`);

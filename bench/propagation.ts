@@ -31,7 +31,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 import { prepareCard } from '../domain/cards';
 import { convertValue } from '../domain/connections';
 import type { UseCaseContext } from '../domain/context';
-import { summaryOf } from '../domain/edges';
+import { bornWithParent, summaryOf } from '../domain/edges';
 import type { Card, ItemSummary, PipeDefinition } from '../domain/model';
 import { normalizeTitle } from '../domain/fields';
 import { FAN_OUT_CHUNK } from '../domain/stream';
@@ -495,7 +495,7 @@ export async function createDirect(
       firstDirect ??= prepared[0]!.card.id;
       const now = new Date().toISOString();
       const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
-      const writes: TransactItem[] = [...prepared.flatMap((p) => p.steps.map((s) => s.item)), ...edgeWrites];
+      const writes: TransactItem[] = [...prepared.flatMap((p) => bornWithParent(p.steps, p.card.id).map((s) => s.item)), ...edgeWrites];
       const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
       const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
       if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);

@@ -5,6 +5,7 @@ import { nowIso, type UseCaseContext } from './context';
 import {
   assertIfMatch,
   assertParent,
+  bornWithParent,
   connectExisting,
   connectionFor,
   containerDefinition,
@@ -79,6 +80,6 @@ export async function createChild(
   const parent = summaryOf(parentType, header.item);
   const child = summaryOf(childType, prepared.child);
   const now = nowIso(ctx);
-  await runSteps(ctx, [...prepared.steps, ...edgeSteps(ctx, connection, parent, [child], [], now, false), parentStep(ctx, parent, now, { adding: true, ifMatch })]);
+  await runSteps(ctx, [...bornWithParent(prepared.steps, prepared.child.id), ...edgeSteps(ctx, connection, parent, [child], [], now, false), parentStep(ctx, parent, now, { adding: true, ifMatch })]);
   return { childType, child: childType === 'card' ? cardView(prepared.child as Card) : recordView(prepared.child as DbRecord) };
 }

@@ -13,7 +13,7 @@ import { CHANGED_BY, PROPAGATION, syncedValues, syncVersionAttribute } from './p
 import { itemPk, itemTypeOf } from './store/connections';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled, type TransactItem } from './store/dynamo';
-import type { ItemCore, ItemHeader } from './store/items';
+import { PARENT_LINKS, type ItemCore, type ItemHeader } from './store/items';
 import { EDGE_PREFIX, gsi2, keys } from './store/keys';
 
 export type AnyItem = Card | DbRecord;
@@ -183,7 +183,7 @@ export function edgeSteps(
   // The children's versions move on too: their parents are part of what they show.
   for (const child of childrenExist ? adds : []) {
     list.push({
-      item: guards?.get(child.id) ?? ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true }),
+      item: guards?.get(child.id) ?? ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true, asChild: true }),
       fail: () => new ValidationError(`${child.id} no longer exists`, [{ path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' }]),
     });
   }
@@ -191,6 +191,11 @@ export function edgeSteps(
     list.push({ item: ctx.store.connections.edgeTouch(orgId, child.type, child.id, undefined, now, { adding: false }), fail: () => new NotFoundError('Connected child', child.id) });
   }
   return list;
+}
+
+/** A child created with its parent edge in one transaction: its create says it has one parent (see PARENT_LINKS). */
+export function bornWithParent<T extends { item: TransactItem }>(list: T[], childId: string): T[] {
+  return list.map((s) => (s.item.Put?.Item?.['id'] === childId && s.item.Put.Item[PARENT_LINKS] === 0 ? { ...s, item: { Put: { ...s.item.Put, Item: { ...s.item.Put.Item, [PARENT_LINKS]: 1 } } } } : s));
 }
 
 /** The writes that create an item, each with its failure: the container or phase went away. */
@@ -293,7 +298,7 @@ async function syncOnConnect(ctx: UseCaseContext, connection: Connection, parent
   const changed = Object.entries(values).filter(([fieldId, value]) => (value === null ? current[fieldId] !== undefined && current[fieldId] !== null : !isDeepStrictEqual(current[fieldId], value)));
   if (!changed.length) return undefined;
   // The touch already moves the version and updatedAt on; the sync adds its values to it.
-  const update = ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, { adding: true }).Update!;
+  const update = ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, { adding: true, asChild: true }).Update!;
   const names: Record<string, string> = { ...update.ExpressionAttributeNames, '#values': 'values', '#sv': syncVersionAttribute(connection.id), '#by': CHANGED_BY };
   const attrValues: Record<string, unknown> = {
     ...update.ExpressionAttributeValues,

@@ -15,7 +15,7 @@ import { CHANGED_BY, PROPAGATION, planChildUpdates, summaryDiffers, syncedValues
 import type { Store } from './store';
 import { itemPk, itemTypeOf } from './store/connections';
 import { isConditionFailure, queryAll, queryPage, type Item } from './store/dynamo';
-import { PARENTS_REFRESHED } from './store/items';
+import { PARENT_LINKS, PARENTS_REFRESHED } from './store/items';
 import { EDGE_PREFIX, ENTITY, gsi2, keys } from './store/keys';
 
 /** Child edges read per page of a fan-out (a chunk): its cursor is stored after each. */
@@ -158,7 +158,11 @@ export class StreamWork {
     const by = raw[CHANGED_BY] as { source?: string; parentId?: string; connectionId?: string } | undefined;
     const propagated = by?.source === PROPAGATION && !isDeepStrictEqual((before as unknown as Record<string, unknown>)[CHANGED_BY], by);
     const parentsCurrent = raw[PARENTS_REFRESHED] === after.version;
-    if (summaryChanged && !parentsCurrent) await this.refreshParentsOf(orgId, type, after.id, newSummary, propagated ? by : undefined);
+    // An item never given a parent has none to tell; one given only the parent whose propagated
+    // write this is was refreshed by that fan-out: no Query for parents either way.
+    const links = raw[PARENT_LINKS];
+    const noOtherParent = typeof links === 'number' && (links === 0 || (links === 1 && propagated));
+    if (summaryChanged && !parentsCurrent && !noOtherParent) await this.refreshParentsOf(orgId, type, after.id, newSummary, propagated ? by : undefined);
     const valuesChanged = !isDeepStrictEqual(before.values, after.values);
     // A connect bumps only the edge sequence: nothing to carry anywhere.
     if (!summaryChanged && !valuesChanged) return;

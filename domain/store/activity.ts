@@ -5,7 +5,8 @@
  * derived from the stream record, so a replay overwrites the entry with itself; it expires with
  * the organization's retention (TTL on `expiresAt`).
  */
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ActivityEntry, AuditEntry } from '../activity';
 import { activityPartitions, ENTITY, keys } from './keys';
 
@@ -19,6 +20,14 @@ export interface AuditFilter {
   entityId?: string;
 }
 
+/** BatchWriteItem's limit. */
+const BATCH = 25;
+
+interface PendingPut {
+  item: Item;
+  done: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+}
+
 const expiry = (occurredAt: string, retentionDays: number) => Math.floor(Date.parse(occurredAt) / 1000) + retentionDays * 86_400;
 
 export class ActivityStore {
@@ -27,13 +36,55 @@ export class ActivityStore {
     private readonly table: string,
   ) {}
 
-  async putActivity(entry: ActivityEntry, retentionDays: number): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.activity(entry.orgId, entry.itemId, entry.occurredAt, entry.id), entity: ENTITY.activity, orgId: entry.orgId, entry, expiresAt: expiry(entry.occurredAt, retentionDays) },
-      }),
-    );
+  /**
+   * Activity puts asked for in the same turn of the event loop (the stream processor runs many
+   * records at once: a fan-out's children each add one) go out together, 25 to a BatchWriteItem.
+   * They are plain puts at keys derived from the stream record, so batching changes nothing but
+   * the request count; each caller's promise settles when its own entry is written.
+   */
+  private pending = new Map<string, PendingPut>();
+  private scheduled = false;
+
+  putActivity(entry: ActivityEntry, retentionDays: number): Promise<void> {
+    const item = { ...keys.activity(entry.orgId, entry.itemId, entry.occurredAt, entry.id), entity: ENTITY.activity, orgId: entry.orgId, entry, expiresAt: expiry(entry.occurredAt, retentionDays) };
+    return new Promise<void>((resolve, reject) => {
+      // A key twice in one batch is refused by DynamoDB: the same record's entry, written once.
+      const key = `${item.PK}\u0000${item.SK}`;
+      const pending = this.pending.get(key);
+      if (pending) {
+        pending.item = item;
+        pending.done.push({ resolve, reject });
+      } else this.pending.set(key, { item, done: [{ resolve, reject }] });
+      if (this.pending.size >= BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush() {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (let i = 0; i < all.length; i += BATCH) void this.writeBatch(all.slice(i, i + BATCH));
+  }
+
+  private async writeBatch(batch: PendingPut[]) {
+    try {
+      let left = batch.map((p) => ({ PutRequest: { Item: p.item } }));
+      for (let attempt = 0; left.length; attempt++) {
+        if (attempt > 8) throw new Error(`BatchWriteItem left ${left.length} activity entries unprocessed`);
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: left } }));
+        left = (out.UnprocessedItems?.[this.table] ?? []) as typeof left;
+      }
+      for (const p of batch) for (const d of p.done) d.resolve();
+    } catch (error) {
+      for (const p of batch) for (const d of p.done) d.reject(error);
+    }
   }
 
   async putAudit(entry: AuditEntry, retentionDays: number): Promise<void> {

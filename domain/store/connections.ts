@@ -8,6 +8,7 @@ import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient
 import type { Connection, ContainerRef, Edge, ItemSummary, ItemType } from '../model';
 import { strip } from './containers';
 import { isConditionFailure, queryAll, queryPage, type Item, type TransactItem } from './dynamo';
+import { PARENT_LINKS, PARENT_LINKS_UNKNOWN } from './items';
 import { EDGE_PREFIX, ENTITY, gsi1, keys } from './keys';
 
 export function containerPk(orgId: string, ref: ContainerRef): string {
@@ -116,13 +117,27 @@ export class ConnectionStore {
    * marked (the job's plan stays complete). A disconnect leaves both alone: removing an edge can
    * leave nothing dangling. With `expectedVersion` (If-Match) the change happens only at that version.
    */
-  edgeTouch(orgId: string, type: ItemType, id: string, containerId: string | undefined, now: string, options: { adding: boolean; expectedVersion?: number }): TransactItem {
+  edgeTouch(
+    orgId: string,
+    type: ItemType,
+    id: string,
+    containerId: string | undefined,
+    now: string,
+    options: { adding: boolean; expectedVersion?: number; /** The item gets a parent (it is the child). */ asChild?: boolean },
+  ): TransactItem {
     const conditions = ['attribute_exists(PK)'];
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':one': 1, ':now': now };
+    const set: string[] = [];
     if (options.adding) {
       conditions.push('attribute_not_exists(deleting)');
       values[':zero'] = 0;
+      set.push('edgeSeq = if_not_exists(edgeSeq, :zero) + :one');
+      if (options.asChild) {
+        names['#links'] = PARENT_LINKS;
+        values[':unknown'] = PARENT_LINKS_UNKNOWN;
+        set.push('#links = if_not_exists(#links, :unknown) + :one');
+      }
     }
     if (containerId !== undefined) {
       conditions.push('#container = :container');
@@ -137,7 +152,7 @@ export class ConnectionStore {
       Update: {
         TableName: this.table,
         Key: { PK: itemPk(orgId, type, id), SK: '#META' },
-        UpdateExpression: `SET ${options.adding ? 'edgeSeq = if_not_exists(edgeSeq, :zero) + :one, ' : ''}version = version + :one, updatedAt = :now`,
+        UpdateExpression: `SET ${[...set, 'version = version + :one', 'updatedAt = :now'].join(', ')}`,
         ConditionExpression: conditions.join(' AND '),
         ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
         ExpressionAttributeValues: values,

@@ -15,6 +15,15 @@ export type ItemKind = 'card' | 'record';
 /** Attribute on a card: the version whose summary its parents' edges were given in the write itself. */
 export const PARENTS_REFRESHED = 'parentsRefreshed';
 
+/**
+ * Attribute on a card or record: how many parent edges it has ever been given (never lowered, so
+ * at most this many parents). 0 or 1 lets the stream skip the Query for parents a propagated or
+ * unparented change would refresh. Items written before it existed lack it (unknown: query);
+ * their first connect takes it to PARENT_LINKS_UNKNOWN + 1, still "unknown".
+ */
+export const PARENT_LINKS = 'parentLinks';
+export const PARENT_LINKS_UNKNOWN = 1_000_000;
+
 /** Tombstones of deleted items stay this long in the change log (GSI3) for incremental sync. */
 export const TOMBSTONE_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -110,7 +119,7 @@ export class ItemStore {
       {
         Put: {
           TableName: this.table,
-          Item: { ...this.key(orgId, kind, entity.id), ...this.indexKeys(orgId, kind, entity), entity: isCard ? ENTITY.card : ENTITY.record, orgId, ...entity },
+          Item: { ...this.key(orgId, kind, entity.id), ...this.indexKeys(orgId, kind, entity), entity: isCard ? ENTITY.card : ENTITY.record, orgId, [PARENT_LINKS]: 0, ...entity },
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
