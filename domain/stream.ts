@@ -83,8 +83,16 @@ export interface FanOutJob {
   handoff?: number;
 }
 
-/** Kept for readers of older job items (the stream step ignores them). */
-export type PropagationJob = FanOutJob;
+/**
+ * A job item of the format before one-job-per-parent (`PROPAGATE#<version>` under the parent's
+ * job partition, no `state`): a fan-out of `parentVersion` that may have stopped part-way.
+ */
+export interface LegacyPropagationJob {
+  orgId: string;
+  parentType: ItemType;
+  parentId: string;
+  parentVersion: number;
+}
 
 interface FanOutMark {
   version: number;
@@ -224,6 +232,25 @@ export class StreamWork {
     const state = await this.stateOf(orgId, parentType, parent);
     const summary = summaryDiffers(mark?.summary ?? before, state.summary);
     await this.run({ orgId, parentType, parentId, state, summary, step: 0 });
+  }
+
+  /**
+   * A legacy job's record: its children past the cursor may lack that version, so unless the mark
+   * shows a full pass at it or later, the parent's current state goes to every child (version
+   * guards skip the ones that hold it); then the legacy item is removed.
+   */
+  async resumeLegacy(job: LegacyPropagationJob, key: { PK: string; SK: string }): Promise<void> {
+    const mark = await this.getMark(job.orgId, job.parentId);
+    if (!mark || mark.version < job.parentVersion) {
+      const parent = await this.store.items.get<AnyItem>(job.orgId, job.parentType, job.parentId);
+      if (parent) {
+        const existing = await this.getJob(job.orgId, job.parentId);
+        if (existing) await this.run(existing);
+        // The summaries too: what the children hold of the parent is unknown.
+        else await this.run({ orgId: job.orgId, parentType: job.parentType, parentId: job.parentId, state: await this.stateOf(job.orgId, job.parentType, parent), summary: true, step: 0 });
+      }
+    }
+    await this.doc.send(new DeleteCommand({ TableName: this.store.table, Key: key }));
   }
 
   /** Continues a job handed over by its own stream record. */

@@ -13,7 +13,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card, DbRecord } from '../../domain/model';
-import { StreamWork, type FanOutJob, type FanOutTuning, type StreamHooks } from '../../domain/stream';
+import { StreamWork, type FanOutJob, type FanOutTuning, type LegacyPropagationJob, type StreamHooks } from '../../domain/stream';
 import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { logger } from '../shared/logger';
@@ -143,6 +143,11 @@ async function propagate({ record, before, after, work }: StreamStepInput) {
     const previous = before?.['job'] as FanOutJob | undefined;
     // Only a hand-over starts work here; the cursor saves of a running fan-out are its own business.
     if (job?.state && (job.handoff ?? 0) !== (previous?.handoff ?? 0)) await work.resume(job);
+    // A job item of the earlier format (one per parent version, no state): finished afresh.
+    const legacy = after['job'] as LegacyPropagationJob | undefined;
+    if (legacy && !job?.state && typeof legacy.parentVersion === 'number' && typeof after['SK'] === 'string' && after['SK'].startsWith('PROPAGATE#')) {
+      await work.resumeLegacy(legacy, { PK: after['PK'] as string, SK: after['SK'] });
+    }
   }
 }
 
