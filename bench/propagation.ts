@@ -29,7 +29,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { prepareCard } from '../domain/cards';
-import { convertValue } from '../domain/connections';
+import { convertValue } from '../domain/field-map';
 import type { UseCaseContext } from '../domain/context';
 import { bornWithParent, summaryOf } from '../domain/edges';
 import type { Card, ItemSummary, PipeDefinition } from '../domain/model';

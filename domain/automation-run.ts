@@ -36,7 +36,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AutomationStore } from './automation-store';
-import type { Automation, AutomationRun } from './automations';
+import type { Automation, AutomationRun } from './automation-model';
 import { moveCard, updateCard } from './cards';
 import { createChild } from './children';
 import { RESERVED_SUBJECT_PREFIX } from './auth';

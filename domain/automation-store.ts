@@ -7,7 +7,7 @@
  * that read. GSI2 lists the organization's automations (`ORG#o#AUTOS`). Runs and loop-guard counters share the automation's partition and expire by TTL.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Automation, AutomationRun } from './automations';
+import type { Automation, AutomationRun } from './automation-model';
 import type { Edge, ItemType } from './model';
 import { itemPk } from './store/connections';
 import { containerLive, strip } from './store/containers';

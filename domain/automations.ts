@@ -6,50 +6,14 @@
  * stream reports (automation-run.ts).
  */
 import type { AutomationStore } from './automation-store';
+import type { Automation, AutomationAction, AutomationRun, AutomationTrigger, CreateAutomationInput, UpdateAutomationInput } from './automation-model';
 import { nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import { checkValue } from './fields';
 import { newId } from './ids';
 import type { Connection, Page, PipeDefinition } from './model';
-import type { AutomationActionInput, AutomationTriggerInput, CreateAutomationInput, UpdateAutomationInput } from './schemas';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { gsi1, gsi2, keys } from './store/keys';
-
-export type AutomationTrigger = AutomationTriggerInput;
-export type AutomationAction = AutomationActionInput;
-
-export interface Automation {
-  id: string;
-  name: string;
-  pipeId: string;
-  enabled: boolean;
-  trigger: AutomationTrigger;
-  action: AutomationAction;
-  version: number;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type RunStatus = 'running' | 'done' | 'failed' | 'skipped';
-
-/** One automation's run for one trigger: the replay guard, and the log of what happened. */
-export interface AutomationRun {
-  automationId: string;
-  /** What the run fired on (see automation-run.ts): unique per automation. */
-  triggerKey: string;
-  trigger: AutomationTrigger['type'];
-  /** The card the action applies to: the triggering card, or the parent for children.all_finished. */
-  subjectId: string;
-  status: RunStatus;
-  /** Attempts that ended (done, failed or skipped). */
-  attempts: number;
-  /** create_connected_card: the child's id, fixed when the run is first claimed. */
-  childId?: string;
-  error?: { code: string; message: string; at: string };
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** What automation use cases need besides the shared store: their own repository. */
 export interface AutomationContext extends UseCaseContext {

@@ -1,7 +1,7 @@
 /** Card use cases: create in the start phase, update values, move under the connection rules, list, delete. */
 import { deleteItem } from './cascade';
 import { automationMark, nowIso, type UseCaseContext } from './context';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, } from './errors';
 import {
   connectionFieldSteps,
   containerDefinition,
@@ -15,13 +15,13 @@ import {
   splitValuesChecked,
   type Step,
 } from './edges';
+import { brokenMoveRules } from './connection-rules';
 import { newId } from './ids';
 import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
 import { updateItemValuesCounted } from './item-update';
-import type { Card, Connection, Page, PipeDefinition } from './model';
+import type { Card, Page, PipeDefinition } from './model';
 import { loadPipe } from './pipes';
 import { strip } from './store/containers';
-import type { ItemWithParents } from './store/items';
 import { listItems, type RawListQuery } from './query';
 import { fromHeader, touchesConnections, withConnectionIds } from './views';
 
@@ -158,37 +158,6 @@ export function enterPhase(card: Card, def: PipeDefinition, phaseId: string, now
   };
 }
 
-/**
- * The connection rules a move breaks (Pipefy's four), as problems that name the connection and
- * children. "A child exists" reads the count item; "children finished" reads the child edges of
- * that one connection (only when the rule applies and children exist).
- */
-async function brokenRules(ctx: UseCaseContext, core: ItemWithParents<Card>, outgoing: Connection[], finishing: boolean): Promise<FieldProblem[]> {
-  const problems: FieldProblem[] = [];
-  for (const connection of outgoing) {
-    const { rules } = connection;
-    const needChild = rules.childRequiredToMove || (finishing && rules.childRequiredToFinish);
-    const needFinished = rules.childrenFinishedToMove || (finishing && rules.childrenFinishedToFinish);
-    if (!needChild && !needFinished) continue;
-    const count = core.counts[connection.id] ?? 0;
-    const path = `connections.${connection.id}`;
-    if (needChild && count === 0) {
-      problems.push({ path, message: `${connection.name}: a child must exist before this card can ${rules.childRequiredToMove ? 'move on' : 'finish'}`, code: 'connection.childRequired' });
-    }
-    if (needFinished && count > 0) {
-      const open = await ctx.store.connections.unfinishedChildren(ctx.principal.orgId, 'card', core.item.id, connection.id);
-      if (open.length) {
-        problems.push({
-          path,
-          message: `${connection.name}: ${open.length} child${open.length === 1 ? ' is' : 'ren are'} not finished: ${open.slice(0, 10).map((e) => `${e.title} (${e.childId})`).join(', ')}${open.length > 10 ? ', …' : ''}`,
-          code: 'connection.childrenUnfinished',
-        });
-      }
-    }
-  }
-  return problems;
-}
-
 export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: string, ifMatch?: number) {
   for (let attempt = 1; ; attempt++) {
     // The card, its counts and its parents (whose copies of its summary the move refreshes): never its children.
@@ -211,7 +180,7 @@ export async function moveCard(ctx: UseCaseContext, cardId: string, phaseId: str
     if (missing.length) {
       throw new ValidationError(`The card cannot leave ${phaseName} until these are filled: ${missing.map((m) => m.message).join('; ')}`, missing, 'card.requiredFieldsMissing');
     }
-    const broken = await brokenRules(ctx, core, def.outgoing, target.done);
+    const broken = await brokenMoveRules(ctx, core, def.outgoing, target.done);
     if (broken.length) {
       throw new ValidationError(`The card cannot move to ${target.name}: ${broken.map((p) => p.message).join('; ')}`, broken, 'card.connectionRulesUnmet');
     }

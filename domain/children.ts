@@ -1,6 +1,6 @@
 /** Adding children to a parent card or record: connect an existing item, or create one from the parent. */
 import { prepareCard, cardView } from './cards';
-import { convertValue } from './connections';
+import { convertValue } from './field-map';
 import { nowIso, type UseCaseContext } from './context';
 import {
   assertIfMatch,

@@ -1,48 +1,44 @@
 /** Connection definitions: which parent (pipe or database) owns which children, and how. */
 import { nowIso, type UseCaseContext } from './context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
-import { checkValue, type FieldType } from './fields';
+import { checkValue } from './fields';
+import { mapCompatible } from './field-map';
 import { newId } from './ids';
-import type { Connection, ContainerRef, Field, FieldMapEntry } from './model';
-import type { CreateConnectionInput, UpdateConnectionInput } from './schemas';
+import type { Connection, ConnectionRules, ContainerRef, Field, FieldMapEntry, OnParentDelete } from './model';
 import { bumpContainer } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled } from './store/dynamo';
 import { gsi1 } from './store/keys';
 import { removeEdgesOfConnection } from './edges';
 
+interface FieldMapEntryInput {
+  childFieldId: string;
+  parentFieldId?: string | undefined;
+  value?: unknown;
+  sync?: boolean | undefined;
+}
+
+export interface UpdateConnectionInput {
+  name?: string | undefined;
+  entries?: Connection['entries'] | undefined;
+  /** null removes the limit. */
+  maxChildren?: number | null | undefined;
+  canCreate?: boolean | undefined;
+  canConnectExisting?: boolean | undefined;
+  fieldMap?: FieldMapEntryInput[] | undefined;
+  rules?: Partial<ConnectionRules> | undefined;
+  onParentDelete?: OnParentDelete | undefined;
+}
+
+export interface CreateConnectionInput extends Omit<UpdateConnectionInput, 'name' | 'entries' | 'maxChildren'> {
+  name: string;
+  entries: Connection['entries'];
+  maxChildren?: number | undefined;
+  parent: ContainerRef;
+  child: ContainerRef;
+}
+
 const NO_RULES = { childRequiredToMove: false, childRequiredToFinish: false, childrenFinishedToMove: false, childrenFinishedToFinish: false };
-
-/** Which parent field types may fill which child field types (besides the same type). */
-const COMPATIBLE: Partial<Record<FieldType, FieldType[]>> = {
-  short_text: ['email', 'phone', 'single_select', 'date'],
-  long_text: ['short_text', 'email', 'phone', 'single_select', 'date'],
-  datetime: ['date'],
-};
-
-export function mapCompatible(parent: Field, child: Field): string | null {
-  if (child.type === 'connection' || parent.type === 'connection') return 'connection fields cannot be auto-filled';
-  if (parent.type === child.type) {
-    if (parent.options && child.options) {
-      const missing = parent.options.filter((o) => !child.options!.includes(o));
-      if (missing.length) return `the child field lacks options ${missing.map((o) => `"${o}"`).join(', ')} of the parent field`;
-    }
-    return null;
-  }
-  if (parent.type === 'single_select' && child.type === 'multi_select') {
-    const missing = (parent.options ?? []).filter((o) => !child.options?.includes(o));
-    return missing.length ? `the child field lacks options ${missing.map((o) => `"${o}"`).join(', ')}` : null;
-  }
-  return COMPATIBLE[child.type]?.includes(parent.type) ? null : `a ${parent.type} field cannot fill a ${child.type} field`;
-}
-
-/** Converts a parent value for a compatible child field of another type. */
-export function convertValue(parent: Field, child: Field, value: unknown): unknown {
-  if (parent.type === child.type || value === undefined || value === null) return value;
-  if (parent.type === 'single_select' && child.type === 'multi_select') return [value];
-  if (parent.type === 'date' && child.type === 'datetime') return `${value}T00:00:00Z`;
-  return String(value);
-}
 
 interface Definitions {
   parentFields: Field[];

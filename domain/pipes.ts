@@ -4,13 +4,31 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError 
 import { assertTitleField, buildField, changeField, fieldView, type FieldChange, type NewFieldInput } from './field-defs';
 import { newId } from './ids';
 import type { Connection, Field, Phase, Pipe, PipeDefinition } from './model';
-import type { CreatePipeInput } from './schemas';
 import { bumpContainer, strip } from './store/containers';
 import { decodeCursor, encodeCursor } from './store/cursor';
 import { TransactionCancelled } from './store/dynamo';
 import { gsi1, keys } from './store/keys';
 
-type PhaseInput = NonNullable<CreatePipeInput['phases']>[number];
+/** A field defined inline while creating a pipe: may be the title field. */
+export interface NewFieldInlineInput extends Omit<NewFieldInput, 'connectionId'> {
+  isTitle?: boolean | undefined;
+}
+
+interface PhaseInput {
+  name: string;
+  description?: string | undefined;
+  done?: boolean | undefined;
+  fields?: NewFieldInlineInput[] | undefined;
+}
+
+export interface CreatePipeInput {
+  name: string;
+  description?: string | undefined;
+  startFormFields?: NewFieldInlineInput[] | undefined;
+  /** In order; the first is the start phase. */
+  phases?: PhaseInput[] | undefined;
+}
+
 const DEFAULT_PHASES: PhaseInput[] = [{ name: 'To do' }, { name: 'Doing' }, { name: 'Done', done: true }];
 
 export function pipeView(def: PipeDefinition) {

@@ -3,7 +3,7 @@
  * take which values, and whether the summaries neighbours hold must be refreshed.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { convertValue } from './connections';
+import { convertValue } from './field-map';
 import type { Connection, Field, ItemSummary } from './model';
 
 /** Attribute that marks writes made by propagation, so automations and webhooks can skip them. */

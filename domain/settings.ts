@@ -6,15 +6,7 @@ import { DEFAULT_ACTIVITY_RETENTION_DAYS } from './activity-log';
 import type { UseCaseContext } from './context';
 import { nowIso } from './context';
 import { PreconditionFailedError } from './errors';
-
-export interface OrgSettings {
-  /** Days activity and audit entries are kept (DynamoDB TTL); a change applies to entries written from then on. */
-  activityRetentionDays: number;
-  version: number;
-  updatedAt?: string;
-}
-
-export const RETENTION_LIMITS = { min: 1, max: 3650 } as const;
+import type { OrgSettings } from './settings-model';
 
 const withDefaults = (stored: Partial<OrgSettings> | null): OrgSettings => ({
   activityRetentionDays: stored?.activityRetentionDays ?? DEFAULT_ACTIVITY_RETENTION_DAYS,

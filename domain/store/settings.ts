@@ -1,7 +1,7 @@
 /** The organization's settings item (`ORG#o#SETTINGS`, `#META`); absent until an admin changes one. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { OrgSettings } from '../settings';
+import type { OrgSettings } from '../settings-model';
 import { ENTITY, keys } from './keys';
 
 export class SettingsStore {

@@ -7,7 +7,7 @@
  * message never logs an attempt twice.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery } from '../webhooks';
+import type { DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery } from '../webhook-model';
 import { isConditionFailure, queryAll, setClauses, TransactionCancelled, transactWrite, type Item } from './dynamo';
 import { ENTITY, keys, WEBHOOK_PREFIX, webhookPartitions } from './keys';
 

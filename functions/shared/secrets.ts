@@ -26,7 +26,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { WebhookStore } from '../../domain/store/webhooks';
-import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer, type Webhook } from '../../domain/webhooks';
+import type { Webhook } from '../../domain/webhook-model';
+import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer } from '../../domain/webhooks';
 import { logger } from './logger';
 import { traced } from './tracer';
 

@@ -20,7 +20,7 @@ import { documentClient } from '../../domain/store/client';
 import { ENTITY } from '../../domain/store/keys';
 import { WebhookStore } from '../../domain/store/webhooks';
 import type { StreamWork } from '../../domain/stream';
-import type { Webhook, WebhookDelivery } from '../../domain/webhooks';
+import type { Webhook, WebhookDelivery } from '../../domain/webhook-model';
 import { tableName } from '../shared/env';
 import { enqueueDeliveries, type DeliveryMessage } from '../deliveries/queue';
 import { publishEvents } from './event-bus';

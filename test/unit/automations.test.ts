@@ -10,7 +10,7 @@ import {
   writerOf,
   type CardImage,
 } from '../../domain/automation-run';
-import type { Automation } from '../../domain/automations';
+import type { Automation } from '../../domain/automation-model';
 import { principalFromClaims } from '../../domain/auth';
 import { isId } from '../../domain/ids';
 import { CreateAutomation } from '../../domain/schemas';
