@@ -123,7 +123,8 @@ export function firedByCardChange(eventName: StreamEventName, before: CardImage 
         return eventName === 'MODIFY' && before !== undefined && before.phaseId !== after.phaseId && after.phaseId === trigger.phaseId;
       case 'field.changed':
         return eventName === 'MODIFY' && before !== undefined && !sameValue(before.values?.[trigger.fieldId], after.values?.[trigger.fieldId]);
-      case 'children.all_finished':
+      default:
+        // children.all_finished fires on a child's change, not on the card's own (below).
         return false;
     }
   });

@@ -82,7 +82,7 @@ export class AutomationStore {
         new DeleteCommand({
           TableName: this.table,
           Key: keys.automation(orgId, automationId),
-          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :v' : ''),
+          ConditionExpression: `attribute_exists(PK)${expectedVersion !== undefined ? ' AND version = :v' : ''}`,
           ExpressionAttributeValues: expectedVersion !== undefined ? { ':v': expectedVersion } : undefined,
         }),
       );

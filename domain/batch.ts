@@ -17,7 +17,7 @@
  */
 import { automationMark, type UseCaseContext } from './context';
 import { loadDatabase } from './databases';
-import { containerOf, createSteps, readCore, runSteps, type AnyItem, type Step } from './edges';
+import { containerOf, readCore, runSteps, type AnyItem, type Step } from './edges';
 import { AppError, ConflictError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import { cardView, prepareCard } from './cards';
 import { planValuesUpdate } from './item-update';

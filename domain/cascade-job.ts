@@ -34,7 +34,7 @@ const label = (type: ItemType) => (type === 'card' ? 'Card' : 'Record');
 /** Runs the job's current step if the stored job is still at it (a replayed record does nothing). */
 export async function runCascadeStep(store: Store, seen: CascadeJob): Promise<void> {
   const job = await store.jobs.get(seen.orgId, seen.id);
-  if (!job || job.status !== 'running' || job.step !== seen.step) return;
+  if (job?.status !== 'running' || job.step !== seen.step) return;
   const next = await stepOf(store, job);
   await beforeWrite(`advance:${job.step}`);
   await store.jobs.advance({ ...next, step: job.step + 1, updatedAt: new Date().toISOString() }, job.step);

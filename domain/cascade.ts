@@ -239,7 +239,7 @@ export async function deleteItem(ctx: UseCaseContext, type: ItemType, id: string
       TableName: ctx.store.table,
       Key: { PK: itemPk(orgId, type, id), SK: '#META' },
       UpdateExpression: 'SET deleting = :job',
-      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting) AND version = :v AND ' + (header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'),
+      ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(deleting) AND version = :v AND ${header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'}`,
       ExpressionAttributeValues: { ':job': job.id, ':v': header.item.version, ...(header.edgeSeq === undefined ? {} : { ':seq': header.edgeSeq }) },
     },
   };
@@ -277,7 +277,7 @@ async function syncWrites(ctx: UseCaseContext, plan: DeletePlan): Promise<Transa
       Delete: {
         TableName: table,
         Key: { PK: pk, SK: '#META' },
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting) AND version = :v AND ' + (header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'),
+        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(deleting) AND version = :v AND ${header.edgeSeq === undefined ? 'attribute_not_exists(edgeSeq)' : 'edgeSeq = :seq'}`,
         ExpressionAttributeValues: { ':v': header.item.version, ...(header.edgeSeq === undefined ? {} : { ':seq': header.edgeSeq }) },
       },
     });

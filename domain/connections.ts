@@ -63,15 +63,21 @@ async function loadEnd(ctx: UseCaseContext, ref: ContainerRef, path: string) {
 function checkFieldMap(map: FieldMapEntry[], defs: Definitions, connectionId: string | undefined): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
-  map.forEach((entry, i) => {
+  for (const [i, entry] of map.entries()) {
     const path = `body.fieldMap.${i}`;
     const child = defs.childFields.find((f) => f.id === entry.childFieldId);
-    if (!child) return problems.push({ path: `${path}.childFieldId`, message: `${entry.childFieldId} is not a field of the child`, code: 'field.unknown' });
+    if (!child) {
+      problems.push({ path: `${path}.childFieldId`, message: `${entry.childFieldId} is not a field of the child`, code: 'field.unknown' });
+      continue;
+    }
     if (seen.has(child.id)) problems.push({ path: `${path}.childFieldId`, message: `${child.label} is mapped twice`, code: 'connection.fieldMappedTwice' });
     seen.add(child.id);
     if (entry.parentFieldId !== undefined) {
       const parent = defs.parentFields.find((f) => f.id === entry.parentFieldId);
-      if (!parent) return problems.push({ path: `${path}.parentFieldId`, message: `${entry.parentFieldId} is not a field of the parent`, code: 'field.unknown' });
+      if (!parent) {
+        problems.push({ path: `${path}.parentFieldId`, message: `${entry.parentFieldId} is not a field of the parent`, code: 'field.unknown' });
+        continue;
+      }
       const why = mapCompatible(parent, child);
       if (why) problems.push({ path, message: `${parent.label} → ${child.label}: ${why}`, code: 'connection.incompatibleFields' });
     } else {
@@ -84,8 +90,7 @@ function checkFieldMap(map: FieldMapEntry[], defs: Definitions, connectionId: st
         problems.push({ path: `${path}.sync`, message: `${child.label} already follows connection ${other.id} (${other.name})`, code: 'connection.fieldAlreadySynced' });
       }
     }
-    return undefined;
-  });
+  }
   return problems;
 }
 

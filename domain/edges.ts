@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { UseCaseContext } from './context';
 import { nowIso } from './context';
 import { titleFrom } from './field-defs';
-import { AppError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
+import { type AppError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldProblem } from './errors';
 import { isFilled, normalizeTitle, parseConnectionChange, type ConnectionFieldChange } from './fields';
 import type { Card, Connection, ContainerRef, DbRecord, Edge, Field, ItemSummary, ItemType } from './model';
 import { CHANGED_BY, PROPAGATION, syncedValues, syncVersionAttribute } from './propagation';
@@ -35,7 +35,7 @@ export async function runSteps(ctx: UseCaseContext, list: Step[]): Promise<void>
     await ctx.store.containers.transact(list.map((s) => s.item));
   } catch (error) {
     if (error instanceof TransactionCancelled) {
-      const index = error.codes.findIndex((code) => code === 'ConditionalCheckFailed');
+      const index = error.codes.indexOf('ConditionalCheckFailed');
       throw index >= 0 ? list[index]!.fail() : new ConflictError('A concurrent change got in the way; try again', 'resource.concurrentChange');
     }
     throw error;
@@ -454,8 +454,8 @@ export async function connectionFieldSteps(
     const entry = perConnection.get(connection.id) ?? { connection, adds: new Set<string>(), removes: new Set<string>(), path: `values.${fieldId}` };
     const adds = 'set' in change ? change.set.filter((id) => !current.has(id)) : change.add.filter((id) => !current.has(id));
     const removes = 'set' in change ? [...current].filter((id) => !change.set.includes(id)) : change.remove.filter((id) => current.has(id));
-    adds.forEach((id) => entry.adds.add(id));
-    removes.forEach((id) => entry.removes.add(id));
+    for (const id of adds) entry.adds.add(id);
+    for (const id of removes) entry.removes.add(id);
     perConnection.set(connection.id, entry);
   }
   const list: Step[] = [];

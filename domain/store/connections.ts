@@ -70,7 +70,7 @@ export class ConnectionStore {
           TableName: this.table,
           Key: keys.connection(orgId, connectionId),
           UpdateExpression: 'SET deleting = :t',
-          ConditionExpression: 'attribute_exists(PK)' + (version !== undefined ? ' AND version = :v' : ''),
+          ConditionExpression: `attribute_exists(PK)${version !== undefined ? ' AND version = :v' : ''}`,
           ExpressionAttributeValues: { ':t': true, ...(version !== undefined ? { ':v': version } : {}) },
         }),
       );

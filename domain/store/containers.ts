@@ -62,7 +62,7 @@ export function bumpContainer(
       Key: containerKey(orgId, kind, id),
       UpdateExpression: `SET ${set.join(', ')}${extra.remove?.length ? ` REMOVE ${extra.remove.join(', ')}` : ''}`,
       ConditionExpression:
-        'attribute_exists(PK) AND attribute_not_exists(deleting)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+        `attribute_exists(PK) AND attribute_not_exists(deleting)${expectedVersion !== undefined ? ' AND version = :expected' : ''}`,
       ExpressionAttributeNames: extra.names && Object.keys(extra.names).length ? extra.names : undefined,
       ExpressionAttributeValues: {
         ':one': 1,
@@ -200,7 +200,7 @@ export class ContainerStore {
           TableName: this.table,
           Key: key,
           UpdateExpression: on ? `SET ${mark} = :true` : `REMOVE ${mark}`,
-          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :v' : ''),
+          ConditionExpression: `attribute_exists(PK)${expectedVersion !== undefined ? ' AND version = :v' : ''}`,
           ExpressionAttributeValues: on || expectedVersion !== undefined
             ? { ...(on ? { ':true': true } : {}), ...(expectedVersion !== undefined ? { ':v': expectedVersion } : {}) }
             : undefined,

@@ -6,7 +6,7 @@
  * reads, so a cursor that slipped through could never make DynamoDB fail the query (a 500).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AppError, BadRequestError } from '../errors';
+import { type AppError, BadRequestError } from '../errors';
 import { TABLE_DEFINITION } from './table';
 
 type Key = Record<string, unknown>;

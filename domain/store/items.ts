@@ -272,7 +272,7 @@ export class ItemStore {
         Key: this.key(orgId, kind, id),
         UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
         // An item a cascade job has marked is gone for writers too.
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(deleting)${expectedVersion !== undefined ? ' AND version = :expected' : ''}`,
         ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
         ExpressionAttributeValues: values,
       },
@@ -345,7 +345,7 @@ export class ItemStore {
         new DeleteCommand({
           TableName: this.table,
           Key: this.key(orgId, kind, id),
-          ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+          ConditionExpression: `attribute_exists(PK)${expectedVersion !== undefined ? ' AND version = :expected' : ''}`,
           ExpressionAttributeValues: expectedVersion !== undefined ? { ':expected': expectedVersion } : undefined,
           ReturnValues: 'ALL_OLD',
         }),

@@ -146,7 +146,7 @@ export class WebhookStore {
           Delete: {
             TableName: this.table,
             Key: keys.webhook(orgId, webhookId),
-            ConditionExpression: 'attribute_exists(PK)' + (expectedVersion !== undefined ? ' AND version = :expected' : ''),
+            ConditionExpression: `attribute_exists(PK)${expectedVersion !== undefined ? ' AND version = :expected' : ''}`,
             ...(expectedVersion !== undefined ? { ExpressionAttributeValues: { ':expected': expectedVersion } } : {}),
           },
         },
@@ -237,7 +237,10 @@ export class WebhookStore {
       if (!lapsed.length) return false;
       const names: Record<string, string> = {};
       const values: Record<string, number> = {};
-      lapsed.forEach(([id, until], i) => ((names[`#l${i}`] = id), (values[`:l${i}`] = until)));
+      for (const [i, [id, until]] of lapsed.entries()) {
+        names[`#l${i}`] = id;
+        values[`:l${i}`] = until;
+      }
       try {
         await this.doc.send(
           new UpdateCommand({

@@ -68,10 +68,10 @@ export async function deliverOne(record: SQSRecord): Promise<AttemptOutcome> {
   const { orgId, webhookId, eventId } = parsed.data;
   const current = await webhooks.getDelivery(orgId, webhookId, eventId);
   // Delivered, failed for good, or expired: a repeated or stale message.
-  if (!current || current.status !== 'pending') return 'skipped';
+  if (current?.status !== 'pending') return 'skipped';
   const seen = current.attempts;
   const hook = await webhooks.get(orgId, webhookId);
-  if (!hook || !hook.enabled) {
+  if (!hook?.enabled) {
     await webhooks.abandon(orgId, webhookId, eventId, seen, hook ? 'webhook disabled' : 'webhook deleted', new Date().toISOString());
     recordWebhookDelivery('abandoned');
     return 'skipped';

@@ -141,9 +141,13 @@ const unwrappedKeys = new Map<string, Promise<Buffer>>();
 
 function sealingKey(orgId: string): Promise<DataKey> {
   const cached = sealingKeys.get(orgId);
-  if (cached) {
+  if (cached !== undefined) {
     // A failed generation is not cached; an expired key is replaced.
-    return cached.then((k): DataKey | Promise<DataKey> => (k.until > Date.now() ? k : (sealingKeys.delete(orgId), sealingKey(orgId))));
+    return cached.then((k): DataKey | Promise<DataKey> => {
+      if (k.until > Date.now()) return k;
+      sealingKeys.delete(orgId);
+      return sealingKey(orgId);
+    });
   }
   const created = keyProvider()
     .generate(orgId)

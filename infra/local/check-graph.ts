@@ -57,7 +57,7 @@ async function main() {
   });
   const doc = DynamoDBDocumentClient.from(dynamo);
 
-  let report;
+  let report: Awaited<ReturnType<typeof checkGraph>>;
   try {
     report = await checkGraph(doc, table, org);
   } catch (error) {

@@ -579,7 +579,7 @@ export function createGateway(options: GatewayOptions): Server {
 
   return createServer((req, res) => {
     const started = process.hrtime.bigint();
-    handle(req)
+    void handle(req)
       .catch((error: unknown) => {
         logError(`gateway error for ${req.method} ${req.url}:`, error);
         const requestId = newRequestId();

@@ -26,6 +26,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { DELIVERY_QUEUE_SETTINGS, type DeliveryQueueSettings } from '../../functions/deliveries/settings';
 import { LOCAL_REGION } from './dynamodb-local';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: the shape of aws-lambda's SQSHandler, which may resolve to nothing
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface LocalMessage {
@@ -144,7 +145,10 @@ export class LocalQueue {
       if (m.visibleAt > now) continue;
       const group = m.groupId ?? '';
       let list = byGroup.get(group);
-      if (!list) byGroup.set(group, (list = []));
+      if (!list) {
+        list = [];
+        byGroup.set(group, list);
+      }
       list.push(m);
     }
     for (const list of byGroup.values()) list.sort((a, b) => a.sentAt - b.sentAt);
@@ -298,20 +302,20 @@ export class LocalQueue {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
     };
     try {
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any>;
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
       if (input['QueueUrl'] !== undefined && new URL(String(input['QueueUrl'])).pathname !== new URL(this.url).pathname) {
         throw new QueueError('AWS.SimpleQueueService.NonExistentQueue', `No queue at ${input['QueueUrl']}`);
       }
       switch (target) {
         case 'AmazonSQS.SendMessage': {
-          const m = this.send(String(input['MessageBody']), input['MessageGroupId'], input['DelaySeconds'] ?? 0);
+          const m = this.send(String(input['MessageBody']), input['MessageGroupId'] as string | undefined, (input['DelaySeconds'] as number | undefined) ?? 0);
           return reply(200, { MessageId: m.messageId, MD5OfMessageBody: md5(m.body) });
         }
         case 'AmazonSQS.SendMessageBatch': {
-          const entries = (input['Entries'] ?? []) as Array<Record<string, any>>;
+          const entries = (input['Entries'] ?? []) as Array<Record<string, unknown>>;
           if (!entries.length || entries.length > 10) throw new QueueError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries');
           const Successful = entries.map((e) => {
-            const m = this.send(String(e['MessageBody']), e['MessageGroupId'], e['DelaySeconds'] ?? 0);
+            const m = this.send(String(e['MessageBody']), e['MessageGroupId'] as string | undefined, (e['DelaySeconds'] as number | undefined) ?? 0);
             return { Id: e['Id'], MessageId: m.messageId, MD5OfMessageBody: md5(m.body) };
           });
           return reply(200, { Successful, Failed: [] });

@@ -403,7 +403,10 @@ describe('webhook deliveries through the stream', () => {
     await settle();
     const lines: string[] = [];
     // Powertools writes EMF with its own Console on process.stdout.
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     try {
       await newCard(api, pipe);
