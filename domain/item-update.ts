@@ -10,7 +10,6 @@ import {
   readCore,
   runSteps,
   splitValuesChecked,
-  summaryOf,
   type AnyItem,
 } from './edges';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors';

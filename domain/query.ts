@@ -219,7 +219,7 @@ function parseSort(type: ItemType, fields: Field[], raw: string): SortSpec {
 
 // ——— Matching (pure) ————————————————————————————————————————————————————————————————————————
 
-function valueOf(item: Item, target: Target): unknown {
+function readTarget(item: Item, target: Target): unknown {
   switch (target.kind) {
     case 'phase':
       return item['phaseId'];
@@ -248,7 +248,7 @@ function compare(a: unknown, b: Scalar): number {
 }
 
 export function matchesCondition(item: Item, c: Condition): boolean {
-  const v = valueOf(item, c.target);
+  const v = readTarget(item, c.target);
   const first = c.values[0]!;
   if (c.op === 'empty') return isEmpty(v) === first;
   if (Array.isArray(v)) {
@@ -481,6 +481,7 @@ export async function runQuery(ctx: UseCaseContext, c: Container, q: ListQuery, 
   }
   if (plan.mode === 'sync' && !more) {
     const settled = new Date(now.getTime() - SYNC_SETTLE_MS).toISOString();
+    // biome-ignore lint/complexity/useMathMinMax: ISO timestamps, compared as strings
     result.nextUpdatedSince = settled > q.updatedSince! ? settled : q.updatedSince!;
   }
   return result;
@@ -554,7 +555,7 @@ async function runMemory(ctx: UseCaseContext, plan: Plan, sort: SortSpec, state:
     } while (key);
   }
   const sortValue = (item: Item): Scalar | null => {
-    const v = valueOf(item, { kind: 'field', field: sort.field! });
+    const v = readTarget(item, { kind: 'field', field: sort.field! });
     return isEmpty(v) || Array.isArray(v) ? null : (v as Scalar);
   };
   // Empty values sort last in both directions; ties by id keep pages stable.

@@ -12,7 +12,6 @@ import {
   readHeader,
   runSteps,
   splitValuesChecked,
-  summaryOf,
   type Step,
 } from './edges';
 import { newId } from './ids';

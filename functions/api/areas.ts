@@ -76,7 +76,10 @@ export function apiAreas(routes: ReadonlyArray<RouteSpec & { id: RouteId }> = ro
   for (const route of routes) {
     const name = areaOf(route);
     let area = byName.get(name);
-    if (!area) byName.set(name, (area = { name, modules: [], routes: [], access: 'NONE' }));
+    if (!area) {
+      area = { name, modules: [], routes: [], access: 'NONE' };
+      byName.set(name, area);
+    }
     if (!area.modules.includes(route.handler.module)) area.modules.push(route.handler.module);
     area.routes.push(route);
   }

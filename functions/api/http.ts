@@ -140,7 +140,8 @@ export function nestQuery(params: Record<string, string | undefined>): Record<st
     }
     let node: Record<string, unknown> | undefined = out;
     for (const part of path.slice(0, -1)) {
-      const next: unknown = node[part] ?? (node[part] = {});
+      node[part] ??= {};
+      const next: unknown = node[part];
       node = typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
       if (!node) break;
     }

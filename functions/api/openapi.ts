@@ -32,11 +32,11 @@ export function problemStatuses(route: Route): number[] {
   if (route.role === null) return [...statuses].sort((a, b) => a - b);
   const reads = route.method === 'GET';
   // Any authorized route: bad token, wrong role; malformed path, query, headers or body.
-  [400, 401, 403].forEach((s) => statuses.add(s));
+  for (const s of [400, 401, 403]) statuses.add(s);
   if (!reads || route.request?.params || route.request?.query) statuses.add(404).add(422);
   if (!reads) statuses.add(409);
   if (route.ifMatch) statuses.add(412);
-  route.answers?.forEach((s) => statuses.add(s));
+  for (const s of route.answers ?? []) statuses.add(s);
   if (route.request?.body) statuses.add(413).add(415);
   return [...statuses].sort((a, b) => a - b);
 }

@@ -2,7 +2,7 @@
 import { AUDITED_ENTITY_TYPES } from '../../domain/activity';
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
-import type { RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' });
 

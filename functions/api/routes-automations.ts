@@ -1,7 +1,7 @@
 /** Routes of automations; merged into the route manifest (functions/api/routes.ts). */
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
-import type { RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
 
 const automationParams = z.strictObject({ automationId: s.Id('automation') });
 

@@ -1,7 +1,7 @@
 /** Routes of jobs (durable cascade deletes); merged into the route manifest (functions/api/routes.ts). */
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
-import type { RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' });
 

@@ -1,7 +1,7 @@
 /** Routes of API tokens; merged into the route manifest (functions/api/routes.ts). */
 import * as s from '../../domain/schemas';
 import { z } from '../../domain/schemas';
-import type { RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
 
 const tokenParams = z.strictObject({ tokenId: s.Id('token') });
 const m = { module: 'tokens' } as const;
