@@ -12,8 +12,8 @@
  * Query reads the page's items (eventually consistent): RCU = ⌈bytes / 4 KB⌉ × 0.5.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { dynamoClient } from '../domain/store/client';
-import { orgPrefix } from '../domain/store/keys';
+import { dynamoClient } from '../domain/kernel/client';
+import { orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { StreamPoller } from '../infra/local/stream-poller';
 import { itemSize, readUnits, writeUnits, type RawItem } from './capacity';
@@ -67,7 +67,14 @@ const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : 0;
 };
 
-export async function runActivityBench(options: { orgId: string; api: Api; endpoint: string; tableName: string; runs?: number; log?: (line: string) => void }): Promise<ActivityBenchResult> {
+export async function runActivityBench(options: {
+  orgId: string;
+  api: Api;
+  endpoint: string;
+  tableName: string;
+  runs?: number;
+  log?: (line: string) => void;
+}): Promise<ActivityBenchResult> {
   const runs = options.runs ?? 5;
   installCounter();
   const inner = createStreamHandler();
@@ -90,21 +97,33 @@ export async function runActivityBench(options: { orgId: string; api: Api; endpo
     counting = undefined;
   };
   try {
-    const fields = [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Notes', type: 'long_text' }, { label: 'Amount', type: 'number' }];
+    const fields = [
+      { label: 'Name', type: 'short_text', isTitle: true },
+      { label: 'Notes', type: 'long_text' },
+      { label: 'Amount', type: 'number' },
+    ];
     const parents = (await api('createPipe', { body: { name: 'Accounts', startFormFields: fields } })).body;
     const kids = (await api('createPipe', { body: { name: 'Contacts', startFormFields: fields } })).body;
     const [name, notes, amount] = parents.startForm.fields.map((f: { id: string }) => f.id);
-    const connection = (await api('createConnection', { body: { name: 'contacts', parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'multiple' } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'contacts', parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'multiple' },
+      })
+    ).body;
     for (let run = 0; run < runs; run++) {
       let card: { id: string } | undefined;
       await measured('createCard', async () => {
         card = (await api('createCard', { params: { pipeId: parents.id }, body: { values: { [name]: `Acme ${run}`, [amount]: run } } })).body;
       });
       await measured('updateCard (one number field)', () => api('updateCard', { params: { cardId: card!.id }, body: { values: { [amount]: run + 100 } } }));
-      await measured('updateCard (a 5 KB long text)', () => api('updateCard', { params: { cardId: card!.id }, body: { values: { [notes]: 'n'.repeat(5_000) } } }));
+      await measured('updateCard (a 5 KB long text)', () =>
+        api('updateCard', { params: { cardId: card!.id }, body: { values: { [notes]: 'n'.repeat(5_000) } } }),
+      );
       await measured('moveCard', () => api('moveCard', { params: { cardId: card!.id }, body: { phaseId: parents.phases[1].id } }));
       const child = (await api('createCard', { params: { pipeId: kids.id }, body: { values: { [kids.startForm.fields[0].id]: `kid ${run}` } } })).body;
-      await measured('connect an existing child', () => api('addCardChild', { params: { cardId: card!.id }, body: { connectionId: connection.id, childId: child.id } }));
+      await measured('connect an existing child', () =>
+        api('addCardChild', { params: { cardId: card!.id }, body: { connectionId: connection.id, childId: child.id } }),
+      );
       await measured('updatePipe (rename)', () => api('updatePipe', { params: { pipeId: parents.id }, body: { name: `Accounts ${run}` } }));
       await measured('deleteCard (a child with one parent: 2 edges go)', () => api('deleteCard', { params: { cardId: child.id } }));
     }
@@ -116,7 +135,13 @@ export async function runActivityBench(options: { orgId: string; api: Api; endpo
     // Size the page as stored: read the same 50 items raw.
     const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
     const raw = await dynamoClient.send(
-      new QueryCommand({ TableName: options.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: `${mine}ACT#${busy.id}` } }, ScanIndexForward: false, Limit: 50 }),
+      new QueryCommand({
+        TableName: options.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `${mine}ACT#${busy.id}` } },
+        ScanIndexForward: false,
+        Limit: 50,
+      }),
     );
     const pageBytes = (raw.Items ?? []).reduce((sum, item) => sum + itemSize(item as RawItem), 0);
     const rows = [...samples.entries()].map(([operation, xs]) => ({

@@ -38,8 +38,6 @@ import { BASELINE_HANDLER_SOURCE, LAMBDA_BUILD_OPTIONS, LAMBDA_BUNDLE, LAMBDA_NO
 export const MAX_API_BUNDLE_BYTES = 500 * 1024;
 export const MAX_STARTUP_RATIO = 1.3;
 
-
-
 /**
  * Imports the bundle, calls the export once, prints the times as the last line: wall time, and
  * the process's CPU time (user + system) over the same span — the code's own cost, which a busy
@@ -132,7 +130,7 @@ function probe(file: string, exportName: string, event: unknown, env: Record<str
 /** An authorized GET of a missing id in the area: one DynamoDB read, a 404; and the route it calls. */
 async function apiEvent(area: string, orgId: string): Promise<{ event: unknown; module: string; exportName: string } | undefined> {
   const { apiAreas } = await import('../functions/api/areas');
-  const { ID_PREFIX } = await import('../domain/ids');
+  const { ID_PREFIX } = await import('../domain/kernel/ids');
   const prefixes = ID_PREFIX as Readonly<Record<string, string>>;
   const kindOf = (param: string) => {
     const kind = param.replace(/Id$/, '');
@@ -194,7 +192,15 @@ export async function bundleStartup(root: string, runs: number, env: { dynamoEnd
 
   type Entry = { name: string; kind: BundleRow['kind']; entry: string; source?: string; event?: unknown; exportName: string; modes: readonly Mode[] };
   const entries: Entry[] = [
-    { name: 'baseline: client-dynamodb + lib-dynamodb, one Query', entry: '(inline)', source: BASELINE_HANDLER_SOURCE, kind: 'baseline', event: { pk: `ORG#${orgId}#NONE` }, exportName: 'handler', modes: MODES },
+    {
+      name: 'baseline: client-dynamodb + lib-dynamodb, one Query',
+      entry: '(inline)',
+      source: BASELINE_HANDLER_SOURCE,
+      kind: 'baseline',
+      event: { pk: `ORG#${orgId}#NONE` },
+      exportName: 'handler',
+      modes: MODES,
+    },
   ];
   const lone: Entry[] = [];
   for (const file of (await readdir(join(root, 'functions/api/areas'))).filter((f) => f.endsWith('.ts')).sort()) {
@@ -227,7 +233,13 @@ export async function bundleStartup(root: string, runs: number, env: { dynamoEnd
         : { entryPoints: [join(root, e.entry)], absWorkingDir: root };
       // As shipped: with the linked source map the probes' --enable-source-maps reads.
       const file = join(outDir, `${i}.mjs`);
-      const result = await build({ ...LAMBDA_BUILD_OPTIONS, ...options, outfile: file, sourcemap: LAMBDA_BUNDLE.sourceMap, sourcesContent: LAMBDA_BUNDLE.sourcesContent });
+      const result = await build({
+        ...LAMBDA_BUILD_OPTIONS,
+        ...options,
+        outfile: file,
+        sourcemap: LAMBDA_BUNDLE.sourceMap,
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+      });
       const js = result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!.contents;
       await writeFile(file, js);
       const map = result.outputFiles!.find((f) => f.path.endsWith('.map'));
@@ -329,12 +341,13 @@ export function bundleStartupMarkdown(result: BundleStartupResult): string[] {
   const kb = (x: number) => `${(x / 1024).toFixed(1)} KiB`;
   const ms = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(0) : '–');
   const la = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
-  const cell = (x: Startup | undefined, cpu: boolean) => (x ? `${ms(cpu ? x.medianCpuMs : x.medianTotalMs)} (${(cpu ? x.cpuRatio : x.ratio).toFixed(2)}×)` : '–');
+  const cell = (x: Startup | undefined, cpu: boolean) =>
+    x ? `${ms(cpu ? x.medianCpuMs : x.medianTotalMs)} (${(cpu ? x.cpuRatio : x.ratio).toFixed(2)}×)` : '–';
   const out = [
     `### Lambda bundles as deployed, and import + first call (infra/bundling/options.ts; ${result.runs} fresh Node processes per bundle and mode, medians, same run)`,
     '',
     `Targets: API bundles ≤ ${kb(MAX_API_BUNDLE_BYTES)}, import + first call ≤ ${MAX_STARTUP_RATIO}× the baseline in the same mode. ` +
-      'Each cell: median ms (× the baseline\'s median in that mode). wall: elapsed time; CPU: the probe process\'s user + system time over the same span, ' +
+      "Each cell: median ms (× the baseline's median in that mode). wall: elapsed time; CPU: the probe process's user + system time over the same span, " +
       'which a loaded machine distorts far less (on an idle core the two are close, the one DynamoDB round trip apart).',
     `Machine load (1/5/15 min) on ${result.load.cpus} CPUs: ${la(result.load.before)} before the probes, ${la(result.load.after)} after.`,
     '',
@@ -358,7 +371,15 @@ export function bundleStartupMarkdown(result: BundleStartupResult): string[] {
       if (x.cpuRatio > MAX_STARTUP_RATIO) over.push(`${MODE_LABEL[m]} CPU`);
     }
     const verdict =
-      r.kind === 'baseline' ? '' : r.kind === 'other' ? '(not an API bundle)' : r.kind === 'route' ? '(for comparison)' : sizeOk && over.length === 0 ? 'yes' : `**no** (${[!sizeOk && 'size', ...over].filter(Boolean).join(', ')})`;
+      r.kind === 'baseline'
+        ? ''
+        : r.kind === 'other'
+          ? '(not an API bundle)'
+          : r.kind === 'route'
+            ? '(for comparison)'
+            : sizeOk && over.length === 0
+              ? 'yes'
+              : `**no** (${[!sizeOk && 'size', ...over].filter(Boolean).join(', ')})`;
     out.push(
       `| ${r.name} | ${kb(r.bytes)} | ${kb(r.gzipBytes)} | ${cell(u, false)} | ${cell(u, true)} | ${cell(n, false)} | ${cell(n, true)} | ${cell(s, false)} | ${cell(s, true)} | ${s?.segments ?? '–'} | ${u?.status ?? '–'} | ${verdict} |`,
     );

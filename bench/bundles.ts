@@ -20,8 +20,6 @@ export interface BundleSize {
   error?: string;
 }
 
-
-
 function packageOf(path: string): string {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replaceAll('\\', '/'));
   return m ? m[1]! : 'app';

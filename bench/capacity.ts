@@ -227,5 +227,9 @@ export function selfCheck(): void {
   eq(indexWrites(a, { ...a, gp: { S: 'y' } }, gsi)[0]!.wcu, 2, 'index key changes: delete + put');
   eq(indexWrites(a, a, gsi).length, 0, 'unchanged item');
   eq(indexWrites({ PK: { S: 'p' } }, { PK: { S: 'p' }, v: { N: '1' } }, gsi).length, 0, 'item outside a sparse index');
-  eq(chargeWrite('ConditionCheck', 'k', a, undefined, true, gsi).tableWcu + chargeWrite('ConditionCheck', 'k', a, undefined, true, gsi).tableRcu, 2, 'condition check');
+  eq(
+    chargeWrite('ConditionCheck', 'k', a, undefined, true, gsi).tableWcu + chargeWrite('ConditionCheck', 'k', a, undefined, true, gsi).tableRcu,
+    2,
+    'condition check',
+  );
 }

@@ -14,10 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { mapLimit } from '../domain/cascade';
-import { documentClient, dynamoClient } from '../domain/store/client';
-import { checkGraph } from '../domain/store/invariants';
-import { keys, orgPrefix } from '../domain/store/keys';
+import { mapLimit } from '../domain/connections/cascade';
+import { documentClient, dynamoClient } from '../domain/kernel/client';
+import { checkGraph } from '../domain/connections/invariants';
+import { keys, orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { StreamPoller } from '../infra/local/stream-poller';
 import { itemSize, writeUnits, type RawItem } from './capacity';
@@ -106,15 +106,27 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Cas
       current = orgPrefix(orgId);
       const parents = (await api('createPipe', { body: { name: 'Parents' } })).body;
       const kids = (await api('createPipe', { body: { name: 'Kids' } })).body;
-      const connection = (await api('createConnection', {
-        body: { name: 'Kids', parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'multiple', onParentDelete: 'cascade' },
-      })).body;
+      const connection = (
+        await api('createConnection', {
+          body: {
+            name: 'Kids',
+            parent: { type: 'pipe', id: parents.id },
+            child: { type: 'pipe', id: kids.id },
+            entries: 'multiple',
+            onParentDelete: 'cascade',
+          },
+        })
+      ).body;
       const parent = (await api('createCard', { params: { pipeId: parents.id }, body: { title: 'parent' } })).body;
       const started = Date.now();
-      await mapLimit(Array.from({ length: options.children }, (_, i) => i), 4, async (i) => {
-        const r = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `kid ${i}` } } });
-        if (r.status !== 201) throw new Error(`creating child ${i}: ${r.status} ${JSON.stringify(r.body)}`);
-      });
+      await mapLimit(
+        Array.from({ length: options.children }, (_, i) => i),
+        4,
+        async (i) => {
+          const r = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `kid ${i}` } } });
+          if (r.status !== 201) throw new Error(`creating child ${i}: ${r.status} ${JSON.stringify(r.body)}`);
+        },
+      );
       await poller.drain();
       log(`cascade run ${run + 1}/${options.runs}: ${options.children} children in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -144,14 +156,26 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Cas
       for (let i = 0; i < ids.length; i += 25) {
         await documentClient.send(
           new BatchWriteCommand({
-            RequestItems: { [options.tableName]: ids.slice(i, i + 25).map((id) => ({ PutRequest: { Item: { ...keys.card(`${orgId}-base`, id), entity: 'BenchCard', id, title: 'kid', values: {}, version: 1 } } })) },
+            RequestItems: {
+              [options.tableName]: ids
+                .slice(i, i + 25)
+                .map((id) => ({ PutRequest: { Item: { ...keys.card(`${orgId}-base`, id), entity: 'BenchCard', id, title: 'kid', values: {}, version: 1 } } })),
+            },
           }),
         );
       }
       const b0 = performance.now();
       for (const id of ids) await documentClient.send(new DeleteCommand({ TableName: options.tableName, Key: keys.card(`${orgId}-base`, id) }));
       const baselineMs = performance.now() - b0;
-      runs.push({ toAcceptedMs, toDoneMs, steps, requests: counted.requests, wcu: counted.wcu, baselineMs, violations: graph.violations.length + graph.inProgress.length });
+      runs.push({
+        toAcceptedMs,
+        toDoneMs,
+        steps,
+        requests: counted.requests,
+        wcu: counted.wcu,
+        baselineMs,
+        violations: graph.violations.length + graph.inProgress.length,
+      });
       log(`cascade run ${run + 1}: 202 in ${toAcceptedMs.toFixed(0)} ms, done in ${toDoneMs.toFixed(0)} ms, baseline ${baselineMs.toFixed(0)} ms`);
     }
   } finally {
@@ -185,7 +209,9 @@ export function cascadeMarkdown(result: CascadeBenchResult, abbreviations: Recor
     '|--:|--:|--:|--:|--:|--:|--:|--:|---|---|',
   ];
   const last = result.runs.at(-1)!;
-  const mix = Object.entries(last.requests).map(([k, v]) => `${abbreviations[k] ?? k} ${v}`).join(', ');
+  const mix = Object.entries(last.requests)
+    .map(([k, v]) => `${abbreviations[k] ?? k} ${v}`)
+    .join(', ');
   out.push(
     `| ${result.children} | ${m.toAcceptedMs.toFixed(0)} ms | ${m.toDoneMs.toFixed(0)} ms | ${m.baselineMs.toFixed(0)} ms | ${m.ratio.toFixed(2)} | ${last.steps} | ${m.requestsPerChild.toFixed(2)} | ${m.wcuPerChild.toFixed(2)} | ${mix} | ${result.runs.every((r) => r.violations === 0) ? 'clean' : 'VIOLATIONS'} |`,
   );

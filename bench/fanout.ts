@@ -28,13 +28,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { normalizeTitle } from '../domain/fields';
-import { FAN_OUT_TUNING, type FanOutTuning } from '../domain/stream';
-import { documentClient, dynamoClient } from '../domain/store/client';
-import { itemPk } from '../domain/store/connections';
-import type { Item } from '../domain/store/dynamo';
-import { checkGraph } from '../domain/store/invariants';
-import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/store/keys';
+import { normalizeTitle } from '../domain/fields/field-types';
+import { FAN_OUT_TUNING, type FanOutTuning } from '../domain/propagation/stream';
+import { documentClient, dynamoClient } from '../domain/kernel/client';
+import { itemPk } from '../domain/connections/store';
+import type { Item } from '../domain/kernel/dynamo';
+import { checkGraph } from '../domain/connections/invariants';
+import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../infra/local/dynamodb-local';
 import { StreamPoller } from '../infra/local/stream-poller';
@@ -73,7 +73,17 @@ export interface LatencyRun {
 export interface LatencyRow {
   variant: 'value' | 'title';
   runs: LatencyRun[];
-  median: { patchMs: number; toStreamMs: number; propagationMs: number; settledMs: number; sequentialMs: number; parallelMs: number; vsSequential: number; vsParallel: number; requestsPerChild: number };
+  median: {
+    patchMs: number;
+    toStreamMs: number;
+    propagationMs: number;
+    settledMs: number;
+    sequentialMs: number;
+    parallelMs: number;
+    vsSequential: number;
+    vsParallel: number;
+    requestsPerChild: number;
+  };
 }
 
 export interface CoalesceRow {
@@ -135,9 +145,11 @@ function install() {
 
 async function mapLimit<T>(items: T[], limit: number, task: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }
 
 const PIPE = (name: string) => ({
@@ -203,13 +215,20 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
     const api = await options.apiFor(orgA);
     const setupStarted = Date.now();
     const world = await syncedWorld(api);
-    const parent = (await api('createCard', { params: { pipeId: world.parentPipe }, body: { values: { [world.pName]: 'Parent r0', [world.pTier]: 't0' } } })).body;
-    await createDirect({ api, orgId: orgA, tableName, rawDoc, connectionId: world.connection, parentPipeId: world.parentPipe, childPipeId: world.childPipe }, parent.id, options.children);
+    const parent = (await api('createCard', { params: { pipeId: world.parentPipe }, body: { values: { [world.pName]: 'Parent r0', [world.pTier]: 't0' } } }))
+      .body;
+    await createDirect(
+      { api, orgId: orgA, tableName, rawDoc, connectionId: world.connection, parentPipeId: world.parentPipe, childPipeId: world.childPipe },
+      parent.id,
+      options.children,
+    );
     await drain();
     result.setupSeconds = (Date.now() - setupStarted) / 1000;
     const ids = await childIds(orgA, parent.id);
     if (ids.length !== options.children) throw new Error(`parent has ${ids.length} children, expected ${options.children}`);
-    log(`fanout: ${ids.length.toLocaleString('en')} children ready in ${result.setupSeconds.toFixed(0)} s; ${options.latencyMs} ms per DynamoDB call from here`);
+    log(
+      `fanout: ${ids.length.toLocaleString('en')} children ready in ${result.setupSeconds.toFixed(0)} s; ${options.latencyMs} ms per DynamoDB call from here`,
+    );
 
     let version = parent.version as number;
     for (const variant of ['value', 'title'] as const) {
@@ -234,7 +253,9 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           await drain();
           const settledMs = performance.now() - t0;
           const requests = counting.total;
-          const byCommand = Object.fromEntries([...(counting.byCommand ?? new Map<string, number>())].map(([c, n]) => [c, Number((n / ids.length).toFixed(3))]));
+          const byCommand = Object.fromEntries(
+            [...(counting.byCommand ?? new Map<string, number>())].map(([c, n]) => [c, Number((n / ids.length).toFixed(3))]),
+          );
           counting = undefined;
           injected.delayMs = 0;
           const wrong = await childrenNotAt(orgA, ids, childField, value);
@@ -269,7 +290,13 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           await drain();
           skipping = false;
           runs.push({ patchMs, toStreamMs, propagationMs, settledMs, sequentialMs, parallelMs, requestsPerChild: requests / ids.length, byCommand });
-          log(`fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms, ${(requests / ids.length).toFixed(2)} requests/child (${Object.entries(byCommand).map(([c, n]) => `${c} ${n}`).join(', ')})`);
+          log(
+            `fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms, ${(requests / ids.length).toFixed(2)} requests/child (${Object.entries(
+              byCommand,
+            )
+              .map(([c, n]) => `${c} ${n}`)
+              .join(', ')})`,
+          );
         } catch (error) {
           result.errors.push(`(a) ${variant} run ${r}: ${(error as Error).message.split('\n')[0]}`);
           log(`fanout (a) ${variant} run ${r}: FAILED ${(error as Error).message}`);
@@ -304,8 +331,13 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
     for (const mode of ['as deployed', 'hot-parent window off (hotMs 0)'] as const) {
       try {
         useNoQuiet = mode !== 'as deployed';
-        const p = (await apiB('createCard', { params: { pipeId: worldB.parentPipe }, body: { values: { [worldB.pName]: 'Edit 0', [worldB.pTier]: 't' } } })).body;
-        await createDirect({ api: apiB, orgId: orgB, tableName, rawDoc, connectionId: worldB.connection, parentPipeId: worldB.parentPipe, childPipeId: worldB.childPipe }, p.id, options.coalesceChildren);
+        const p = (await apiB('createCard', { params: { pipeId: worldB.parentPipe }, body: { values: { [worldB.pName]: 'Edit 0', [worldB.pTier]: 't' } } }))
+          .body;
+        await createDirect(
+          { api: apiB, orgId: orgB, tableName, rawDoc, connectionId: worldB.connection, parentPipeId: worldB.parentPipe, childPipeId: worldB.childPipe },
+          p.id,
+          options.coalesceChildren,
+        );
         await drain();
         const kids = await childIds(orgB, p.id);
         const versionsBefore = await childVersions(orgB, kids);
@@ -337,7 +369,9 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           convergeMs,
           allAtLastValue: wrong === 0,
         });
-        log(`fanout (b) ${mode}: ${median(writes)} UpdateItem per child (max ${Math.max(...writes)}), converged ${convergeMs.toFixed(0)} ms after the last edit, ${wrong} children not at the last value`);
+        log(
+          `fanout (b) ${mode}: ${median(writes)} UpdateItem per child (max ${Math.max(...writes)}), converged ${convergeMs.toFixed(0)} ms after the last edit, ${wrong} children not at the last value`,
+        );
       } catch (error) {
         result.errors.push(`(b) ${mode}: ${(error as Error).message.split('\n')[0]}`);
         log(`fanout (b) ${mode}: FAILED ${(error as Error).message}`);
@@ -361,18 +395,20 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
     const childPipe = (await api('createPipe', { body: PIPE('Account tasks') })).body;
     const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
     const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-    const connection = (await api('createConnection', {
-      body: {
-        name: 'Tasks',
-        parent: { type: 'pipe', id: parentPipe.id },
-        child: { type: 'pipe', id: childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: cName, parentFieldId: pName, sync: true },
-          { childFieldId: cTier, parentFieldId: pTier, sync: true },
-        ],
-      },
-    })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Tasks',
+          parent: { type: 'pipe', id: parentPipe.id },
+          child: { type: 'pipe', id: childPipe.id },
+          entries: 'multiple',
+          fieldMap: [
+            { childFieldId: cName, parentFieldId: pName, sync: true },
+            { childFieldId: cTier, parentFieldId: pTier, sync: true },
+          ],
+        },
+      })
+    ).body;
     return { parentPipe: parentPipe.id as string, childPipe: childPipe.id as string, connection: connection.id as string, pName, pTier, cName, cTier };
   }
 
@@ -412,7 +448,11 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
       let keysLeft: Item[] = ids.slice(i, i + 100).map((id) => keys.card(orgId, id));
       for (let attempt = 0; keysLeft.length; attempt++) {
         if (attempt > 20) throw new Error('BatchGetItem kept returning unprocessed keys');
-        const page = await rawDoc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keysLeft, ConsistentRead: true, ProjectionExpression: projection, ExpressionAttributeNames: names } } }));
+        const page = await rawDoc.send(
+          new BatchGetCommand({
+            RequestItems: { [tableName]: { Keys: keysLeft, ConsistentRead: true, ProjectionExpression: projection, ExpressionAttributeNames: names } },
+          }),
+        );
         out.push(...((page.Responses?.[tableName] ?? []) as Item[]));
         keysLeft = (page.UnprocessedKeys?.[tableName]?.Keys ?? []) as Item[];
       }
@@ -443,21 +483,31 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
       `Fan-out tuning: ${r.tuning.chunk} edges a page, ${r.tuning.concurrency} children in flight. Medians of ${r.latency[0]?.runs.length ?? 0} runs. Targets: ≥ 10× faster than sequential; ≤ 1.5× the ${r.parallelism}-way loop for values, ≤ 3.5× for titles.`,
   );
   out.push('');
-  out.push(`| synced | PATCH ms | + record to handler ms | propagation ms | settled ms | sequential loop ms | ${r.parallelism}-way loop ms | sequential ÷ propagation | propagation ÷ ${r.parallelism}-way | requests per child (stream + API) |`);
+  out.push(
+    `| synced | PATCH ms | + record to handler ms | propagation ms | settled ms | sequential loop ms | ${r.parallelism}-way loop ms | sequential ÷ propagation | propagation ÷ ${r.parallelism}-way | requests per child (stream + API) |`,
+  );
   out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of r.latency) {
     const m = row.median;
-    out.push(`| ${row.variant} | ${f0(m.patchMs)} | ${f0(m.toStreamMs)} | ${f0(m.propagationMs)} | ${f0(m.settledMs)} | ${f0(m.sequentialMs)} | ${f0(m.parallelMs)} | ${m.vsSequential.toFixed(1)}× | ${m.vsParallel.toFixed(2)}× | ${m.requestsPerChild.toFixed(2)} |`);
+    out.push(
+      `| ${row.variant} | ${f0(m.patchMs)} | ${f0(m.toStreamMs)} | ${f0(m.propagationMs)} | ${f0(m.settledMs)} | ${f0(m.sequentialMs)} | ${f0(m.parallelMs)} | ${m.vsSequential.toFixed(1)}× | ${m.vsParallel.toFixed(2)}× | ${m.requestsPerChild.toFixed(2)} |`,
+    );
   }
   out.push('');
   out.push('### Fan-out (b): 20 quick edits of a synced field (coalescing)');
   out.push('');
-  out.push('| mode | children | edits | UpdateItem per child (median / max) | versions gained per child (median / max) | converged after last edit ms | every child at the last value |');
+  out.push(
+    '| mode | children | edits | UpdateItem per child (median / max) | versions gained per child (median / max) | converged after last edit ms | every child at the last value |',
+  );
   out.push('|---|--:|--:|--:|--:|--:|---|');
   for (const c of r.coalesce) {
-    out.push(`| ${c.mode} | ${c.children} | ${c.edits} | ${c.writesPerChild.median} / ${c.writesPerChild.max} | ${c.versionsPerChild.median} / ${c.versionsPerChild.max} | ${f0(c.convergeMs)} | ${c.allAtLastValue ? 'yes' : '**no**'} |`);
+    out.push(
+      `| ${c.mode} | ${c.children} | ${c.edits} | ${c.writesPerChild.median} / ${c.writesPerChild.max} | ${c.versionsPerChild.median} / ${c.versionsPerChild.max} | ${f0(c.convergeMs)} | ${c.allAtLastValue ? 'yes' : '**no**'} |`,
+    );
   }
   out.push('');
-  out.push(`Setup ${r.setupSeconds.toFixed(0)} s. Dead letters: ${r.deadLetters}. Graph invariants: ${r.graphViolations.length ? `**${r.graphViolations.join('; ')}**` : 'hold'}.${r.errors.length ? ` Errors: ${r.errors.join('; ')}` : ''}`);
+  out.push(
+    `Setup ${r.setupSeconds.toFixed(0)} s. Dead letters: ${r.deadLetters}. Graph invariants: ${r.graphViolations.length ? `**${r.graphViolations.join('; ')}**` : 'hold'}.${r.errors.length ? ` Errors: ${r.errors.join('; ')}` : ''}`,
+  );
   return out;
 }

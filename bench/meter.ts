@@ -8,12 +8,7 @@
  * marshals in the serialize step) and the time covers signing, the HTTP round trip, retries and
  * deserialization — the DynamoDB call itself, without the handler around it.
  */
-import {
-  GetItemCommand,
-  QueryCommand,
-  ScanCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   chargeWrite,
   itemSize,
@@ -47,7 +42,9 @@ function describe(command: string, input: AnyInput): string {
       input['ProjectionExpression'] ? 'projected' : '',
       input['FilterExpression'] ? 'filtered' : '',
       input['Limit'] ? `limit ${input['Limit']}` : '',
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
   }
   if (command === 'TransactWriteItems') {
     const kinds = (input['TransactItems'] as AnyInput[]).map((t) => Object.keys(t)[0]);
@@ -208,19 +205,30 @@ export class Meter {
       const transactional = command === 'TransactGetItems';
       const gets: Array<{ key: RawItem; consistent: boolean }> =
         command === 'BatchGetItem'
-          ? (Object.values(input['RequestItems'] ?? {}) as AnyInput[]).flatMap((t) => (t['Keys'] as RawItem[]).map((key) => ({ key, consistent: !!t['ConsistentRead'] })))
+          ? (Object.values(input['RequestItems'] ?? {}) as AnyInput[]).flatMap((t) =>
+              (t['Keys'] as RawItem[]).map((key) => ({ key, consistent: !!t['ConsistentRead'] })),
+            )
           : (input['TransactItems'] as AnyInput[]).map((t) => ({ key: t['Get']['Key'], consistent: true }));
       for (const g of gets) {
         const item = await this.getItem(g.key);
         const bytes = itemSize(item);
-        reads.push({ what: this.keyString(g.key), bytes, items: item ? 1 : 0, consistent: g.consistent, transactional, rcu: readUnits(bytes, { consistent: g.consistent, transactional }) });
+        reads.push({
+          what: this.keyString(g.key),
+          bytes,
+          items: item ? 1 : 0,
+          consistent: g.consistent,
+          transactional,
+          rcu: readUnits(bytes, { consistent: g.consistent, transactional }),
+        });
       }
     }
     if (command === 'Query' || command === 'Scan') {
       const items = await this.replay(command, input);
       const bytes = items.reduce((s, i) => s + itemSize(i), 0);
       const consistent = !!input['ConsistentRead'];
-      const reduced = [input['Select'] === 'COUNT' && 'COUNT', input['ProjectionExpression'] && 'projection', input['FilterExpression'] && 'filter'].filter(Boolean);
+      const reduced = [input['Select'] === 'COUNT' && 'COUNT', input['ProjectionExpression'] && 'projection', input['FilterExpression'] && 'filter'].filter(
+        Boolean,
+      );
       reads.push({
         what: `${input['IndexName'] ?? 'table'} ${JSON.stringify(Object.values(referenced(input['KeyConditionExpression'], input).values).map((v: any) => v.S ?? v.N))}`,
         bytes,

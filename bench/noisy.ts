@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { keys, orgPrefix } from '../domain/store/keys';
+import { keys, orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../infra/local/dynamodb-local';
 import type { LocalQueue } from '../infra/local/local-queue';
@@ -111,10 +111,11 @@ async function receiver(answerAfterMs: number): Promise<Receiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  state.close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return state;
 }
 
@@ -136,7 +137,13 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
     if (!mine.length) return { batchItemFailures: [] };
     return inner({ Records: mine }, context);
   };
-  const poller = new StreamPoller({ endpoint: options.endpoint, tableName, handler, idleMs: 20, onError: (error) => log(`noisy: stream poller: ${(error as Error).message}`) });
+  const poller = new StreamPoller({
+    endpoint: options.endpoint,
+    tableName,
+    handler,
+    idleMs: 20,
+    onError: (error) => log(`noisy: stream poller: ${(error as Error).message}`),
+  });
   await poller.start();
 
   const fast = await receiver(0);
@@ -165,9 +172,17 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
     const kids = (await x('createPipe', { body: pipe('Tasks') })).body;
     const [, pTier] = parents.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
     const [, cTier] = kids.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-    const connection = (await x('createConnection', {
-      body: { name: 'Tasks', parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'multiple', fieldMap: [{ childFieldId: cTier, parentFieldId: pTier, sync: true }] },
-    })).body;
+    const connection = (
+      await x('createConnection', {
+        body: {
+          name: 'Tasks',
+          parent: { type: 'pipe', id: parents.id },
+          child: { type: 'pipe', id: kids.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: cTier, parentFieldId: pTier, sync: true }],
+        },
+      })
+    ).body;
     const parent = (await x('createCard', { params: { pipeId: parents.id }, body: { values: { [pTier]: 'start' } } })).body;
     const childIds: string[] = [];
     for (let i = 0; i < options.children; i++) {
@@ -183,7 +198,11 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
     const allChildrenAt = async (value: string, deadline: number): Promise<number> => {
       for (;;) {
         const out = await doc.send(
-          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: childKeys, ConsistentRead: true, ProjectionExpression: '#v.#f', ExpressionAttributeNames: { '#v': 'values', '#f': cTier } } } }),
+          new BatchGetCommand({
+            RequestItems: {
+              [tableName]: { Keys: childKeys, ConsistentRead: true, ProjectionExpression: '#v.#f', ExpressionAttributeNames: { '#v': 'values', '#f': cTier } },
+            },
+          }),
         );
         const items = out.Responses?.[tableName] ?? [];
         const seenAt = Date.now();
@@ -234,7 +253,11 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
     // W's burst, while X's samples run: 20 cards, each a card.created delivery that hangs.
     const burst = (async () => {
       for (let i = 0; i < options.noisyCards; i += 4) {
-        await Promise.all(Array.from({ length: Math.min(4, options.noisyCards - i) }, (_, k) => w('createCard', { params: { pipeId: wPipe.id }, body: { title: `lead ${i + k}` } })));
+        await Promise.all(
+          Array.from({ length: Math.min(4, options.noisyCards - i) }, (_, k) =>
+            w('createCard', { params: { pipeId: wPipe.id }, body: { title: `lead ${i + k}` } }),
+          ),
+        );
       }
     })();
     // The first slow attempts are under way before X's first sample.
@@ -242,7 +265,9 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
     while (slow.held === 0 && Date.now() - started < 10_000) await sleep(10);
     const noisy = await phase(options.edits);
     await burst;
-    log(`noisy: with neighbour p50 ${noisy.p50.toFixed(0)} ms, p99 ${noisy.p99.toFixed(0)} ms; W's receiver got ${slow.requests - requestsBefore} request(s), ${slow.maxHeld} held at once`);
+    log(
+      `noisy: with neighbour p50 ${noisy.p50.toFixed(0)} ms, p99 ${noisy.p99.toFixed(0)} ms; W's receiver got ${slow.requests - requestsBefore} request(s), ${slow.maxHeld} held at once`,
+    );
     const pendingAtEnd = options.deliveryQueue.peek().filter((m) => m.groupId === wOrg).length;
     return {
       children: options.children,
@@ -253,7 +278,12 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
       quiet,
       noisy,
       ratio: noisy.p99 / quiet.p99,
-      neighbour: { requests: slow.requests - requestsBefore, maxHeld: slow.maxHeld, pendingAtEnd, invocations: options.deliveryQueue.invocations.length - invocationsBefore },
+      neighbour: {
+        requests: slow.requests - requestsBefore,
+        maxHeld: slow.maxHeld,
+        pendingAtEnd,
+        invocations: options.deliveryQueue.invocations.length - invocationsBefore,
+      },
     };
   } finally {
     await poller.stop();
@@ -265,7 +295,8 @@ export async function runNoisy(options: NoisyOptions): Promise<NoisyResult> {
 
 export function noisyMarkdown(r: NoisyResult): string[] {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
-  const row = (name: string, p: PhaseStats) => `| ${name} | ${p.samples} | ${f(p.p50)} | ${f(p.p99)} | ${f(quantile(p.lagMs, 1))} | ${f(p.deliveryP50)} | ${f(p.deliveryP99)} |`;
+  const row = (name: string, p: PhaseStats) =>
+    `| ${name} | ${p.samples} | ${f(p.p50)} | ${f(p.p99)} | ${f(quantile(p.lagMs, 1))} | ${f(p.deliveryP50)} | ${f(p.deliveryP99)} |`;
   return [
     `### Noisy neighbour: org W's receiver answers after ${r.slowReceiverMs / 1000} s, org X's synced-field propagation`,
     '',

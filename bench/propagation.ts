@@ -28,20 +28,22 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { prepareCard } from '../domain/cards';
-import { convertValue } from '../domain/field-map';
-import type { UseCaseContext } from '../domain/context';
-import { bornWithParent, summaryOf } from '../domain/edges';
-import type { Card, ItemSummary, PipeDefinition } from '../domain/model';
-import { normalizeTitle } from '../domain/fields';
-import { FAN_OUT_CHUNK } from '../domain/stream';
-import { documentClient, dynamoClient } from '../domain/store/client';
-import { itemPk } from '../domain/store/connections';
-import { actorOfPrincipal } from '../domain/auth';
-import { runAs } from '../domain/store/actor';
-import type { Item, TransactItem } from '../domain/store/dynamo';
-import { checkGraph } from '../domain/store/invariants';
-import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/store/keys';
+import { prepareCard } from '../domain/cards/cards';
+import { convertValue } from '../domain/connections/field-map';
+import type { UseCaseContext } from '../domain/kernel/context';
+import { bornWithParent, summaryOf } from '../domain/connections/edges';
+import type { Card } from '../domain/cards/model';
+import type { ItemSummary } from '../domain/connections/model';
+import type { PipeDefinition } from '../domain/pipes/model';
+import { normalizeTitle } from '../domain/fields/field-types';
+import { FAN_OUT_CHUNK } from '../domain/propagation/stream';
+import { documentClient, dynamoClient } from '../domain/kernel/client';
+import { itemPk } from '../domain/connections/store';
+import { actorOfPrincipal } from '../domain/kernel/auth';
+import { runAs } from '../domain/kernel/actor';
+import type { Item, TransactItem } from '../domain/kernel/dynamo';
+import { checkGraph } from '../domain/connections/invariants';
+import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { store } from '../functions/shared/store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../infra/local/dynamodb-local';
@@ -167,18 +169,20 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
   const childPipe = (await api('createPipe', { body: TWO_FIELD_PIPE('Account tasks') })).body;
   const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
   const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-  const connection = (await api('createConnection', {
-    body: {
-      name: 'Tasks',
-      parent: { type: 'pipe', id: parentPipe.id },
-      child: { type: 'pipe', id: childPipe.id },
-      entries: 'multiple',
-      fieldMap: [
-        { childFieldId: cName, parentFieldId: pName, sync: true },
-        { childFieldId: cTier, parentFieldId: pTier, sync: true },
-      ],
-    },
-  })).body;
+  const connection = (
+    await api('createConnection', {
+      body: {
+        name: 'Tasks',
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: cName, parentFieldId: pName, sync: true },
+          { childFieldId: cTier, parentFieldId: pTier, sync: true },
+        ],
+      },
+    })
+  ).body;
 
   // A card of the parent pipe without children: its updates mark the end of the stream (catchUp).
   const marker = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'Stream marker', [pTier]: 'Gold' } } })).body;
@@ -242,7 +246,15 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
     await drain();
   };
 
-  const result: PropagationResult = { fanOutChunk: FAN_OUT_CHUNK, apiCreateUpTo: API_CREATE_UP_TO, rows: [], setup: [], deadLetters: 0, pollerIdleMs: 100, errors: [] };
+  const result: PropagationResult = {
+    fanOutChunk: FAN_OUT_CHUNK,
+    apiCreateUpTo: API_CREATE_UP_TO,
+    rows: [],
+    setup: [],
+    deadLetters: 0,
+    pollerIdleMs: 100,
+    errors: [],
+  };
   try {
     const backlogStarted = Date.now();
     await catchUp();
@@ -262,7 +274,11 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
         }
         created = 'API';
       } else {
-        shapeCheck = await createDirect({ api, orgId, tableName, rawDoc, connectionId: connection.id, parentPipeId: parentPipe.id, childPipeId: childPipe.id }, parent.id, n);
+        shapeCheck = await createDirect(
+          { api, orgId, tableName, rawDoc, connectionId: connection.id, parentPipeId: parentPipe.id, childPipeId: childPipe.id },
+          parent.id,
+          n,
+        );
         created = 'direct';
       }
       await catchUp();
@@ -336,7 +352,14 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
         if (attempt > 20) throw new Error('BatchGetItem kept returning unprocessed keys');
         const page = await rawDoc.send(
           new BatchGetCommand({
-            RequestItems: { [tableName]: { Keys: keysLeft, ConsistentRead: true, ProjectionExpression: 'id, updatedAt, #values.#f', ExpressionAttributeNames: { '#values': 'values', '#f': fieldId } } },
+            RequestItems: {
+              [tableName]: {
+                Keys: keysLeft,
+                ConsistentRead: true,
+                ProjectionExpression: 'id, updatedAt, #values.#f',
+                ExpressionAttributeNames: { '#values': 'values', '#f': fieldId },
+              },
+            },
           }),
         );
         for (const item of page.Responses?.[tableName] ?? []) {
@@ -348,7 +371,12 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
     return out;
   }
 
-  async function measure(parentId: string, ids: string[], v: { variant: Variant; parentField: string; childField: string; value: string }, created: string): Promise<PropagationRow> {
+  async function measure(
+    parentId: string,
+    ids: string[],
+    v: { variant: Variant; parentField: string; childField: string; value: string },
+    created: string,
+  ): Promise<PropagationRow> {
     const n = ids.length;
     await catchUp();
     const counter: Counter = { ok: {}, conditionFailed: {} };
@@ -445,7 +473,6 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
       ratio: lastChildMs / baseline,
     };
   }
-
 }
 
 /**
@@ -471,7 +498,7 @@ export async function createDirect(
   const parentDef = (await store.containers.loadPipe(orgId, parentPipe.id)) as PipeDefinition;
   const conn = (await store.connections.get(orgId, connection.id))!;
   const parentCard = (await store.items.get<Card>(orgId, 'card', parentId))!;
-  // As domain/children.ts createChild fills a new child from its parent.
+  // As domain/connections/children.ts createChild fills a new child from its parent.
   const preset: Record<string, unknown> = {};
   for (const entry of conn.fieldMap) {
     const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
@@ -494,11 +521,19 @@ export async function createDirect(
       const prepared = await Promise.all(Array.from({ length: count }, () => prepareCard(ctx, childDef, {}, preset)));
       firstDirect ??= prepared[0]!.card.id;
       const now = new Date().toISOString();
-      const edgeWrites = store.connections.edgeChanges(orgId, conn, parentSummary, prepared.map((p) => summaryOf('card', p.card)), [], now);
+      const edgeWrites = store.connections.edgeChanges(
+        orgId,
+        conn,
+        parentSummary,
+        prepared.map((p) => summaryOf('card', p.card)),
+        [],
+        now,
+      );
       const writes: TransactItem[] = [...prepared.flatMap((p) => bornWithParent(p.steps, p.card.id).map((s) => s.item)), ...edgeWrites];
       const puts = writes.filter((w) => w.Put).map((w) => ({ PutRequest: { Item: w.Put!.Item } }));
       const updates = writes.filter((w) => w.Update).map((w) => w.Update!);
-      if (puts.length !== 3 * count || updates.length !== 1) throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
+      if (puts.length !== 3 * count || updates.length !== 1)
+        throw new Error(`unexpected create writes: ${puts.length} puts, ${updates.length} updates for ${count} children`);
       const requests: Array<typeof puts> = [];
       for (let i = 0; i < puts.length; i += 25) requests.push(puts.slice(i, i + 25));
       let next = 0;
@@ -524,7 +559,8 @@ export async function createDirect(
 
   // The direct items must be the API's, attribute for attribute.
   const shape = async (childId: string) => {
-    const get = async (key: { PK: string; SK: string }) => (await rawDoc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item ?? {};
+    const get = async (key: { PK: string; SK: string }) =>
+      (await rawDoc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item ?? {};
     const names = (item: Record<string, unknown>) =>
       Object.entries(item)
         .flatMap(([k, value]) => (value && typeof value === 'object' && !Array.isArray(value) ? [k, ...Object.keys(value).map((s) => `${k}.${s}`)] : [k]))
@@ -538,7 +574,8 @@ export async function createDirect(
   };
   const [viaApi, direct] = await Promise.all([shape(apiChild.id), shape(firstDirect!)]);
   const differing = (Object.keys(viaApi) as Array<keyof typeof viaApi>).filter((k) => viaApi[k] !== direct[k]);
-  if (differing.length) throw new Error(`directly written items differ from the API's: ${differing.map((k) => `${k}: API ${viaApi[k]} / direct ${direct[k]}`).join('; ')}`);
+  if (differing.length)
+    throw new Error(`directly written items differ from the API's: ${differing.map((k) => `${k}: API ${viaApi[k]} / direct ${direct[k]}`).join('; ')}`);
   return 'its card, child edge and parent edge items have exactly the attributes of the API child’s';
 }
 
@@ -569,7 +606,9 @@ export function propagationMarkdown(r: PropagationResult, abbreviations: Record<
       `Baseline = in the same run, a plain sequential loop of UpdateItem calls (no condition, no stream work; its stream records acknowledged unprocessed) writing the same attributes to the same N children through the same client; ratio = time to last child ÷ loop time.`,
   );
   out.push('');
-  out.push('| children | synced | created | update request ms | first child ms | median lag ms | p99 lag ms | last child ms | children/s | settled ms | DynamoDB requests per child | baseline loop ms | baseline children/s | propagation ÷ baseline |');
+  out.push(
+    '| children | synced | created | update request ms | first child ms | median lag ms | p99 lag ms | last child ms | children/s | settled ms | DynamoDB requests per child | baseline loop ms | baseline children/s | propagation ÷ baseline |',
+  );
   out.push('|--:|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|');
   for (const row of r.rows) {
     const total = row.requestsPerChild.toFixed(2);
@@ -581,12 +620,16 @@ export function propagationMarkdown(r: PropagationResult, abbreviations: Record<
   const chunked = r.rows.filter((x) => x.chunks.count > 1);
   if (chunked.length) {
     out.push('');
-    out.push(`Per chunk of ${r.fanOutChunk} children (edge order): the spread of the chunk's child writes, and the hand-off from a chunk's last write to the next chunk's first (the stream works through the chunk's ${r.fanOutChunk} child records, then reaches the job record).`);
+    out.push(
+      `Per chunk of ${r.fanOutChunk} children (edge order): the spread of the chunk's child writes, and the hand-off from a chunk's last write to the next chunk's first (the stream works through the chunk's ${r.fanOutChunk} child records, then reaches the job record).`,
+    );
     out.push('');
     out.push('| children | synced | chunks | chunk writes ms (mean) | hand-off ms (mean) | hand-off ms (max) | stream records | stream batches |');
     out.push('|--:|---|--:|--:|--:|--:|--:|--:|');
     for (const row of chunked) {
-      out.push(`| ${count(row.children)} | ${row.variant} | ${row.chunks.count} | ${f0(row.chunks.meanWriteSpanMs)} | ${f0(row.chunks.meanHandOffMs)} | ${f0(row.chunks.maxHandOffMs)} | ${count(row.streamRecords)} | ${count(row.streamBatches)} |`);
+      out.push(
+        `| ${count(row.children)} | ${row.variant} | ${row.chunks.count} | ${f0(row.chunks.meanWriteSpanMs)} | ${f0(row.chunks.meanHandOffMs)} | ${f0(row.chunks.maxHandOffMs)} | ${count(row.streamRecords)} | ${count(row.streamBatches)} |`,
+      );
     }
   }
   out.push('');

@@ -9,8 +9,8 @@
  * card returned). A filter the index key cannot answer is checked after reading: such rows read
  * more than they return and show "over" by design; their note says how much.
  */
-import { normalizeTitle } from '../domain/fields';
-import { gsi1, gsi2, keys } from '../domain/store/keys';
+import { normalizeTitle } from '../domain/fields/field-types';
+import { gsi1, gsi2, keys } from '../domain/kernel/keys';
 import { cardValues, check, createPipe, indexPut, pipePartition, read, scenario, txWrite, type BenchContext, type PipeState, type Scenario } from './scenarios';
 
 interface Cards extends PipeState {
@@ -42,7 +42,6 @@ function manyCards(count: number) {
 /** One page of 50 cards of the fixture, by size (any 50 cards weigh about the same). */
 const fiftyCards = (ctx: BenchContext, s: Cards) => ctx.size.index('GSI1', gsi1.cardsOfPhase(ctx.orgId, s.pipe.id, s.pipe.phases[0]!.id), 50);
 
-
 /**
  * Connection values on list pages (issue 9): three pipes of 50 cards each, listed one page of 50
  * at a time. `plain` has no connection field (the baseline: what every page cost before); `none`
@@ -55,13 +54,29 @@ interface Connected {
 }
 
 async function connectedPipes(ctx: BenchContext): Promise<Connected> {
-  const db = (await ctx.api<{ id: string; fields: Array<{ id: string }> }>('createDatabase', { body: { name: 'Vendors', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
+  const db = (
+    await ctx.api<{ id: string; fields: Array<{ id: string }> }>('createDatabase', {
+      body: { name: 'Vendors', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] },
+    })
+  ).body;
   const vendors: string[] = [];
-  for (let i = 0; i < 3; i++) vendors.push((await ctx.api<{ id: string }>('createRecord', { params: { databaseId: db.id }, body: { values: { [db.fields[0]!.id]: `Vendor ${i}` } } })).body.id);
+  for (let i = 0; i < 3; i++)
+    vendors.push(
+      (await ctx.api<{ id: string }>('createRecord', { params: { databaseId: db.id }, body: { values: { [db.fields[0]!.id]: `Vendor ${i}` } } })).body.id,
+    );
   const withField = async (name: string) => {
     const s = await createPipe(ctx, name);
-    const connection = (await ctx.api<{ id: string }>('createConnection', { body: { name: `${name} vendors`, parent: { type: 'pipe', id: s.pipe.id }, child: { type: 'database', id: db.id }, entries: 'multiple' } })).body;
-    const field = (await ctx.api<{ id: string }>('createPipeField', { params: { pipeId: s.pipe.id }, body: { label: 'Vendors', type: 'connection', connectionId: connection.id } })).body;
+    const connection = (
+      await ctx.api<{ id: string }>('createConnection', {
+        body: { name: `${name} vendors`, parent: { type: 'pipe', id: s.pipe.id }, child: { type: 'database', id: db.id }, entries: 'multiple' },
+      })
+    ).body;
+    const field = (
+      await ctx.api<{ id: string }>('createPipeField', {
+        params: { pipeId: s.pipe.id },
+        body: { label: 'Vendors', type: 'connection', connectionId: connection.id },
+      })
+    ).body;
     return { ...s, f: { ...s.f, Vendors: field.id } };
   };
   const plain = await createPipe(ctx, 'Plain');
@@ -69,30 +84,54 @@ async function connectedPipes(ctx: BenchContext): Promise<Connected> {
   const three = await withField('Connected');
   await ctx.api('batchCards', { params: { pipeId: plain.pipe.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(plain, i) })) } });
   await ctx.api('batchCards', { params: { pipeId: none.pipe.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(none, i) })) } });
-  for (let i = 0; i < 50; i++) await ctx.api('createCard', { params: { pipeId: three.pipe.id }, body: { values: { ...cardValues(three, i), [three.f['Vendors']!]: vendors } } });
+  for (let i = 0; i < 50; i++)
+    await ctx.api('createCard', { params: { pipeId: three.pipe.id }, body: { values: { ...cardValues(three, i), [three.f['Vendors']!]: vendors } } });
   return { plain, none, three };
 }
 
 function connectionScenarios(): Scenario[] {
   const shared = 'connection-values-3x50-cards';
   const page = (pick: (s: Connected) => PipeState) => (ctx: BenchContext, s: Connected) => ctx.api('listCards', { params: { pipeId: pick(s).pipe.id } });
-  const minimum = (pick: (s: Connected) => PipeState, edges: boolean) => async (ctx: BenchContext, { state }: { state: Connected }) => {
-    const s = pick(state);
-    const p = await pipePartition(ctx, s.pipe.id);
-    const cards = await ctx.size.index('GSI1', gsi1.cardsOfPhase(ctx.orgId, s.pipe.id, s.pipe.phases[0]!.id), 50);
-    return {
-      requests: { Query: edges ? 2 + 50 : 2 },
-      rcu: read(p.bytes) + read(cards.bytes, false) + (edges ? 50 * read(1, false) : 0),
-      wcu: 0,
-      note: edges
-        ? 'pipe definition + one GSI1 page + per card one eventually consistent Query of its child edges of the connection field (projected to the ids, at least 0.5 RCU each, 16 in flight): the connected ids are on the edges, not the card'
-        : 'pipe definition + one GSI1 page (no connection field: no edge read)',
+  const minimum =
+    (pick: (s: Connected) => PipeState, edges: boolean) =>
+    async (ctx: BenchContext, { state }: { state: Connected }) => {
+      const s = pick(state);
+      const p = await pipePartition(ctx, s.pipe.id);
+      const cards = await ctx.size.index('GSI1', gsi1.cardsOfPhase(ctx.orgId, s.pipe.id, s.pipe.phases[0]!.id), 50);
+      return {
+        requests: { Query: edges ? 2 + 50 : 2 },
+        rcu: read(p.bytes) + read(cards.bytes, false) + (edges ? 50 * read(1, false) : 0),
+        wcu: 0,
+        note: edges
+          ? 'pipe definition + one GSI1 page + per card one eventually consistent Query of its child edges of the connection field (projected to the ids, at least 0.5 RCU each, 16 in flight): the connected ids are on the edges, not the card'
+          : 'pipe definition + one GSI1 page (no connection field: no edge read)',
+      };
     };
-  };
   return [
-    scenario<Connected>({ name: 'listCards page of 50, no connection field (baseline)', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.plain), minimum: minimum((s) => s.plain, false) }),
-    scenario<Connected>({ name: 'listCards page of 50, connection field, nothing connected', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.none), minimum: minimum((s) => s.none, true) }),
-    scenario<Connected>({ name: 'listCards page of 50, connection field, 3 connected per card', route: 'listCards', shared, setup: connectedPipes, run: page((s) => s.three), minimum: minimum((s) => s.three, true) }),
+    scenario<Connected>({
+      name: 'listCards page of 50, no connection field (baseline)',
+      route: 'listCards',
+      shared,
+      setup: connectedPipes,
+      run: page((s) => s.plain),
+      minimum: minimum((s) => s.plain, false),
+    }),
+    scenario<Connected>({
+      name: 'listCards page of 50, connection field, nothing connected',
+      route: 'listCards',
+      shared,
+      setup: connectedPipes,
+      run: page((s) => s.none),
+      minimum: minimum((s) => s.none, true),
+    }),
+    scenario<Connected>({
+      name: 'listCards page of 50, connection field, 3 connected per card',
+      route: 'listCards',
+      shared,
+      setup: connectedPipes,
+      run: page((s) => s.three),
+      minimum: minimum((s) => s.three, true),
+    }),
   ];
 }
 
@@ -112,7 +151,12 @@ export function queryScenarios(count: number): Scenario[] {
       async minimum(ctx, { state }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const page = await fiftyCards(ctx, state);
-        return { requests: { Query: 2 }, rcu: read(p.bytes) + read(page.bytes, false), wcu: 0, note: `pipe definition + one GSI1 page (cards of the first phase): ${page.items} read, ${page.items} returned` };
+        return {
+          requests: { Query: 2 },
+          rcu: read(p.bytes) + read(page.bytes, false),
+          wcu: 0,
+          note: `pipe definition + one GSI1 page (cards of the first phase): ${page.items} read, ${page.items} returned`,
+        };
       },
     }),
     scenario<Cards>({
@@ -154,7 +198,11 @@ export function queryScenarios(count: number): Scenario[] {
       route: 'listCards',
       shared,
       setup,
-      run: (ctx, s) => ctx.api('listCards', { params: { pipeId: s.pipe.id }, query: { [`filter[${s.f['Start date']}][gte]`]: '2026-03-01', [`filter[${s.f['Start date']}][lt]`]: '2026-04-01' } }),
+      run: (ctx, s) =>
+        ctx.api('listCards', {
+          params: { pipeId: s.pipe.id },
+          query: { [`filter[${s.f['Start date']}][gte]`]: '2026-03-01', [`filter[${s.f['Start date']}][lt]`]: '2026-04-01' },
+        }),
       async minimum(ctx, { state, result }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const page = await fiftyCards(ctx, state);
@@ -175,7 +223,12 @@ export function queryScenarios(count: number): Scenario[] {
       async minimum(ctx, { state }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const page = await ctx.size.index('GSI2', gsi2.cardTitles(ctx.orgId, state.pipe.id), 50, normalizeTitle('Candidate 12'));
-        return { requests: { Query: 2 }, rcu: read(p.bytes) + read(page.bytes, false), wcu: 0, note: `pipe definition + one GSI2 page by title prefix (key condition): ${page.items} read, ${page.items} returned` };
+        return {
+          requests: { Query: 2 },
+          rcu: read(p.bytes) + read(page.bytes, false),
+          wcu: 0,
+          note: `pipe definition + one GSI2 page by title prefix (key condition): ${page.items} read, ${page.items} returned`,
+        };
       },
     }),
     scenario<Cards>({
@@ -183,7 +236,8 @@ export function queryScenarios(count: number): Scenario[] {
       route: 'listCards',
       shared,
       setup,
-      run: (ctx, s) => ctx.api('listCards', { params: { pipeId: s.pipe.id }, query: { 'filter[title][prefix]': 'Candidate 12', sort: `-${s.f['Start date']}` } }),
+      run: (ctx, s) =>
+        ctx.api('listCards', { params: { pipeId: s.pipe.id }, query: { 'filter[title][prefix]': 'Candidate 12', sort: `-${s.f['Start date']}` } }),
       async minimum(ctx, { state }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const all = await ctx.size.index('GSI2', gsi2.cardTitles(ctx.orgId, state.pipe.id), 1000, normalizeTitle('Candidate 12'));
@@ -204,14 +258,23 @@ export function queryScenarios(count: number): Scenario[] {
       async minimum(ctx, { state }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const page = await fiftyCards(ctx, state);
-        return { requests: { Query: 2 }, rcu: read(p.bytes) + read(page.bytes, false), wcu: 0, note: `pipe definition + one GSI3 page from updatedSince (key condition on updatedAt): ${page.items} read, ${page.items} returned, tombstones included` };
+        return {
+          requests: { Query: 2 },
+          rcu: read(p.bytes) + read(page.bytes, false),
+          wcu: 0,
+          note: `pipe definition + one GSI3 page from updatedSince (key condition on updatedAt): ${page.items} read, ${page.items} returned, tombstones included`,
+        };
       },
     }),
     scenario<PipeState>({
       name: 'batchCards (50 creates)',
       route: 'batchCards',
       setup: (ctx) => createPipe(ctx),
-      run: (ctx, s, _i, n) => ctx.api('batchCards', { params: { pipeId: s.pipe.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(s, n * 50 + i) })) } }),
+      run: (ctx, s, _i, n) =>
+        ctx.api('batchCards', {
+          params: { pipeId: s.pipe.id },
+          body: { items: Array.from({ length: 50 }, (_, i) => ({ values: cardValues(s, n * 50 + i) })) },
+        }),
       async minimum(ctx, { state, result }) {
         const p = await pipePartition(ctx, state.pipe.id);
         const pipeMeta = await ctx.size.item(keys.pipe(ctx.orgId, state.pipe.id));

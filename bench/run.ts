@@ -130,7 +130,9 @@ function countBy(commands: string[]): Record<string, number> {
 /** "4 (2 Get, 1 Q, 1 TxW of 6)": requests by kind, with the items of the transactions when known. */
 function formatRequests(counts: Record<string, number>, txItems?: number): string {
   const total = sum(Object.values(counts));
-  const parts = Object.entries(counts).map(([c, n]) => `${n} ${ABBREVIATIONS[c] ?? c}${c === 'TransactWriteItems' && txItems !== undefined ? ` of ${txItems}` : ''}`);
+  const parts = Object.entries(counts).map(
+    ([c, n]) => `${n} ${ABBREVIATIONS[c] ?? c}${c === 'TransactWriteItems' && txItems !== undefined ? ` of ${txItems}` : ''}`,
+  );
   return `${total} (${parts.join(', ')})`;
 }
 
@@ -144,7 +146,7 @@ async function main() {
   capacity.selfCheck();
 
   const { DynamoDBClient, GetItemCommand, QueryCommand } = await import('@aws-sdk/client-dynamodb');
-  const { TABLE_DEFINITION } = await import('../domain/store/table');
+  const { TABLE_DEFINITION } = await import('../domain/kernel/table');
   const { routes } = await import('../functions/api/routes');
   const { Meter } = await import('./meter');
   const { scenarios: requestScenarios } = await import('./scenarios');
@@ -224,11 +226,13 @@ async function main() {
     dynamoEndpoint = dynamo.endpoint;
     // Unchecked: the contract check is the tests' job and would add its time to every sample.
     const { callUnchecked: call } = await import('../test/support/api');
-    apiFor = async (orgId) => async (routeId, options = {}) => {
-      const result = await call(routeId, options, { orgId, role: 'admin' });
-      expectStatus(routeId, result.status, result.body);
-      return result;
-    };
+    apiFor =
+      async (orgId) =>
+      async (routeId, options = {}) => {
+        const result = await call(routeId, options, { orgId, role: 'admin' });
+        expectStatus(routeId, result.status, result.body);
+        return result;
+      };
   }
 
   // --- the counting middleware on the very client the handlers use (same module instance)
@@ -236,7 +240,7 @@ async function main() {
   const raw = new DynamoDBClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   const indexes = TABLE_DEFINITION.globalSecondaryIndexes.map((g) => ({ indexName: g.indexName, partitionKey: g.partitionKey, sortKey: g.sortKey }));
   const meter = new Meter(raw, TABLE_NAME, { partitionKey: TABLE_DEFINITION.partitionKey, sortKey: TABLE_DEFINITION.sortKey }, indexes);
-  const { dynamoClient } = await import('../domain/store/client');
+  const { dynamoClient } = await import('../domain/kernel/client');
   dynamoClient.middlewareStack.add(meter.middleware as never, { step: 'build', priority: 'high', name: 'benchCounter' });
 
   const size: import('./scenarios').Sizer = {
@@ -249,7 +253,13 @@ async function main() {
       let start: Record<string, any> | undefined;
       do {
         const out = await raw.send(
-          new QueryCommand({ TableName: TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true, ExclusiveStartKey: start }),
+          new QueryCommand({
+            TableName: TABLE_NAME,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk } },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
         );
         for (const item of out.Items ?? []) perItem.push(capacity.itemSize(item as never));
         start = out.LastEvaluatedKey;
@@ -275,8 +285,14 @@ async function main() {
 
   // --- scenarios
   // --only takes one name fragment, or several separated by '|' (rows to compare in one run).
-  const fragments = (args.only ?? '').toLowerCase().split('|').filter((x) => x.length > 0);
-  const selected = ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT || ONLY_ACTIVITY ? [] : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
+  const fragments = (args.only ?? '')
+    .toLowerCase()
+    .split('|')
+    .filter((x) => x.length > 0);
+  const selected =
+    ONLY_PROPAGATION || ONLY_CASCADE || ONLY_NOISY || ONLY_FANOUT || ONLY_ACTIVITY
+      ? []
+      : scenarios.filter((s) => !fragments.length || fragments.some((x) => s.name.toLowerCase().includes(x)));
   const rows: any[] = [];
   const runId = randomUUID().slice(0, 8);
   // Scenarios with a `shared` key use the organization and setup of the first of them.
@@ -368,13 +384,19 @@ async function main() {
         startup = await bundleStartup(ROOT, Number(args['startup-runs']), { dynamoEndpoint, tableName: TABLE_NAME });
       } catch (error) {
         process.stderr.write(`bundle start-up: FAILED ${(error as Error).message.split('\n')[0]}\n`);
-        }
       }
+    }
     if (RUN_ACTIVITY) {
       try {
         const { runActivityBench } = await import('./activity');
         const orgId = `bench-${runId}-activity`;
-        activity = await runActivityBench({ orgId, api: await apiFor(orgId), endpoint: dynamoEndpoint, tableName: TABLE_NAME, log: (line) => process.stderr.write(`${line}\n`) });
+        activity = await runActivityBench({
+          orgId,
+          api: await apiFor(orgId),
+          endpoint: dynamoEndpoint,
+          tableName: TABLE_NAME,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
       } catch (error) {
         activityError = (error as Error).message.split('\n')[0]!.slice(0, 300);
         process.stderr.write(`activity: FAILED ${activityError}\n`);
@@ -465,7 +487,11 @@ async function main() {
     // A GetItem may stand in for a Query (and an UpdateItem for a TransactWriteItems): requests
     // are compared by class, reads and writes; capacity shows what the choice of kind costs.
     const byClass = (counts: Record<string, number>, cls: 'read' | 'write') =>
-      sum(Object.entries(counts).filter(([c]) => READS.has(c) === (cls === 'read')).map(([, k]) => k));
+      sum(
+        Object.entries(counts)
+          .filter(([c]) => READS.has(c) === (cls === 'read'))
+          .map(([, k]) => k),
+      );
     const over: string[] = [];
     if (byClass(measured, 'read') > byClass(minimum.requests, 'read') || byClass(measured, 'write') > byClass(minimum.requests, 'write')) {
       over.push('requests');
@@ -515,18 +541,24 @@ async function main() {
     const streamDir = join(ROOT, 'functions/streams');
     const streamHandlers: string[] = [];
     for (const file of (await readdir(streamDir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts')).sort()) {
-      if (/export (const|async function|function) handler\b/.test(await readFile(join(streamDir, file), 'utf8'))) streamHandlers.push(`functions/streams/${file}`);
+      if (/export (const|async function|function) handler\b/.test(await readFile(join(streamDir, file), 'utf8')))
+        streamHandlers.push(`functions/streams/${file}`);
     }
     bundles = await bundleSizes(ROOT, modules, streamHandlers);
   }
 
   // --- report
   const out: string[] = [];
-  const via = transport === 'gateway' ? 'HTTP through the local gateway (JWT verified, v2 event, handler)' : 'direct handler invocation (the local gateway could not be loaded)';
+  const via =
+    transport === 'gateway'
+      ? 'HTTP through the local gateway (JWT verified, v2 event, handler)'
+      : 'direct handler invocation (the local gateway could not be loaded)';
   out.push(`## cardflow bench — ${new Date().toISOString()}`);
   if (!ONLY_PROPAGATION && !ONLY_NOISY && !ONLY_FANOUT) {
     out.push('');
-    out.push(`${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`);
+    out.push(
+      `${ITERATIONS} timed iterations after ${WARMUP} warm-ups per operation, one extra metered iteration for capacity; latency over ${via}; DynamoDB = sum of the SDK calls of that request, timed inside the same requests. Node ${process.version}, DynamoDB Local in memory${streamsStopped ? '; the local stream processor is stopped, so asynchronous stream work (propagation) is in no row' : ''}.`,
+    );
     out.push('');
     out.push('| operation | DynamoDB requests | min | RCU | min | WCU | min | gateway p50 ms | p95 | DynamoDB p50 ms | gateway ÷ DynamoDB | over minimum |');
     out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
@@ -540,13 +572,22 @@ async function main() {
       );
     }
     out.push('');
-    out.push(`Requests: ${Object.entries(ABBREVIATIONS).map(([k, v]) => `${v} = ${k}`).join(', ')}; "TxW of n": n items in the transaction(s). Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`);
+    out.push(
+      `Requests: ${Object.entries(ABBREVIATIONS)
+        .map(([k, v]) => `${v} = ${k}`)
+        .join(
+          ', ',
+        )}; "TxW of n": n items in the transaction(s). Capacity from item images by DynamoDB's sizing rules (bench/capacity.ts): GSI queries eventually consistent (½), transactions ×2 on the items they touch, ConditionCheck billed as a transactional ${capacity.CONDITION_CHECK}, GSI entries (ALL projection) one write per index touched, two when the index key changes.`,
+    );
     out.push('');
     out.push('### What the minimum assumes');
     out.push('');
     out.push('| operation | minimum | why |');
     out.push('|---|---|---|');
-    for (const r of rows.filter((x) => !x.error)) out.push(`| ${r.name} | ${formatRequests(r.minimum.requests, r.minimum.txItems)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`);
+    for (const r of rows.filter((x) => !x.error))
+      out.push(
+        `| ${r.name} | ${formatRequests(r.minimum.requests, r.minimum.txItems)}, ${units(r.minimum.rcu)} RCU, ${units(r.minimum.wcu)} WCU | ${r.minimum.note} |`,
+      );
 
     const flagged = rows.filter((r) => r.over?.length);
     if (flagged.length) {
@@ -557,7 +598,10 @@ async function main() {
         out.push(`- **${r.name}** (${r.over.join(', ')}):`);
         for (const c of r.calls) {
           const writes = (c.charge?.writes ?? [])
-            .map((w: any) => `${w.action}${w.transactional ? ' (tx)' : ''} ${w.tableWcu} WCU${w.tableRcu ? ` ${w.tableRcu} RCU` : ''}${w.index.length ? ` + ${w.index.map((i: any) => `${i.indexName} ${i.kind} ${i.wcu}`).join(', ')}` : ''}`)
+            .map(
+              (w: any) =>
+                `${w.action}${w.transactional ? ' (tx)' : ''} ${w.tableWcu} WCU${w.tableRcu ? ` ${w.tableRcu} RCU` : ''}${w.index.length ? ` + ${w.index.map((i: any) => `${i.indexName} ${i.kind} ${i.wcu}`).join(', ')}` : ''}`,
+            )
             .join('; ');
           const reads = (c.charge?.reads ?? []).map((x: any) => `${x.items} items ${x.bytes} B → ${x.rcu} RCU`).join('; ');
           out.push(`  - ${c.command}${c.detail ? ` [${c.detail}]` : ''}: ${[reads, writes].filter(Boolean).join('; ')}`);
@@ -617,14 +661,20 @@ async function main() {
     out.push('|---|--:|--:|--:|--:|---|');
     const b = bundles.baseline;
     const kb = (x: number) => `${(x / 1024).toFixed(1)} KiB`;
-    const partList = (p: typeof b.parts) => p.slice(0, 4).map((x) => `${x.name} ${kb(x.bytes)}`).join(', ');
+    const partList = (p: typeof b.parts) =>
+      p
+        .slice(0, 4)
+        .map((x) => `${x.name} ${kb(x.bytes)}`)
+        .join(', ');
     out.push(`| ${b.name} | – | ${b.bytes.toLocaleString('en')} | ${b.gzipBytes.toLocaleString('en')} | 1.00 | ${partList(b.parts)} |`);
     for (const h of bundles.handlers) {
       if (h.error) {
         out.push(`| ${h.name} | ${h.routes.length || 'stream'} | **failed**: ${h.error.replaceAll('|', '\\|')} ||||`);
         continue;
       }
-      out.push(`| ${h.name} | ${h.routes.length || 'stream'} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`);
+      out.push(
+        `| ${h.name} | ${h.routes.length || 'stream'} | ${h.bytes.toLocaleString('en')} | ${h.gzipBytes.toLocaleString('en')} | ${(h.bytes / b.bytes).toFixed(2)} | ${partList(h.parts)} |`,
+      );
     }
   }
   if (startup) {

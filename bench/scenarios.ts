@@ -7,9 +7,9 @@
  * Adding a row: append a scenario to `scenarios` below.
  */
 import type { RouteId } from '../functions/api/routes';
-import { normalizeTitle } from '../domain/fields';
-import { HEADER_PAGE } from '../domain/store/items';
-import { gsi1, gsi2, keys } from '../domain/store/keys';
+import { normalizeTitle } from '../domain/fields/field-types';
+import { HEADER_PAGE } from '../domain/items/store';
+import { gsi1, gsi2, keys } from '../domain/kernel/keys';
 import { fieldIds, recruitingPipe } from '../test/support/fixtures';
 import { conditionCheckUnits, readUnits, writeUnits } from './capacity';
 
@@ -231,19 +231,30 @@ const thousandChildren = (ctx: BenchContext) => parentWithChildren(ctx, 1000);
 /** A Recruiting card with `CHILDREN` Tasks children through one connection (no rules), created from the parent. */
 async function parentWithChildren(ctx: BenchContext, CHILDREN: number) {
   const parent = await createPipe(ctx);
-  const tasks = (await ctx.api<PipeView>('createPipe', {
-    body: { name: 'Tasks', startFormFields: [{ label: 'Task', type: 'short_text', required: true, isTitle: true }], phases: [{ name: 'To do' }, { name: 'Done', done: true }] },
-  })).body;
+  const tasks = (
+    await ctx.api<PipeView>('createPipe', {
+      body: {
+        name: 'Tasks',
+        startFormFields: [{ label: 'Task', type: 'short_text', required: true, isTitle: true }],
+        phases: [{ name: 'To do' }, { name: 'Done', done: true }],
+      },
+    })
+  ).body;
   const task = fieldIds(tasks as never)['Task']!;
-  const connectionId = (await ctx.api<{ id: string }>('createConnection', {
-    body: { name: 'Tasks', parent: { type: 'pipe', id: parent.pipe.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
-  })).body.id;
+  const connectionId = (
+    await ctx.api<{ id: string }>('createConnection', {
+      body: { name: 'Tasks', parent: { type: 'pipe', id: parent.pipe.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
+    })
+  ).body.id;
   const card = await createCard(ctx, parent, 0);
   const CONCURRENCY = 4;
   for (let i = 0; i < CHILDREN; i += CONCURRENCY) {
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, CHILDREN - i) }, (_, k) =>
-        ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId, create: { values: { [task]: `Task ${String(i + k).padStart(4, '0')}` } } } }),
+        ctx.api('addCardChild', {
+          params: { cardId: card.id },
+          body: { connectionId, create: { values: { [task]: `Task ${String(i + k).padStart(4, '0')}` } } },
+        }),
       ),
     );
   }
@@ -278,7 +289,12 @@ export const scenarios: Scenario[] = [
     run: (ctx, s) => ctx.api('getPipe', { params: { pipeId: s.pipe.id } }),
     async minimum(ctx, { state }) {
       const p = await pipePartition(ctx, state.pipe.id);
-      return { requests: { Query: 1 }, rcu: read(p.bytes), wcu: 0, note: `one strongly consistent Query of the definition partition (${p.items} items, ${p.bytes} B)` };
+      return {
+        requests: { Query: 1 },
+        rcu: read(p.bytes),
+        wcu: 0,
+        note: `one strongly consistent Query of the definition partition (${p.items} items, ${p.bytes} B)`,
+      };
     },
   }),
 
@@ -343,7 +359,12 @@ export const scenarios: Scenario[] = [
     run: (ctx, s) => ctx.api('getCard', { params: { cardId: s.card.id } }),
     async minimum(ctx, { state }) {
       const c = await ctx.size.partition(keys.card(ctx.orgId, state.card.id).PK);
-      return { requests: { Query: 1 }, rcu: read(c.bytes), wcu: 0, note: 'one strongly consistent read of the card (a GetItem of its header, or a Query of its partition once edges are returned)' };
+      return {
+        requests: { Query: 1 },
+        rcu: read(c.bytes),
+        wcu: 0,
+        note: 'one strongly consistent read of the card (a GetItem of its header, or a Query of its partition once edges are returned)',
+      };
     },
   }),
 
@@ -355,8 +376,7 @@ export const scenarios: Scenario[] = [
       return { ...s, card: await createCard(ctx, s, 0) };
     },
     prepare: async (ctx, s) => ctx.size.item(keys.card(ctx.orgId, s.card.id)),
-    run: (ctx, s, _before, n) =>
-      ctx.api('updateCard', { params: { cardId: s.card.id }, body: { values: { [s.f['Role']!]: n % 2 ? 'Designer' : 'Sales' } } }),
+    run: (ctx, s, _before, n) => ctx.api('updateCard', { params: { cardId: s.card.id }, body: { values: { [s.f['Role']!]: n % 2 ? 'Designer' : 'Sales' } } }),
     async minimum(ctx, { state, input: before }) {
       const c = await ctx.size.partition(keys.card(ctx.orgId, state.card.id).PK);
       const p = await pipePartition(ctx, state.pipe.id);
@@ -497,7 +517,12 @@ export const scenarios: Scenario[] = [
     run: (ctx, s) => ctx.api('getRecord', { params: { recordId: s.record.id } }),
     async minimum(ctx, { state }) {
       const r = await ctx.size.partition(keys.record(ctx.orgId, state.record.id).PK);
-      return { requests: { Query: 1 }, rcu: read(r.bytes), wcu: 0, note: 'one strongly consistent read of the record (GetItem of its header, or a Query of its partition)' };
+      return {
+        requests: { Query: 1 },
+        rcu: read(r.bytes),
+        wcu: 0,
+        note: 'one strongly consistent read of the record (GetItem of its header, or a Query of its partition)',
+      };
     },
   }),
 
@@ -579,7 +604,16 @@ export const scenarios: Scenario[] = [
         requests: { GetItem: 2, Query: 1, TransactWriteItems: 1 },
         txItems: 6,
         rcu: read(state.conn) + read(parent.bytes) + read(child.bytes),
-        wcu: txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + txWrite(child.bytes) + moved(parent.bytes) + moved(child.bytes) + indexPut(e.childEdge, 1),
+        wcu:
+          txWrite(e.childEdge) +
+          txWrite(e.parentEdge) +
+          txWrite(e.count) +
+          check(state.conn).wcu +
+          txWrite(parent.bytes) +
+          txWrite(child.bytes) +
+          moved(parent.bytes) +
+          moved(child.bytes) +
+          indexPut(e.childEdge, 1),
         note: 'connection (rules, limits) + parent header Query (its container, the 404) + child GetItem (its container, the 422); one TransactWriteItems: 2 edge Puts, count Update (the limit), a ConditionCheck on the connection (not being deleted), and edge-sequence + version Updates of parent and child (where they were read; a concurrent delete of either then fails instead of leaving the edge dangling; their ETags move on), which rewrite their GSI1 and GSI2 entries and move their GSI3 entries (new updatedAt); the child edge enters GSI1 (edges of a connection)',
       };
     },
@@ -607,8 +641,17 @@ export const scenarios: Scenario[] = [
         txItems: 8,
         rcu: read(state.conn) + read(parent.bytes) + read(parentDef.bytes) + read(childDef.bytes),
         wcu:
-          txWrite(card) + check(childPipe).wcu + check(phase).wcu + txWrite(e.childEdge) + txWrite(e.parentEdge) + txWrite(e.count) + check(state.conn).wcu + txWrite(parent.bytes) + moved(parent.bytes) +
-          indexPut(card, 3) + indexPut(e.childEdge, 1),
+          txWrite(card) +
+          check(childPipe).wcu +
+          check(phase).wcu +
+          txWrite(e.childEdge) +
+          txWrite(e.parentEdge) +
+          txWrite(e.count) +
+          check(state.conn).wcu +
+          txWrite(parent.bytes) +
+          moved(parent.bytes) +
+          indexPut(card, 3) +
+          indexPut(e.childEdge, 1),
         note: 'connection (field map) + parent header + parent definition (source field types) + child definition (target fields, start phase); one TransactWriteItems of 8: new card Put, child pipe and start phase ConditionChecks, 2 edge Puts, count Update, a ConditionCheck on the connection (not being deleted) and an edge-sequence + version Update of the parent (a concurrent delete of it then fails; its ETag moves on; GSI1/GSI2 entries rewritten, GSI3 entry moved); the card enters GSI1, GSI2 and GSI3, the child edge GSI1',
       };
     },
@@ -627,7 +670,8 @@ export const scenarios: Scenario[] = [
       await ctx.api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: s.connectionId, childId: child.id } });
       return { parent, child, edges: await edgeSizes(ctx, s.connectionId, parent.id, child.id) };
     },
-    run: (ctx, s, { parent, child }) => ctx.api('removeCardChild', { params: { cardId: parent.id, childId: child.id }, query: { connectionId: s.connectionId } }),
+    run: (ctx, s, { parent, child }) =>
+      ctx.api('removeCardChild', { params: { cardId: parent.id, childId: child.id }, query: { connectionId: s.connectionId } }),
     async minimum(ctx, { state, input: { parent, child, edges } }) {
       const countAfter = await ctx.size.item(keys.childCount(cardPk(ctx, parent.id), state.connectionId));
       const p = Math.max(parent.bytes, await ctx.size.item(keys.card(ctx.orgId, parent.id)));
@@ -636,7 +680,15 @@ export const scenarios: Scenario[] = [
         requests: { GetItem: 2, TransactWriteItems: 1 },
         txItems: 5,
         rcu: read(state.conn) + read(p),
-        wcu: txWrite(edges.childEdge) + indexPut(edges.childEdge, 1) + txWrite(edges.parentEdge) + txWrite(Math.max(edges.count, countAfter)) + txWrite(p) + txWrite(c) + moved(p) + moved(c),
+        wcu:
+          txWrite(edges.childEdge) +
+          indexPut(edges.childEdge, 1) +
+          txWrite(edges.parentEdge) +
+          txWrite(Math.max(edges.count, countAfter)) +
+          txWrite(p) +
+          txWrite(c) +
+          moved(p) +
+          moved(c),
         note: 'connection (404) + parent GetItem (404, its summary, If-Match); one TransactWriteItems: child edge Delete (conditional: 404 when not connected), parent edge Delete, count Update, version Updates of parent and child (their ETags move on; GSI1/GSI2 rewritten, GSI3 moved); the child edge leaves GSI1',
       };
     },
@@ -652,14 +704,16 @@ export const scenarios: Scenario[] = [
       const card = await createParentCard(ctx, s, 0);
       const other = async (name: string, asParentOfCard: boolean, entries: 'single' | 'multiple') => {
         const pipe = await createPipe(ctx, name);
-        const connectionId = (await ctx.api<{ id: string }>('createConnection', {
-          body: {
-            name,
-            parent: { type: 'pipe', id: asParentOfCard ? pipe.pipe.id : s.parent.pipe.id },
-            child: { type: 'pipe', id: asParentOfCard ? s.parent.pipe.id : pipe.pipe.id },
-            entries,
-          },
-        })).body.id;
+        const connectionId = (
+          await ctx.api<{ id: string }>('createConnection', {
+            body: {
+              name,
+              parent: { type: 'pipe', id: asParentOfCard ? pipe.pipe.id : s.parent.pipe.id },
+              child: { type: 'pipe', id: asParentOfCard ? s.parent.pipe.id : pipe.pipe.id },
+              entries,
+            },
+          })
+        ).body.id;
         return { pipe, connectionId };
       };
       for (const name of ['Openings', 'Referrals']) {
@@ -739,7 +793,8 @@ export const scenarios: Scenario[] = [
       const employees: Sized[] = [];
       for (let i = 0; i < 30; i++) employees.push(await createChildCard(ctx, s, i));
       for (let i = 0; i < 10; i++) await createChildCard(ctx, s, 100 + i, `Contractor ${i}`);
-      for (const e of employees.slice(0, 3)) await ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId: s.connectionId, childId: e.id } });
+      for (const e of employees.slice(0, 3))
+        await ctx.api('addCardChild', { params: { cardId: card.id }, body: { connectionId: s.connectionId, childId: e.id } });
       return { ...s, card, conn: await ctx.size.item(keys.connection(ctx.orgId, s.connectionId)) };
     },
     run: (ctx, s) => ctx.api('connectionCandidates', { params: { connectionId: s.connectionId }, query: { parentId: s.card.id, q: 'Emp' } }),
@@ -757,7 +812,6 @@ export const scenarios: Scenario[] = [
       };
     },
   }),
-
 
   // The flat write path: PATCH and move of a card cost the same at 0, 100 and 1,000 children.
   ...[0, 100, 1000].flatMap((n) => {
@@ -777,7 +831,8 @@ export const scenarios: Scenario[] = [
         shared,
         setup,
         prepare: async (ctx, s) => ctx.size.item(keys.card(ctx.orgId, s.card.id)),
-        run: (ctx, s, _before, i) => ctx.api('updateCard', { params: { cardId: s.card.id }, body: { values: { [s.parent.f['Role']!]: i % 2 ? 'Designer' : 'Sales' } } }),
+        run: (ctx, s, _before, i) =>
+          ctx.api('updateCard', { params: { cardId: s.card.id }, body: { values: { [s.parent.f['Role']!]: i % 2 ? 'Designer' : 'Sales' } } }),
         async minimum(ctx, { state, input: before }) {
           const p = await pipePartition(ctx, state.parent.pipe.id);
           const after = await ctx.size.item(keys.card(ctx.orgId, state.card.id));

@@ -17,11 +17,7 @@ const app = new App();
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 const region = process.env.CDK_DEFAULT_REGION;
 
-createCardflowStacks(
-  app,
-  readSettings(app.node),
-  account || region ? { ...(account ? { account } : {}), ...(region ? { region } : {}) } : undefined,
-);
+createCardflowStacks(app, readSettings(app.node), account || region ? { ...(account ? { account } : {}), ...(region ? { region } : {}) } : undefined);
 
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 app.synth();

@@ -1,4 +1,4 @@
-import { auditTrail, itemActivity, type AuditQuery } from '../../domain/activity-log';
+import { auditTrail, itemActivity, type AuditQuery } from '../../domain/activity/activity-log';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';
 import { routes } from './routes';

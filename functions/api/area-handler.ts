@@ -5,7 +5,7 @@
  * container, and a missing handler export fails the cold start rather than one request.
  */
 import type { Context } from 'aws-lambda';
-import { AppError } from '../../domain/errors';
+import { AppError } from '../../domain/kernel/errors';
 import { areaOf, routeKeyOf } from './areas';
 import { problemResponse, type ApiEvent, type ApiResult } from './http';
 import { routeList } from './routes';

@@ -1,7 +1,7 @@
-import type { Principal } from '../../domain/auth';
-import { AutomationStore } from '../../domain/automation-store';
-import * as automations from '../../domain/automations';
-import { documentClient } from '../../domain/store/client';
+import type { Principal } from '../../domain/kernel/auth';
+import { AutomationStore } from '../../domain/automations/store';
+import * as automations from '../../domain/automations/automations';
+import { documentClient } from '../../domain/kernel/client';
 import { contextFor, store } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

@@ -1,6 +1,6 @@
-import { batchWrite } from '../../domain/batch';
-import { jobView } from '../../domain/cascade';
-import * as cards from '../../domain/cards';
+import { batchWrite } from '../../domain/items/batch';
+import { jobView } from '../../domain/connections/cascade';
+import * as cards from '../../domain/cards/cards';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

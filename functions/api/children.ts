@@ -1,6 +1,6 @@
-import { addChild } from '../../domain/children';
-import { disconnect, listChildren } from '../../domain/edges';
-import type { ItemType } from '../../domain/model';
+import { addChild } from '../../domain/connections/children';
+import { disconnect, listChildren } from '../../domain/connections/edges';
+import type { ItemType } from '../../domain/kernel/model';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion, type ApiRequest } from './http';
 import { routes, type RouteSpec } from './routes';
@@ -25,7 +25,14 @@ function list<R extends RouteSpec>(type: ItemType, route: R) {
 function remove<R extends RouteSpec>(type: ItemType, route: R) {
   return apiHandler(route, async ({ principal, params, query, headers }: ApiRequest<R>) => {
     const { childId } = params as { childId: string };
-    await disconnect(contextFor(principal!), type, parentOf(type, params as never), (query as { connectionId: string }).connectionId, childId, ifMatchVersion(headers));
+    await disconnect(
+      contextFor(principal!),
+      type,
+      parentOf(type, params as never),
+      (query as { connectionId: string }).connectionId,
+      childId,
+      ifMatchVersion(headers),
+    );
     return {};
   });
 }

@@ -1,5 +1,5 @@
-import * as connections from '../../domain/connections';
-import { candidates } from '../../domain/edges';
+import * as connections from '../../domain/connections/connections';
+import { candidates } from '../../domain/connections/edges';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

@@ -3,7 +3,7 @@
  * stage file's `corsOrigins`) and in npm start (the local gateway, `--cors-origins`). No origin is
  * allowed by default. Bearer tokens, not cookies: no credentials.
  */
-import { REPLAYED_HEADER } from '../../domain/idempotency';
+import { REPLAYED_HEADER } from '../../domain/idempotency/idempotency';
 
 /** Request headers a browser may send: auth, body type, idempotency, preconditions. */
 export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match'];

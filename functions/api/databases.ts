@@ -1,4 +1,4 @@
-import * as databases from '../../domain/databases';
+import * as databases from '../../domain/databases/databases';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

@@ -20,7 +20,10 @@ export const DOCS_ASSETS: Readonly<Record<string, string>> = {
 };
 
 /** What the API stack copies from node_modules into the system area's bundle. */
-export const DOCS_BUNDLE_FILES = Object.keys(DOCS_ASSETS).map((name) => ({ from: join('node_modules', 'swagger-ui-dist', name), to: join(DOCS_BUNDLE_DIR, name) }));
+export const DOCS_BUNDLE_FILES = Object.keys(DOCS_ASSETS).map((name) => ({
+  from: join('node_modules', 'swagger-ui-dist', name),
+  to: join(DOCS_BUNDLE_DIR, name),
+}));
 
 let directory: string | undefined;
 

@@ -7,13 +7,9 @@
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
-import type {
-  APIGatewayProxyEventV2WithLambdaAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
-import { actorOfPrincipal, principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/auth';
-import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, type FieldProblem } from '../../domain/errors';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { actorOfPrincipal, principalFromAuthorizer, requireRole, type AuthorizerContext, type Principal } from '../../domain/kernel/auth';
+import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, type FieldProblem } from '../../domain/kernel/errors';
 import {
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
@@ -21,15 +17,15 @@ import {
   parseIdempotencyKey,
   REPLAYED_HEADER,
   requestFingerprint,
-} from '../../domain/idempotency';
-import type { z } from '../../domain/schemas';
-import { documentClient } from '../../domain/store/client';
-import { IdempotencyStore, type IdempotencyRecord, type IdempotencyRef } from '../../domain/store/idempotency';
+} from '../../domain/idempotency/idempotency';
+import type { z } from './schemas';
+import { documentClient } from '../../domain/kernel/client';
+import { IdempotencyStore, type IdempotencyRecord, type IdempotencyRef } from '../../domain/idempotency/store';
 import { loadCursorKey } from '../shared/cursor-key';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordApiCall } from '../shared/metrics';
-import { runAs } from '../../domain/store/actor';
+import { runAs } from '../../domain/kernel/actor';
 import { captureHandler } from '../shared/tracer';
 import { MAX_BODY_BYTES } from './limits';
 import { apiPolicy, asThrottle, rateLimitHeaders } from './rate-limit';
@@ -93,7 +89,10 @@ export function ifMatchVersion(headers: Record<string, string | undefined>): num
   const raw = headers['if-match']?.trim();
   if (!raw || raw === '*') return undefined;
   const m = /^(?:W\/)?"(\d{1,15})"$/.exec(raw);
-  if (!m) throw new BadRequestError('If-Match must be an ETag of this API, such as "3"', [{ path: 'headers.if-match', message: 'not an ETag of this API', code: 'request.badIfMatch' }]);
+  if (!m)
+    throw new BadRequestError('If-Match must be an ETag of this API, such as "3"', [
+      { path: 'headers.if-match', message: 'not an ETag of this API', code: 'request.badIfMatch' },
+    ]);
   return Number(m[1]);
 }
 
@@ -171,7 +170,9 @@ function readBody(event: ApiEvent): unknown {
       return value;
     });
   } catch (error) {
-    throw new BadRequestError(`The body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON', code: 'request.invalidJson' }]);
+    throw new BadRequestError(`The body is not valid JSON: ${(error as Error).message}`, [
+      { path: 'body', message: 'not valid JSON', code: 'request.invalidJson' },
+    ]);
   }
   if (forbiddenKey) {
     throw new BadRequestError(`The body uses the reserved property name "${forbiddenKey}"`, [
@@ -225,7 +226,14 @@ export function problemResponse(thrown: unknown, requestId: string, path: string
   logger.error('Unhandled error', { error: error as Error, requestId, path });
   return json(
     500,
-    { type: 'urn:cardflow:problem:internal', title: 'Internal Server Error', status: 500, detail: 'Something went wrong on our side. Quote the requestId when you report it.', code: 'internal', requestId },
+    {
+      type: 'urn:cardflow:problem:internal',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'Something went wrong on our side. Quote the requestId when you report it.',
+      code: 'internal',
+      requestId,
+    },
     {},
     'application/problem+json',
   );
@@ -299,9 +307,9 @@ async function runIdempotent({ ref, fingerprint, requestId, path, leaseMs }: Att
     result = await run();
   } catch (error) {
     // See above: any failure gives the key back. A failed release must not hide the error.
-    await store.release(ref, requestId).catch((releaseError: unknown) =>
-      logger.error('Could not release an idempotency key', { error: releaseError as Error, requestId, scope: ref.scope }),
-    );
+    await store
+      .release(ref, requestId)
+      .catch((releaseError: unknown) => logger.error('Could not release an idempotency key', { error: releaseError as Error, requestId, scope: ref.scope }));
     throw error;
   }
   try {
@@ -399,7 +407,7 @@ export function apiHandler<R extends RouteSpec>(route: R, useCase: (request: Api
               run,
             )
           : run();
-      // Every write of the request records its caller (domain/store/actor.ts).
+      // Every write of the request records its caller (domain/kernel/actor.ts).
       return runAs(actorOfPrincipal(principal), runOnce);
     });
 }

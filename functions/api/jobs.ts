@@ -1,4 +1,4 @@
-import { getJob as readJob } from '../../domain/cascade';
+import { getJob as readJob } from '../../domain/connections/cascade';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';
 import { routes } from './routes';

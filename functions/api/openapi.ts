@@ -1,6 +1,6 @@
 /** Builds the OpenAPI 3.1 document from the route manifest and its zod schemas. */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { ConnectionChange, DeadLetter, FieldValueSchemas, fieldValueComponent, Problem, z } from '../../domain/schemas';
+import { ConnectionChange, DeadLetter, FieldValueSchemas, fieldValueComponent, Problem, z } from './schemas';
 import { MAX_BODY_BYTES } from './limits';
 import { routeList } from './routes';
 
@@ -43,7 +43,7 @@ export function problemStatuses(route: Route): number[] {
 
 const ifMatchHeader = z.string().optional().openapi({
   description:
-    'ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent\'s ETag: connecting, creating and disconnecting children move the parent\'s version on.',
+    "ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent's ETag: connecting, creating and disconnecting children move the parent's version on.",
 });
 
 const ifNoneMatchHeader = z.string().optional().openapi({
@@ -59,7 +59,10 @@ const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
 const THROTTLE_HEADERS = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'string' as const, pattern: '^[0-9]+$' } },
   RateLimit: { description: 'IETF RateLimit header: `"api";r=<remaining>;t=<seconds until requests are admitted again>`', schema: { type: 'string' as const } },
-  'RateLimit-Policy': { description: 'IETF RateLimit-Policy header: `"api";q=<requests>;w=<window seconds>` (the published steady rate)', schema: { type: 'string' as const } },
+  'RateLimit-Policy': {
+    description: 'IETF RateLimit-Policy header: `"api";q=<requests>;w=<window seconds>` (the published steady rate)',
+    schema: { type: 'string' as const },
+  },
 };
 
 function problemResponseOf(status: number) {
@@ -102,7 +105,13 @@ export function buildOpenApiDocument() {
         ...(route.request?.query ? { query: route.request.query } : {}),
         ...(Object.keys(headers).length ? { headers: z.object(headers) } : {}),
         ...(route.request?.body
-          ? { body: { required: true, description: `JSON, at most ${MAX_BODY_BYTES} bytes (413 above).`, content: { 'application/json': { schema: route.request.body } } } }
+          ? {
+              body: {
+                required: true,
+                description: `JSON, at most ${MAX_BODY_BYTES} bytes (413 above).`,
+                content: { 'application/json': { schema: route.request.body } },
+              },
+            }
           : {}),
       },
       responses: {
@@ -140,7 +149,10 @@ export function buildOpenApiDocument() {
     tags: ['Operations'],
     security: [{ [bearer.name]: [] }],
     responses: {
-      200: { description: 'The dead letters, oldest first', content: { 'application/json': { schema: z.object({ items: z.array(DeadLetter) }).openapi('DeadLetterList') } } },
+      200: {
+        description: 'The dead letters, oldest first',
+        content: { 'application/json': { schema: z.object({ items: z.array(DeadLetter) }).openapi('DeadLetterList') } },
+      },
       ...problems([401, 403, 429, 500]),
     },
   });

@@ -1,4 +1,4 @@
-import * as pipes from '../../domain/pipes';
+import * as pipes from '../../domain/pipes/pipes';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

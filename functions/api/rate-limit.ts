@@ -6,7 +6,7 @@
  * by the headers alone. In AWS, requests over the stage throttle are refused by API Gateway
  * before any code runs; those 429s are the gateway's own (see the README).
  */
-import { AppError } from '../../domain/errors';
+import { AppError } from '../../domain/kernel/errors';
 
 export interface RateLimitPolicy {
   /** The policy's name in the headers. */
@@ -48,7 +48,13 @@ export class ThrottledError extends AppError {
 }
 
 /** AWS SDK error names of a throttle the SDK's own retries did not absorb. */
-const THROTTLE_NAMES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'Throttling']);
+const THROTTLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'Throttling',
+]);
 
 /** A storage (DynamoDB, KMS…) throttle as a 429 the client may retry; anything else unchanged. */
 export function asThrottle(error: unknown): unknown {

@@ -1,6 +1,6 @@
-import { batchWrite } from '../../domain/batch';
-import { jobView } from '../../domain/cascade';
-import * as records from '../../domain/records';
+import { batchWrite } from '../../domain/items/batch';
+import { jobView } from '../../domain/connections/cascade';
+import * as records from '../../domain/databases/records';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

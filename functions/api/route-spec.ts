@@ -1,6 +1,6 @@
 /** The shape of one route manifest entry (routes.ts and the per-area routes-*.ts lists). */
-import type { Role } from '../../domain/auth';
-import type { z } from '../../domain/schemas';
+import type { Role } from '../../domain/kernel/auth';
+import type { z } from './schemas';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 

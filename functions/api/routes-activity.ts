@@ -1,7 +1,7 @@
 /** Routes of activity (item history) and the audit trail; merged into the route manifest (functions/api/routes.ts). */
-import { AUDITED_ENTITY_TYPES } from '../../domain/activity';
-import * as s from '../../domain/schemas';
-import { z } from '../../domain/schemas';
+import { AUDITED_ENTITY_TYPES } from '../../domain/activity/activity';
+import * as s from './schemas';
+import { z } from './schemas';
 import type { RouteSpec } from './route-spec';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' });
@@ -18,7 +18,8 @@ const Actor = z
   ])
   .nullable()
   .openapi('Actor', {
-    description: 'Who made the change: a user, an API token, an automation, or propagation from a parent. null when the change left no record of its actor (the removal of an edge or of a setup item).',
+    description:
+      'Who made the change: a user, an API token, an automation, or propagation from a parent. null when the change left no record of its actor (the removal of an edge or of a setup item).',
   });
 
 const ItemChange = z
@@ -57,7 +58,10 @@ export const AuditEntry = z
     entityId: z.string(),
     action: z.enum(['created', 'updated', 'deleted']),
     containerId: z.string().optional().openapi({ description: 'The pipe or database the entity belongs to.' }),
-    before: z.record(z.string(), z.unknown()).optional().openapi({ description: 'The changed attributes before (all of them on delete). Secrets never appear.' }),
+    before: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: 'The changed attributes before (all of them on delete). Secrets never appear.' }),
     after: z.record(z.string(), z.unknown()).optional().openapi({ description: 'The changed attributes after (all of them on create).' }),
   })
   .openapi('AuditEntry');
@@ -71,7 +75,10 @@ const AuditQuery = s.Pagination.extend({
 
 export const Settings = z
   .object({
-    activityRetentionDays: z.number().int().openapi({ description: 'Days activity and audit entries are kept (90 unless changed). A change applies to entries written from then on.', example: 90 }),
+    activityRetentionDays: z
+      .number()
+      .int()
+      .openapi({ description: 'Days activity and audit entries are kept (90 unless changed). A change applies to entries written from then on.', example: 90 }),
     version: z.number().int().openapi({ description: '0 until an admin first changes a setting.' }),
     updatedAt: Timestamp.optional(),
   })
@@ -88,32 +95,62 @@ const listEntries = 'Newest first. Entries are kept for the retention period (90
 
 export const activityRoutes = {
   cardActivity: {
-    method: 'GET', path: '/v1/cards/{cardId}/activity', handler: { module: 'activity', export: 'cardActivity' }, access: 'RO', role: 'viewer',
-    summary: "A card's activity: who changed what, and when", tag: 'Activity',
+    method: 'GET',
+    path: '/v1/cards/{cardId}/activity',
+    handler: { module: 'activity', export: 'cardActivity' },
+    access: 'RO',
+    role: 'viewer',
+    summary: "A card's activity: who changed what, and when",
+    tag: 'Activity',
     request: { params: z.strictObject({ cardId: s.Id('card') }), query: s.Pagination },
     success: { status: 200, description: listEntries, schema: s.page(ActivityEntry, 'ActivityPage') },
   },
   recordActivity: {
-    method: 'GET', path: '/v1/records/{recordId}/activity', handler: { module: 'activity', export: 'recordActivity' }, access: 'RO', role: 'viewer',
-    summary: "A record's activity: who changed what, and when", tag: 'Activity',
+    method: 'GET',
+    path: '/v1/records/{recordId}/activity',
+    handler: { module: 'activity', export: 'recordActivity' },
+    access: 'RO',
+    role: 'viewer',
+    summary: "A record's activity: who changed what, and when",
+    tag: 'Activity',
     request: { params: z.strictObject({ recordId: s.Id('record') }), query: s.Pagination },
     success: { status: 200, description: listEntries, schema: s.page(ActivityEntry, 'ActivityPage') },
   },
   listAudit: {
-    method: 'GET', path: '/v1/audit', handler: { module: 'activity', export: 'listAudit' }, access: 'RO', role: 'admin',
-    summary: 'The audit trail: changes to pipes, phases, fields, databases, connections, automations, webhooks and tokens', tag: 'Activity',
+    method: 'GET',
+    path: '/v1/audit',
+    handler: { module: 'activity', export: 'listAudit' },
+    access: 'RO',
+    role: 'admin',
+    summary: 'The audit trail: changes to pipes, phases, fields, databases, connections, automations, webhooks and tokens',
+    tag: 'Activity',
     request: { query: AuditQuery },
-    success: { status: 200, description: 'Newest first; filter by time range (key condition) and entity (applied after reading: a page may hold fewer entries than `limit`).', schema: s.page(AuditEntry, 'AuditPage') },
+    success: {
+      status: 200,
+      description: 'Newest first; filter by time range (key condition) and entity (applied after reading: a page may hold fewer entries than `limit`).',
+      schema: s.page(AuditEntry, 'AuditPage'),
+    },
   },
   getSettings: {
-    method: 'GET', path: '/v1/settings', handler: { module: 'settings', export: 'getSettings' }, access: 'RO', role: 'viewer',
-    summary: "The organization's settings (activity retention)", tag: 'Activity',
+    method: 'GET',
+    path: '/v1/settings',
+    handler: { module: 'settings', export: 'getSettings' },
+    access: 'RO',
+    role: 'viewer',
+    summary: "The organization's settings (activity retention)",
+    tag: 'Activity',
     success: { status: 200, description: 'The settings, defaults included', schema: Settings, etag: true },
   },
   updateSettings: {
-    method: 'PATCH', path: '/v1/settings', handler: { module: 'settings', export: 'updateSettings' }, access: 'RW', role: 'admin',
-    summary: "Change the organization's settings", tag: 'Activity',
-    request: { body: UpdateSettings }, ifMatch: true,
+    method: 'PATCH',
+    path: '/v1/settings',
+    handler: { module: 'settings', export: 'updateSettings' },
+    access: 'RW',
+    role: 'admin',
+    summary: "Change the organization's settings",
+    tag: 'Activity',
+    request: { body: UpdateSettings },
+    ifMatch: true,
     success: { status: 200, description: 'The settings', schema: Settings, etag: true },
   },
 } satisfies Record<string, RouteSpec>;

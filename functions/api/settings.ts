@@ -1,4 +1,4 @@
-import * as settings from '../../domain/settings';
+import * as settings from '../../domain/settings/settings';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
 import { routes } from './routes';

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../../domain/errors';
+import { NotFoundError } from '../../domain/kernel/errors';
 import { docsAsset } from './docs-assets';
 import { apiHandler, problemResponse, type ApiEvent, type ApiResult } from './http';
 import { API_VERSION, buildOpenApiDocument } from './openapi';

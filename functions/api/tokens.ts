@@ -1,8 +1,8 @@
 /** API token administration (admins signed in as users). The store is built once per container. */
-import type { Principal } from '../../domain/auth';
-import { documentClient } from '../../domain/store/client';
-import { DynamoApiTokenStore } from '../../domain/store/tokens';
-import * as tokens from '../../domain/tokens';
+import type { Principal } from '../../domain/kernel/auth';
+import { documentClient } from '../../domain/kernel/client';
+import { DynamoApiTokenStore } from '../../domain/tokens/store';
+import * as tokens from '../../domain/tokens/tokens';
 import { tableName } from '../shared/env';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';

@@ -1,8 +1,8 @@
 /** Webhook administration and the delivery log (admins only). The store is built once per container. */
-import type { Principal } from '../../domain/auth';
-import { documentClient } from '../../domain/store/client';
-import { WebhookStore } from '../../domain/store/webhooks';
-import * as webhooks from '../../domain/webhooks';
+import type { Principal } from '../../domain/kernel/auth';
+import { documentClient } from '../../domain/kernel/client';
+import { WebhookStore } from '../../domain/webhooks/store';
+import * as webhooks from '../../domain/webhooks/webhooks';
 import { tableName } from '../shared/env';
 import { secretSealer } from '../shared/secrets';
 import { contextFor } from '../shared/store';

@@ -6,9 +6,9 @@
  * unreachable) throws, so it is never mistaken for — or cached as — a decision.
  */
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { checkTokenTimes, CLOCK_SKEW_SECONDS, principalFromClaims, type AuthorizerContext } from '../../domain/auth';
-import { UnauthorizedError } from '../../domain/errors';
-import { isApiTokenCredential, type ApiTokenAuthenticator } from '../../domain/tokens';
+import { checkTokenTimes, CLOCK_SKEW_SECONDS, principalFromClaims, type AuthorizerContext } from '../../domain/kernel/auth';
+import { UnauthorizedError } from '../../domain/kernel/errors';
+import { isApiTokenCredential, type ApiTokenAuthenticator } from '../../domain/tokens/tokens';
 
 /** Asymmetric algorithms only: a JWKS of public keys can never verify an HMAC (`none`, HS256) token. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

@@ -6,16 +6,19 @@
  */
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { createRemoteJWKSet } from 'jose';
-import type { AuthorizerContext } from '../../domain/auth';
-import { documentClient } from '../../domain/store/client';
-import { DynamoApiTokenStore } from '../../domain/store/tokens';
-import { ApiTokenAuthenticator } from '../../domain/tokens';
+import type { AuthorizerContext } from '../../domain/kernel/auth';
+import { documentClient } from '../../domain/kernel/client';
+import { DynamoApiTokenStore } from '../../domain/tokens/store';
+import { ApiTokenAuthenticator } from '../../domain/tokens/tokens';
 import { requiredEnv, tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { createAuthorizer } from './authorize';
 
 const issuer = requiredEnv('JWT_ISSUER');
-const audience = requiredEnv('JWT_AUDIENCE').split(',').map((a) => a.trim()).filter(Boolean);
+const audience = requiredEnv('JWT_AUDIENCE')
+  .split(',')
+  .map((a) => a.trim())
+  .filter(Boolean);
 // Cognito (and most OIDC issuers) publish their keys here; JWKS_URL overrides it.
 const jwksUrl = process.env['JWKS_URL'] ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`;
 

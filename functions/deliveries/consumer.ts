@@ -25,10 +25,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { documentClient } from '../../domain/store/client';
-import { WebhookStore } from '../../domain/store/webhooks';
-import type { Webhook, WebhookDelivery } from '../../domain/webhook-model';
-import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets } from '../../domain/webhooks';
+import { documentClient } from '../../domain/kernel/client';
+import { WebhookStore } from '../../domain/webhooks/store';
+import type { Webhook, WebhookDelivery } from '../../domain/webhooks/model';
+import { afterAttempt, attemptSucceeded, signatureHeader, signingSecrets } from '../../domain/webhooks/webhooks';
 import { tableName } from '../shared/env';
 import { logger } from '../shared/logger';
 import { recordWebhookDelivery } from '../shared/metrics';
@@ -151,7 +151,9 @@ function safeJson(text: string): unknown {
 /** Sets the backoff as the message's visibility; if that fails, the queue's visibility timeout applies. */
 async function backOff(record: SQSRecord, delaySeconds: number) {
   try {
-    await sqsClient().send(new ChangeMessageVisibilityCommand({ QueueUrl: deliveryQueueUrl(), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }));
+    await sqsClient().send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: deliveryQueueUrl(), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }),
+    );
   } catch (error) {
     logger.warn('Could not set the retry backoff; the queue visibility timeout applies', { messageId: record.messageId, error: error as Error });
   }

@@ -42,11 +42,17 @@ export async function enqueueDeliveries(messages: DeliveryMessage[], delaySecond
         .send(
           new SendMessageBatchCommand({
             QueueUrl: url,
-            Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m), MessageGroupId: m.orgId, ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}) })),
+            Entries: chunk.map((m, n) => ({
+              Id: String(n),
+              MessageBody: JSON.stringify(m),
+              MessageGroupId: m.orgId,
+              ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+            })),
           }),
         )
         .then((out) => {
-          if (out.Failed?.length) throw new Error(`Delivery queue refused ${out.Failed.length} message(s): ${out.Failed.map((f) => `${f.Code} ${f.Message ?? ''}`).join('; ')}`);
+          if (out.Failed?.length)
+            throw new Error(`Delivery queue refused ${out.Failed.length} message(s): ${out.Failed.map((f) => `${f.Code} ${f.Message ?? ''}`).join('; ')}`);
           if (!delaySeconds) recordWebhookDelivery('enqueued', chunk.length);
         }),
     );

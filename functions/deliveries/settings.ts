@@ -9,7 +9,7 @@
  * (ChangeMessageVisibility), and a message received more than maxReceiveCount times goes to the
  * dead-letter queue.
  */
-import { DEFAULT_DELIVERY_POLICY } from '../../domain/webhooks';
+import { DEFAULT_DELIVERY_POLICY } from '../../domain/webhooks/webhooks';
 
 export interface DeliveryQueueSettings {
   /** Messages per consumer invocation. */

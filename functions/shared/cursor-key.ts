@@ -4,7 +4,7 @@
  * generate one), or CURSOR_SIGNING_KEY_SECRET_ARN, a Secrets Manager secret holding the same
  * (AWS). Without either, listing fails with a 500 that says which setting is missing.
  */
-import { hasCursorKey, setCursorKey } from '../../domain/store/cursor';
+import { hasCursorKey, setCursorKey } from '../../domain/kernel/cursor';
 
 export const CURSOR_KEY_ENV = 'CURSOR_SIGNING_KEY';
 export const CURSOR_KEY_SECRET_ENV = 'CURSOR_SIGNING_KEY_SECRET_ARN';

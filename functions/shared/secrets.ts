@@ -25,9 +25,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import type { WebhookStore } from '../../domain/store/webhooks';
-import type { Webhook } from '../../domain/webhook-model';
-import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer } from '../../domain/webhooks';
+import type { WebhookStore } from '../../domain/webhooks/store';
+import type { Webhook } from '../../domain/webhooks/model';
+import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer } from '../../domain/webhooks/webhooks';
 import { logger } from './logger';
 import { traced } from './tracer';
 
@@ -107,7 +107,11 @@ export function localKeyFromFile(path: string): Buffer {
   }
   const key = randomBytes(32);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ key: key.toString('base64'), note: 'Encrypts webhook secrets of the local runtime. Losing it makes them unreadable.' })}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(
+    path,
+    `${JSON.stringify({ key: key.toString('base64'), note: 'Encrypts webhook secrets of the local runtime. Losing it makes them unreadable.' })}\n`,
+    { mode: 0o600, flag: 'wx' },
+  );
   chmodSync(path, 0o600);
   return key;
 }
@@ -197,7 +201,9 @@ export async function decryptSecret(stored: string, scope: SecretScope): Promise
   if (parts.length !== 6) throw new SecretDecryptionError(`Webhook ${scope.webhookId}: malformed encrypted secret`);
   const [, providerName, wrapped, iv, ciphertext, tag] = parts as [string, string, string, string, string, string];
   if (providerName !== keyProvider().name) {
-    throw new SecretDecryptionError(`Webhook ${scope.webhookId}: its secret was encrypted with the ${providerName} key, this function has the ${keyProvider().name} key`);
+    throw new SecretDecryptionError(
+      `Webhook ${scope.webhookId}: its secret was encrypted with the ${providerName} key, this function has the ${keyProvider().name} key`,
+    );
   }
   try {
     const key = await unwrapped(scope.orgId, wrapped);
@@ -224,7 +230,9 @@ export async function openWebhookSecrets<W extends Webhook>(orgId: string, hook:
     try {
       const sealed: SecretFields = {
         secret: isSealed(hook.secret) ? hook.secret : await encryptSecret(hook.secret, scope),
-        ...(hook.previousSecret !== undefined ? { previousSecret: isSealed(hook.previousSecret) ? hook.previousSecret : await encryptSecret(hook.previousSecret, scope) } : {}),
+        ...(hook.previousSecret !== undefined
+          ? { previousSecret: isSealed(hook.previousSecret) ? hook.previousSecret : await encryptSecret(hook.previousSecret, scope) }
+          : {}),
       };
       await store.sealSecrets(orgId, hook.id, { secret: hook.secret, previousSecret: hook.previousSecret }, sealed, secretHintOf(opened.secret));
     } catch (error) {

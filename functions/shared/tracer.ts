@@ -16,7 +16,7 @@
 import { isRequestXRaySampled } from '@aws-lambda-powertools/commons/utils/env';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { dynamoClient } from '../../domain/store/client';
+import { dynamoClient } from '../../domain/kernel/client';
 import { logger } from './logger';
 
 /** Powertools Tracer's own rule for "tracing enabled" (Tracer#setTracingEnabled), read once per container. */

@@ -5,12 +5,12 @@
  *   may connect to 127.0.0.0/8 and ::1 (local runs and tests only; never set by the CDK — an infra
  *   test checks — since in Lambda loopback is the runtime API).
  * - WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS,
- *   WEBHOOK_BREAKER_THRESHOLD: the delivery policy (defaults in domain/webhooks.ts).
+ *   WEBHOOK_BREAKER_THRESHOLD: the delivery policy (defaults in domain/webhooks/webhooks.ts).
  * - WEBHOOK_ORG_CONCURRENCY: attempts of one organization in flight at once (default 5).
  * - DELIVERY_QUEUE_URL: the webhook delivery queue (functions/deliveries/queue.ts).
  * - EVENT_BUS_NAME: the EventBridge bus that receives every event (unset: no bus).
  */
-import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, type UrlPolicy } from '../../domain/webhooks';
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, type UrlPolicy } from '../../domain/webhooks/webhooks';
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];

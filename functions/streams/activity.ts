@@ -2,13 +2,13 @@
  * The activity step of the stream processor: each record of a card, a record, a tombstone or an
  * edge becomes an entry in the item's activity, and each record of a setup item (pipe, phase,
  * field, database, connection, automation, webhook, API token) an entry in the audit trail
- * (domain/activity.ts). Entries are keyed by the stream record, so a retry rewrites the same
+ * (domain/activity/activity.ts). Entries are keyed by the stream record, so a retry rewrites the same
  * entry; they expire after the organization's retention (settings; ACTIVITY_RETENTION_DAYS, 90, by default).
  */
-import { activityFromChange, auditFromChange, type ActivitySource } from '../../domain/activity';
-import { DEFAULT_ACTIVITY_RETENTION_DAYS } from '../../domain/activity-log';
+import { activityFromChange, auditFromChange, type ActivitySource } from '../../domain/activity/activity';
+import { DEFAULT_ACTIVITY_RETENTION_DAYS } from '../../domain/activity/activity-log';
 import { store } from '../shared/store';
-import type { StreamStepInput } from './processor';
+import type { StreamStepInput } from './step';
 
 const configured = Number(process.env['ACTIVITY_RETENTION_DAYS']);
 /** The deployment's default; an organization's settings (PATCH /v1/settings) override it. */

@@ -1,18 +1,18 @@
 /**
  * The automations step of the stream processor: a card's INSERT or MODIFY runs what it triggers
- * (domain/automation-run.ts). Runs after propagation, so the summaries a parent holds of its
+ * (domain/automations/runs.ts). Runs after propagation, so the summaries a parent holds of its
  * children already reflect the record when children.all_finished is checked. Throws when an
  * action fails, which fails the record: retried per STREAM_SETTINGS, then dead-lettered.
  */
-import { AutomationRunner, type CardImage } from '../../domain/automation-run';
-import { AutomationStore } from '../../domain/automation-store';
-import type { StreamWork } from '../../domain/stream';
-import { documentClient } from '../../domain/store/client';
-import { ENTITY } from '../../domain/store/keys';
+import { AutomationRunner, type CardImage } from '../../domain/automations/runs';
+import { AutomationStore } from '../../domain/automations/store';
+import type { StreamWork } from '../../domain/propagation/stream';
+import { documentClient } from '../../domain/kernel/client';
+import { ENTITY } from '../../domain/kernel/keys';
 import { logger } from '../shared/logger';
 import { recordAutomationRun } from '../shared/metrics';
 import { store } from '../shared/store';
-import type { StreamStepInput } from './processor';
+import type { StreamStepInput } from './step';
 
 const repository = new AutomationStore(documentClient, store.table);
 
@@ -23,8 +23,11 @@ export async function automationStep({ record, before, after, work }: StreamStep
   if (!after || after['entity'] !== ENTITY.card) return;
   if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') return;
   let runner = runners.get(work);
-  if (!runner) runners.set(work, (runner = new AutomationRunner(store, repository)));
-  let outcomes;
+  if (!runner) {
+    runner = new AutomationRunner(store, repository);
+    runners.set(work, runner);
+  }
+  let outcomes: Awaited<ReturnType<AutomationRunner['cardChanged']>>;
   try {
     outcomes = await runner.cardChanged(after['orgId'] as string, record.eventName, before as CardImage | undefined, after as unknown as CardImage);
   } catch (error) {

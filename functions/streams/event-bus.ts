@@ -4,7 +4,7 @@
  * per container, and only when EVENT_BUS_NAME names a bus (locally it does not: nothing is sent).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { CardflowEvent } from '../../domain/events';
+import type { CardflowEvent } from '../../domain/webhooks/events';
 import { eventBusName } from '../shared/webhook-config';
 import { traced } from '../shared/tracer';
 
@@ -56,7 +56,13 @@ export async function publishEvents(
       const refused = batch.map((event, index) => ({ event, entry: result.Entries?.[index] })).filter(({ entry }) => !entry || entry.ErrorCode);
       pending = refused.map(({ event }) => event);
       if (attempt >= PUT_ATTEMPTS) {
-        failures = failures.concat(refused.map(({ event, entry }) => ({ eventId: event.id, code: entry?.ErrorCode ?? 'Unknown', ...(entry?.ErrorMessage ? { message: entry.ErrorMessage } : {}) })));
+        failures = failures.concat(
+          refused.map(({ event, entry }) => ({
+            eventId: event.id,
+            code: entry?.ErrorCode ?? 'Unknown',
+            ...(entry?.ErrorMessage ? { message: entry.ErrorMessage } : {}),
+          })),
+        );
         break;
       }
       await new Promise((r) => setTimeout(r, retryDelayMs * attempt));

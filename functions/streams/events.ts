@@ -3,7 +3,7 @@
  * webhook deliveries leave the ordered stream path for their own queue and consumer
  * (functions/deliveries/), so a slow receiver holds up no one's propagation.
  *
- * 1. A card, record or child-edge record becomes events (domain/events.ts). For each enabled
+ * 1. A card, record or child-edge record becomes events (domain/webhooks/events.ts). For each enabled
  *    webhook of the organization subscribed to an event's type, a delivery item (the deliveries
  *    log) is written with a conditional put keyed by (webhook, event id), and a message naming it
  *    is sent to the delivery queue with the organization as message group. A replayed record
@@ -15,16 +15,16 @@
  * 2. A delivery item's own MODIFY record enqueues it again when a redelivery started a new round
  *    (POST …/redeliver); every other change to a delivery item is the consumer's and needs nothing.
  */
-import { eventsFromChange, fitEvent, matchesSubscription, type CardflowEvent } from '../../domain/events';
-import { documentClient } from '../../domain/store/client';
-import { ENTITY } from '../../domain/store/keys';
-import { WebhookStore } from '../../domain/store/webhooks';
-import type { StreamWork } from '../../domain/stream';
-import type { Webhook, WebhookDelivery } from '../../domain/webhook-model';
+import { eventsFromChange, fitEvent, matchesSubscription, type CardflowEvent } from '../../domain/webhooks/events';
+import { documentClient } from '../../domain/kernel/client';
+import { ENTITY } from '../../domain/kernel/keys';
+import { WebhookStore } from '../../domain/webhooks/store';
+import type { StreamWork } from '../../domain/propagation/stream';
+import type { Webhook, WebhookDelivery } from '../../domain/webhooks/model';
 import { tableName } from '../shared/env';
 import { enqueueDeliveries, type DeliveryMessage } from '../deliveries/queue';
 import { publishEvents } from './event-bus';
-import type { StreamStepInput } from './processor';
+import type { StreamStepInput } from './step';
 
 const webhooks = new WebhookStore(documentClient, tableName());
 
@@ -37,20 +37,27 @@ const batches = new WeakMap<StreamWork, BatchState>();
 
 function stateOf(work: StreamWork): BatchState {
   let state = batches.get(work);
-  if (!state) batches.set(work, (state = { webhooksByOrg: new Map() }));
+  if (!state) {
+    state = { webhooksByOrg: new Map() };
+    batches.set(work, state);
+  }
   return state;
 }
 
 function webhooksOf(state: BatchState, orgId: string): Promise<Webhook[]> {
   let hooks = state.webhooksByOrg.get(orgId);
-  if (!hooks) state.webhooksByOrg.set(orgId, (hooks = webhooks.all(orgId)));
+  if (!hooks) {
+    hooks = webhooks.all(orgId);
+    state.webhooksByOrg.set(orgId, hooks);
+  }
   return hooks;
 }
 
 export async function eventsStep({ record, before, after, work }: StreamStepInput): Promise<void> {
   const image = after ?? before;
   if (image?.['entity'] === ENTITY.webhookDelivery) {
-    if (record.eventName === 'MODIFY' && after && before) await onDeliveryChanged(before as unknown as WebhookDelivery, after as unknown as WebhookDelivery & { orgId: string });
+    if (record.eventName === 'MODIFY' && after && before)
+      await onDeliveryChanged(before as unknown as WebhookDelivery, after as unknown as WebhookDelivery & { orgId: string });
     return;
   }
   if (!record.eventName) return;
@@ -67,7 +74,8 @@ export async function eventsStep({ record, before, after, work }: StreamStepInpu
 }
 
 /** A delivery round with no attempt yet: the queue may not have it (yet). */
-const unattempted = (d: Pick<WebhookDelivery, 'status' | 'attempts' | 'roundStartAttempts'>) => d.status === 'pending' && d.attempts === (d.roundStartAttempts ?? 0);
+const unattempted = (d: Pick<WebhookDelivery, 'status' | 'attempts' | 'roundStartAttempts'>) =>
+  d.status === 'pending' && d.attempts === (d.roundStartAttempts ?? 0);
 
 async function recordDeliveries(events: CardflowEvent[], state: BatchState) {
   const orgId = events[0]!.orgId;

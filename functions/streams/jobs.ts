@@ -1,14 +1,14 @@
 /**
  * The cascade-job step of the stream processor: a job item's record (its INSERT, or a MODIFY
- * that advanced its step or nudged it) runs the job's next chunk (domain/cascade-job.ts), whose
+ * that advanced its step or nudged it) runs the job's next chunk (domain/connections/cascade-job.ts), whose
  * own write of the next step becomes the record that carries on. Replays do nothing twice.
  */
-import { runCascadeStep } from '../../domain/cascade-job';
-import type { CascadeJob } from '../../domain/store/jobs';
-import { LAST_ACTOR, runAs, type Actor } from '../../domain/store/actor';
-import { ENTITY } from '../../domain/store/keys';
+import { runCascadeStep } from '../../domain/connections/cascade-job';
+import type { CascadeJob } from '../../domain/connections/jobs-store';
+import { LAST_ACTOR, runAs, type Actor } from '../../domain/kernel/actor';
+import { ENTITY } from '../../domain/kernel/keys';
 import { store } from '../shared/store';
-import type { StreamStepInput } from './processor';
+import type { StreamStepInput } from './step';
 
 export async function cascadeJobStep({ record, before, after }: StreamStepInput): Promise<void> {
   if (after?.['entity'] !== ENTITY.cascadeJob || after['status'] !== 'running') return;

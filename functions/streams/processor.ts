@@ -12,10 +12,12 @@ import middy from '@middy/core';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { Card, DbRecord } from '../../domain/model';
-import { StreamWork, type FanOutJob, type FanOutTuning, type LegacyPropagationJob, type StreamHooks } from '../../domain/stream';
-import { documentClient } from '../../domain/store/client';
-import { ENTITY } from '../../domain/store/keys';
+import type { StreamStepInput } from './step';
+import type { Card } from '../../domain/cards/model';
+import type { DbRecord } from '../../domain/databases/model';
+import { StreamWork, type FanOutJob, type FanOutTuning, type LegacyPropagationJob, type StreamHooks } from '../../domain/propagation/stream';
+import { documentClient } from '../../domain/kernel/client';
+import { ENTITY } from '../../domain/kernel/keys';
 import { logger } from '../shared/logger';
 import { recordPropagation } from '../shared/metrics';
 import { captureHandler } from '../shared/tracer';
@@ -106,12 +108,7 @@ export function createStreamHandler(options: StreamHandlerOptions = {}) {
 }
 
 /** What every step receives: the record, its images unmarshalled, and shared per-batch work. */
-export interface StreamStepInput {
-  record: DynamoDBRecord;
-  before?: Record<string, unknown>;
-  after?: Record<string, unknown>;
-  work: StreamWork;
-}
+export type { StreamStepInput } from './step';
 
 export type StreamStep = (input: StreamStepInput) => Promise<void>;
 
@@ -137,7 +134,12 @@ async function propagate({ record, before, after, work }: StreamStepInput) {
   if (!after) return;
   const entity = after['entity'];
   if ((entity === ENTITY.card || entity === ENTITY.record) && before && record.eventName === 'MODIFY') {
-    await work.itemChanged(after['orgId'] as string, entity === ENTITY.card ? 'card' : 'record', before as unknown as Card | DbRecord, after as unknown as Card | DbRecord);
+    await work.itemChanged(
+      after['orgId'] as string,
+      entity === ENTITY.card ? 'card' : 'record',
+      before as unknown as Card | DbRecord,
+      after as unknown as Card | DbRecord,
+    );
   } else if (entity === ENTITY.propagationJob) {
     const job = after['job'] as FanOutJob | undefined;
     const previous = before?.['job'] as FanOutJob | undefined;

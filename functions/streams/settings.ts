@@ -34,9 +34,24 @@ export const STREAM_SETTINGS: Readonly<StreamSettings> = {
   parallelizationFactor: 4,
   /** Only these item types (entity, in NewImage, or OldImage for REMOVE) concern the processor. */
   entities: [
-    'Card', 'Record', 'PropagationJob', 'ChildEdge', 'WebhookDelivery', 'CascadeJob',
+    'Card',
+    'Record',
+    'PropagationJob',
+    'ChildEdge',
+    'WebhookDelivery',
+    'CascadeJob',
     // activity (functions/streams/activity.ts): the child's side of edges, deletions, and the audited setup items
-    'ParentEdge', 'Tombstone', 'Pipe', 'Phase', 'Field', 'Database', 'Connection', 'Automation', 'Webhook', 'ApiToken', 'OrgSettings',
+    'ParentEdge',
+    'Tombstone',
+    'Pipe',
+    'Phase',
+    'Field',
+    'Database',
+    'Connection',
+    'Automation',
+    'Webhook',
+    'ApiToken',
+    'OrgSettings',
   ],
   eventNames: ['INSERT', 'MODIFY', 'REMOVE'],
 };

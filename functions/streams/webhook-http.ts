@@ -1,7 +1,7 @@
 /**
  * One webhook POST: a fresh connection per attempt, no redirects followed, a hard timeout over
  * the whole exchange, and a DNS guard against SSRF and DNS rebinding: the host name is resolved
- * once, every address it resolves to must be public (domain/webhooks.ts, ipaddr.js), and the
+ * once, every address it resolves to must be public (domain/webhooks/webhooks.ts, ipaddr.js), and the
  * connection goes to those checked addresses only — the socket's lookup is pinned to them, so a
  * second resolution can never swap in an internal address. TLS still verifies the host name
  * (SNI and certificate use the URL's host). Never throws: the outcome is a status code or an error.
@@ -11,7 +11,7 @@ import type { LookupAddress } from 'node:dns';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { addressAllowed, checkWebhookUrl, type AttemptResult, type UrlPolicy } from '../../domain/webhooks';
+import { addressAllowed, checkWebhookUrl, type AttemptResult, type UrlPolicy } from '../../domain/webhooks/webhooks';
 
 export const USER_AGENT = 'cardflow-webhooks/1';
 
@@ -82,7 +82,9 @@ export async function postWebhook(
       res.destroy();
     });
     const timer = setTimeout(() => req.destroy(new Error(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => finish({ error: error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      finish({ error: error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message }),
+    );
     req.end(body);
   });
 }

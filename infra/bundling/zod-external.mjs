@@ -8,7 +8,26 @@ export * from '../../node_modules/zod/v4/classic/checks.js';
 export * from '../../node_modules/zod/v4/classic/errors.js';
 export * from '../../node_modules/zod/v4/classic/parse.js';
 export * from '../../node_modules/zod/v4/classic/compat.js';
-export { globalRegistry, registry, config, memoizer, $output, $input, $brand, clone, regexes, treeifyError, prettifyError, formatError, flattenError, TimePrecision, util, NEVER, toZod, getDiscriminatedOption } from '../../node_modules/zod/v4/core/index.js';
+export {
+  globalRegistry,
+  registry,
+  config,
+  memoizer,
+  $output,
+  $input,
+  $brand,
+  clone,
+  regexes,
+  treeifyError,
+  prettifyError,
+  formatError,
+  flattenError,
+  TimePrecision,
+  util,
+  NEVER,
+  toZod,
+  getDiscriminatedOption,
+} from '../../node_modules/zod/v4/core/index.js';
 export { INVALID, compile, withParser, ZodCompileAsyncError, ZodCompileUnsupportedError } from './zod-compile.mjs';
 export { toJSONSchema } from '../../node_modules/zod/v4/core/json-schema-processors.js';
 // Building schemas from JSON Schema is never done in a handler, and its 12 KB would sit in every

@@ -1,7 +1,7 @@
 /**
  * `npm run check:graph -- --org demo [--endpoint http://127.0.0.1:8000] [--table cardflow-local]`
  *
- * Checks the connection graph of one organization (domain/store/invariants.ts): edge twins,
+ * Checks the connection graph of one organization (domain/connections/invariants.ts): edge twins,
  * edge ends, child counts, entry limits, containers, definition copies, summaries. Prints a
  * summary and every violation; exits 1 if there is any.
  *
@@ -11,7 +11,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { checkGraph } from '../../domain/store/invariants';
+import { checkGraph } from '../../domain/connections/invariants';
 import { fail, orgArg, parseCli } from './cli';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
@@ -44,7 +44,8 @@ async function main() {
   const org = orgArg(values.org, USAGE);
 
   const endpoint = values.endpoint ?? process.env['AWS_ENDPOINT_URL_DYNAMODB'];
-  if (values.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(values.endpoint)) fail(`--endpoint must be a URL such as http://127.0.0.1:8000, not "${values.endpoint}"`);
+  if (values.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(values.endpoint))
+    fail(`--endpoint must be a URL such as http://127.0.0.1:8000, not "${values.endpoint}"`);
   // A local endpoint means npm start's table unless told otherwise; AWS needs the name.
   const table = values.table ?? process.env['TABLE_NAME'] ?? (endpoint ? LOCAL_TABLE : undefined);
   if (!table) fail(`Name the table: --table <name> or TABLE_NAME (npm start uses ${LOCAL_TABLE}). ${USAGE}`);

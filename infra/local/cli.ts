@@ -1,6 +1,6 @@
 /** What the local command-line tools (npm start, npm run token, npm run check:graph) share. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isOrgId } from '../../domain/auth';
+import { isOrgId } from '../../domain/kernel/auth';
 
 /** One line on stderr and exit 1: the tools never answer a user mistake with a stack trace. */
 export function fail(line: string): never {

@@ -21,7 +21,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import type { Role } from '../../domain/auth';
+import type { Role } from '../../domain/kernel/auth';
 
 /** Constant, not port-dependent: a token keeps working when the runtime moves to another port. */
 export const DEV_ISSUER = 'https://cardflow.local/dev-issuer';
@@ -143,8 +143,7 @@ export async function createDevIssuer(options: { keyFile?: string } = {}): Promi
     keyFile,
     jwks,
     sign,
-    mintToken: ({ orgId, role, sub, expiresIn = '12h' }) =>
-      sign({ org_id: orgId, role, sub: sub ?? `dev-${role}` }, { expiresIn }),
+    mintToken: ({ orgId, role, sub, expiresIn = '12h' }) => sign({ org_id: orgId, role, sub: sub ?? `dev-${role}` }, { expiresIn }),
     async verify(token) {
       const { payload } = await jwtVerify(token, keySet, {
         algorithms: [DEV_ALG],

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { createTableInput } from '../../domain/store/table';
+import { createTableInput } from '../../domain/kernel/table';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -53,8 +53,14 @@ export async function isPortTaken(port: number, host = '127.0.0.1'): Promise<boo
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.setTimeout(500);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', () => resolve(false));
     socket.connect(port, host);
   });
@@ -119,7 +125,8 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
       ...(options.jvmOptions ?? []),
       ...args,
       ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
-      '-port', String(port),
+      '-port',
+      String(port),
       '-sharedDb',
       // It would otherwise report usage to AWS from every test run and every npm start.
       '-disableTelemetry',

@@ -11,14 +11,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  APIGatewayProxyEventV2WithLambdaAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createLocalJWKSet } from 'jose';
-import { principalFromAuthorizer, type AuthorizerContext, type Principal } from '../../domain/auth';
-import { ApiTokenAuthenticator } from '../../domain/tokens';
+import { principalFromAuthorizer, type AuthorizerContext, type Principal } from '../../domain/kernel/auth';
+import { ApiTokenAuthenticator } from '../../domain/tokens/tokens';
 import { areaOf } from '../../functions/api/areas';
 import { routeList, type RouteSpec } from '../../functions/api/routes';
 import { createAuthorizer, type Authorize } from '../../functions/auth/authorize';
@@ -85,10 +81,13 @@ interface CompiledRoute {
 
 export function compileRoutes(routes: readonly GatewayRoute[]): CompiledRoute[] {
   return routes.map((route) => {
-    const segments = route.path.split('/').slice(1).map((part): Segment => {
-      const m = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(part);
-      return m ? { param: m[1]!, greedy: m[2] === '+' } : { literal: part };
-    });
+    const segments = route.path
+      .split('/')
+      .slice(1)
+      .map((part): Segment => {
+        const m = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(part);
+        return m ? { param: m[1]!, greedy: m[2] === '+' } : { literal: part };
+      });
     return { route, segments, literals: segments.filter((s) => 'literal' in s).length };
   });
 }
@@ -204,7 +203,10 @@ export function buildEvent(input: {
   headers['x-forwarded-proto'] ??= 'http';
   headers['x-forwarded-port'] ??= /:(\d+)$/.exec(headers['host'] ?? '')?.[1] ?? '80';
   headers['x-amzn-trace-id'] ??= `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-  const cookies = cookieHeader.flatMap((c) => c.split(';')).map((c) => c.trim()).filter(Boolean);
+  const cookies = cookieHeader
+    .flatMap((c) => c.split(';'))
+    .map((c) => c.trim())
+    .filter(Boolean);
 
   let queryStringParameters: Record<string, string> | undefined;
   if (rawQueryString !== '') {
@@ -309,7 +311,8 @@ export function toHttpReply(result: unknown): HttpReply {
   for (const [name, value] of Object.entries(structured.headers ?? {})) {
     if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
   }
-  const raw = structured.body === undefined || structured.body === null ? '' : typeof structured.body === 'string' ? structured.body : JSON.stringify(structured.body);
+  const raw =
+    structured.body === undefined || structured.body === null ? '' : typeof structured.body === 'string' ? structured.body : JSON.stringify(structured.body);
   const body = structured.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   return { statusCode, headers, cookies: structured.cookies ?? [], body };
 }
@@ -363,7 +366,15 @@ function invoke(handler: LambdaHandler, event: ApiEvent, context: Context): Prom
 
 class BodyTooLargeError extends Error {}
 
-function problem(status: number, code: string, title: string, detail: string, instance: string, requestId: string, extra: Record<string, unknown> = {}): HttpReply {
+function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  instance: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): HttpReply {
   const body = { type: `urn:cardflow:problem:${code}`, title, status, detail, code, instance, ...extra, requestId };
   return {
     statusCode: status,
@@ -416,8 +427,8 @@ export function localAuthorizer(issuer: DevIssuer, logError: (message: string, e
     tokens: () =>
       (tokens ??= (async () => {
         const [{ documentClient }, { DynamoApiTokenStore }, { tableName }] = await Promise.all([
-          import('../../domain/store/client'),
-          import('../../domain/store/tokens'),
+          import('../../domain/kernel/client'),
+          import('../../domain/tokens/store'),
           import('../../functions/shared/env'),
         ]);
         return new ApiTokenAuthenticator(new DynamoApiTokenStore(documentClient, tableName()), Date.now, (error) =>
@@ -457,13 +468,17 @@ export function createGateway(options: GatewayOptions): Server {
 
     if (rawPath === '/.well-known/jwks.json' && (method === 'GET' || method === 'HEAD')) {
       const body = Buffer.from(JSON.stringify(options.issuer.jwks), 'utf8');
-      return { requestId, reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }, cookies: [], body } };
+      return {
+        requestId,
+        reply: { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }, cookies: [], body },
+      };
     }
 
     const local = options.localEndpoints?.[rawPath];
     if (local && method === 'GET') {
       const decision = await authorize(req.headers['authorization']);
-      if (!decision.allow) return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
+      if (!decision.allow)
+        return { requestId, reply: problem(401, 'auth.unauthorized', 'Unauthorized', 'An admin bearer token is required', rawPath, requestId) };
       // The same caller rules as every route: no organization, no answer.
       const principal: Principal = principalFromAuthorizer(decision.context as unknown as Record<string, unknown>);
       if (principal.role !== 'admin') return { requestId, reply: problem(403, 'auth.forbidden', 'Forbidden', 'This needs the admin role', rawPath, requestId) };
@@ -491,7 +506,14 @@ export function createGateway(options: GatewayOptions): Server {
       return { requestId, reply: problem(404, 'route.notFound', 'Not Found', `No route matches ${method} ${rawPath}`, rawPath, requestId) };
     }
     if (match.kind === 'method-not-allowed') {
-      const reply = problem(405, 'route.methodNotAllowed', 'Method Not Allowed', `${rawPath} does not accept ${method}; it accepts ${match.allow.join(', ')}`, rawPath, requestId);
+      const reply = problem(
+        405,
+        'route.methodNotAllowed',
+        'Method Not Allowed',
+        `${rawPath} does not accept ${method}; it accepts ${match.allow.join(', ')}`,
+        rawPath,
+        requestId,
+      );
       reply.headers['allow'] = match.allow.join(', ');
       return { requestId, reply };
     }
@@ -520,21 +542,37 @@ export function createGateway(options: GatewayOptions): Server {
       if (!header) return unauthorized('Send a JWT or an API token as Authorization: Bearer <token> (npm run token -- --org demo --role member)', 'Bearer');
       const decision = await authorize(header);
       if (!decision.allow) {
-        return unauthorized(`The bearer token was refused: ${decision.reason}`, `Bearer error="invalid_token", error_description="${decision.reason.replaceAll('"', "'")}"`);
+        return unauthorized(
+          `The bearer token was refused: ${decision.reason}`,
+          `Bearer error="invalid_token", error_description="${decision.reason.replaceAll('"', "'")}"`,
+        );
       }
       authorizer = decision.context;
     }
 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) {
-      return { requestId, reply: problem(413, 'request.tooLarge', 'Payload Too Large', `The request body is ${declared} bytes; the gateway accepts at most ${maxBodyBytes}`, rawPath, requestId) };
+      return {
+        requestId,
+        reply: problem(
+          413,
+          'request.tooLarge',
+          'Payload Too Large',
+          `The request body is ${declared} bytes; the gateway accepts at most ${maxBodyBytes}`,
+          rawPath,
+          requestId,
+        ),
+      };
     }
     let body: Buffer;
     try {
       body = await readBody(req, maxBodyBytes);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
-      return { requestId, reply: problem(413, 'request.tooLarge', 'Payload Too Large', `The request body exceeds the gateway limit of ${maxBodyBytes} bytes`, rawPath, requestId) };
+      return {
+        requestId,
+        reply: problem(413, 'request.tooLarge', 'Payload Too Large', `The request body exceeds the gateway limit of ${maxBodyBytes} bytes`, rawPath, requestId),
+      };
     }
 
     const event = buildEvent({
@@ -568,12 +606,18 @@ export function createGateway(options: GatewayOptions): Server {
       const result = await Promise.race([invoke(handler, event, context), timeout]).finally(() => clearTimeout(timer));
       if (result === 'timeout') {
         logError(`${route.id} did not answer within ${timeoutMs} ms`, undefined);
-        return { requestId, reply: problem(503, 'gateway.timeout', 'Service Unavailable', `The integration did not answer within ${timeoutMs} ms`, rawPath, requestId) };
+        return {
+          requestId,
+          reply: problem(503, 'gateway.timeout', 'Service Unavailable', `The integration did not answer within ${timeoutMs} ms`, rawPath, requestId),
+        };
       }
       return { requestId, reply: toHttpReply(result) };
     } catch (error) {
       logError(`${route.id} (${route.handler.module}.${route.handler.export}) failed for ${method} ${rawPath}:`, error);
-      return { requestId, reply: problem(500, 'internal', 'Internal Server Error', `The handler failed; see the runtime's log for requestId ${requestId}`, rawPath, requestId) };
+      return {
+        requestId,
+        reply: problem(500, 'internal', 'Internal Server Error', `The handler failed; see the runtime's log for requestId ${requestId}`, rawPath, requestId),
+      };
     }
   }
 

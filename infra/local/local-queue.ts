@@ -120,7 +120,14 @@ export class LocalQueue {
   // ——— queue semantics ———
 
   send(body: string, groupId?: string, delaySeconds = 0, now = Date.now()): LocalMessage {
-    const message: LocalMessage = { messageId: randomUUID(), body, sentAt: now, receiveCount: 0, visibleAt: now + delaySeconds * 1000, ...(groupId ? { groupId } : {}) };
+    const message: LocalMessage = {
+      messageId: randomUUID(),
+      body,
+      sentAt: now,
+      receiveCount: 0,
+      visibleAt: now + delaySeconds * 1000,
+      ...(groupId ? { groupId } : {}),
+    };
     this.messages.set(message.messageId, message);
     this.wake?.();
     return message;
@@ -313,7 +320,8 @@ export class LocalQueue {
         }
         case 'AmazonSQS.SendMessageBatch': {
           const entries = (input['Entries'] ?? []) as Array<Record<string, unknown>>;
-          if (!entries.length || entries.length > 10) throw new QueueError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries');
+          if (!entries.length || entries.length > 10)
+            throw new QueueError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries');
           const Successful = entries.map((e) => {
             const m = this.send(String(e['MessageBody']), e['MessageGroupId'] as string | undefined, (e['DelaySeconds'] as number | undefined) ?? 0);
             return { Id: e['Id'], MessageId: m.messageId, MD5OfMessageBody: md5(m.body) };

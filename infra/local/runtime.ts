@@ -153,7 +153,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
     });
-    const runtime: LocalRuntime = { url: gateway.url, port: gateway.port, dynamoEndpoint: dynamo.endpoint, tableName, issuer, poller, deliveryQueue, stop, ...(metricsFile ? { metricsFile } : {}) };
+    const runtime: LocalRuntime = {
+      url: gateway.url,
+      port: gateway.port,
+      dynamoEndpoint: dynamo.endpoint,
+      tableName,
+      issuer,
+      poller,
+      deliveryQueue,
+      stop,
+      ...(metricsFile ? { metricsFile } : {}),
+    };
     if (options.seed ?? true) runtime.seed = await seedDemo({ url: gateway.url, issuer });
     return runtime;
   } catch (error) {
@@ -190,4 +200,3 @@ export function deadLettersOf(letters: readonly DeadLetter[], orgId: string): De
     return [{ ...letter, records, reason: 'withheld: this batch also held records of other organizations' }];
   });
 }
-

@@ -62,20 +62,61 @@ export interface SeedResult {
 }
 
 export class SeedError extends Error {
-  constructor(message: string, readonly status?: number, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
 
-interface FieldView { id: string; label: string; type: string; options?: string[] }
-interface PhaseView { id: string; name: string; done: boolean; fields: FieldView[] }
-interface PipeView { id: string; name: string; startForm: { fields: FieldView[] }; phases: PhaseView[] }
-interface DatabaseView { id: string; name: string; fields: FieldView[] }
-interface ConnectionView { id: string; name: string; parent: { type: string; id: string } }
-interface ItemView { id: string; title: string; phaseId?: string; finished?: boolean }
-interface AutomationView { id: string; name: string; pipeId: string }
-interface HeaderView extends ItemView { children: Array<{ connectionId: string; count?: number; items: ItemView[] }> }
-interface Page<T> { items: T[]; nextCursor: string | null }
+interface FieldView {
+  id: string;
+  label: string;
+  type: string;
+  options?: string[];
+}
+interface PhaseView {
+  id: string;
+  name: string;
+  done: boolean;
+  fields: FieldView[];
+}
+interface PipeView {
+  id: string;
+  name: string;
+  startForm: { fields: FieldView[] };
+  phases: PhaseView[];
+}
+interface DatabaseView {
+  id: string;
+  name: string;
+  fields: FieldView[];
+}
+interface ConnectionView {
+  id: string;
+  name: string;
+  parent: { type: string; id: string };
+}
+interface ItemView {
+  id: string;
+  title: string;
+  phaseId?: string;
+  finished?: boolean;
+}
+interface AutomationView {
+  id: string;
+  name: string;
+  pipeId: string;
+}
+interface HeaderView extends ItemView {
+  children: Array<{ connectionId: string; count?: number; items: ItemView[] }>;
+}
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
 
 type Api = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -153,7 +194,10 @@ async function ensureDatabase(api: Api, body: { name: string } & Record<string, 
 }
 
 /** The connection named `body.name` whose parent is `body.parent`, created when missing. */
-async function ensureConnection(api: Api, body: { name: string; parent: { type: 'pipe' | 'database'; id: string } } & Record<string, unknown>): Promise<string> {
+async function ensureConnection(
+  api: Api,
+  body: { name: string; parent: { type: 'pipe' | 'database'; id: string } } & Record<string, unknown>,
+): Promise<string> {
   const scope = body.parent.type === 'pipe' ? `pipeId=${body.parent.id}` : `databaseId=${body.parent.id}`;
   const existing = await findIn<ConnectionView>(api, `/v1/connections?${scope}`, (c) => c.name === body.name && c.parent.id === body.parent.id);
   if (existing) return existing.id;
@@ -214,7 +258,10 @@ async function seedRecruiting(api: Api): Promise<{ pipe: PipeView; created: bool
   await api('POST', `/v1/pipes/${pipe.id}/cards`, candidate('Alan Turing', 'alan@example.com', 'Frontend engineer'));
   await api('POST', `/v1/cards/${ada.id}/move`, { phaseId: interviewPhase.id });
   await api('PATCH', `/v1/cards/${ada.id}`, {
-    values: { [fieldId(interview, 'Interview score')]: 9, [fieldId(interview, 'Interview notes')]: 'Strong systems design; wrote the first algorithm for the Analytical Engine.' },
+    values: {
+      [fieldId(interview, 'Interview score')]: 9,
+      [fieldId(interview, 'Interview notes')]: 'Strong systems design; wrote the first algorithm for the Analytical Engine.',
+    },
   });
   return { pipe, created: true };
 }
@@ -283,7 +330,11 @@ async function seedOnboarding(api: Api, recruiting: PipeView): Promise<{ pipeId:
     startFormFields: [
       { label: 'Employee name', type: 'short_text', required: true, isTitle: true },
       { label: 'Email', type: 'email', required: true },
-      { label: 'Role', type: 'single_select', options: [...new Set([...recruitingRoles, 'Backend engineer', 'Frontend engineer', 'Product designer', 'Data analyst'])] },
+      {
+        label: 'Role',
+        type: 'single_select',
+        options: [...new Set([...recruitingRoles, 'Backend engineer', 'Frontend engineer', 'Product designer', 'Data analyst'])],
+      },
       { label: 'Start date', type: 'date' },
       { label: 'Department', type: 'short_text' },
     ],

@@ -14,7 +14,8 @@ import { assertJava, isPortTaken, JavaMissingError } from './dynamodb-local';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { DEMO_ORG, seedDemo, type SeedResult } from './seed';
 
-const USAGE = 'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet] [--cors-origins <origin,origin>] [--metrics <file|->]';
+const USAGE =
+  'Usage: npm start -- [--port 3000] [--data <dir>] [--dynamo-port <port>] [--no-seed] [--quiet] [--cors-origins <origin,origin>] [--metrics <file|->]';
 
 function portArg(value: string | undefined, name: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -49,7 +50,10 @@ async function main() {
   }
   const port = portArg(values.port, 'port', 3000)!;
   const dynamoPort = portArg(values['dynamo-port'], 'dynamo-port');
-  const corsOrigins = (values['cors-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const corsOrigins = (values['cors-origins'] ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of corsOrigins) {
     if (!isOrigin(origin)) fail(`--cors-origins takes origins such as http://localhost:5173 (scheme, host, port; no path), not "${origin}". ${USAGE}`);
   }
@@ -66,7 +70,10 @@ async function main() {
   // a file, as they go to the function's log stream in AWS. `--metrics -` prints them here instead.
   // Default: next to the data (appended across restarts), or for in-memory data a file of this
   // port's run in the temp directory, started afresh (the data of a previous run is gone).
-  const metricsFile = values.metrics === '-' ? undefined : (values.metrics ?? (values.data ? join(values.data, 'metrics.ndjson') : join(tmpdir(), `cardflow-${port}-metrics.ndjson`)));
+  const metricsFile =
+    values.metrics === '-'
+      ? undefined
+      : (values.metrics ?? (values.data ? join(values.data, 'metrics.ndjson') : join(tmpdir(), `cardflow-${port}-metrics.ndjson`)));
   if (metricsFile && values.metrics === undefined && !values.data) await writeFile(metricsFile, '');
 
   let runtime: LocalRuntime;

@@ -22,6 +22,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: the shape of aws-lambda's DynamoDBStreamHandler
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
 
 export interface DeadLetter {
@@ -233,7 +234,8 @@ export class StreamPoller {
       exclusiveStart = description.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStart);
     for (const shard of all) {
-      if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, {
+      if (shard.ShardId && !this.shards.has(shard.ShardId))
+        this.shards.set(shard.ShardId, {
           id: shard.ShardId,
           parentId: shard.ParentShardId,
           done: false,
@@ -292,7 +294,7 @@ export class StreamPoller {
       // always in the same lane, so a key's records stay in order while other keys go ahead.
       shard.lanes[laneOf(record, this.settings.parallelizationFactor)]!.queue.push(entry);
     }
-    shard.lanes.forEach((lane) => this.runLane(shard, lane));
+    for (const lane of shard.lanes) this.runLane(shard, lane);
     this.advanceCheckpoint(shard);
     // Any record read is progress, even one the filter drops: the poller is not idle yet.
     return !!page.Records?.length;
@@ -306,7 +308,10 @@ export class StreamPoller {
         while (lane.queue.length && this.running) {
           const batch = lane.queue.splice(0, this.settings.batchSize);
           try {
-            await this.deliver(batch.map((e) => e.record), 0);
+            await this.deliver(
+              batch.map((e) => e.record),
+              0,
+            );
           } catch (error) {
             // deliver() itself ends every record (handled or dead-lettered); this is a bug guard.
             this.options.onError?.(error);

@@ -4,7 +4,7 @@
  * Prints a JWT signed with the persisted dev key, so it works against a running `npm start`.
  * Only the token goes to stdout: TOKEN=$(npm run -s token -- --org demo --role viewer)
  */
-import { ROLES, type Role } from '../../domain/auth';
+import { ROLES, type Role } from '../../domain/kernel/auth';
 import { fail, orgArg, parseCli } from './cli';
 import { createDevIssuer } from './dev-issuer';
 

@@ -27,7 +27,7 @@ interface Reply {
 }
 
 export async function runSmoke({ url, token, syncTimeoutMs = 60_000, log = console.log }: SmokeOptions): Promise<void> {
-  const api = url.replace(/\/+$/, '').replace(/\/v1$/, '') + '/v1';
+  const api = `${url.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1`;
   const stamp = new Date().toISOString();
   const cleanup: Array<{ what: string; path: string }> = [];
 
@@ -67,7 +67,8 @@ export async function runSmoke({ url, token, syncTimeoutMs = 60_000, log = conso
 
   const expect = (reply: Reply, status: number, what: string) => {
     if (reply.status !== status) {
-      const detail = typeof reply.body === 'object' && reply.body ? (reply.body.detail ?? reply.body.message ?? JSON.stringify(reply.body)) : String(reply.body);
+      const detail =
+        typeof reply.body === 'object' && reply.body ? (reply.body.detail ?? reply.body.message ?? JSON.stringify(reply.body)) : String(reply.body);
       throw new SmokeFailure(`${what}: expected ${status}, got ${reply.status}: ${String(detail).slice(0, 300)}`);
     }
     return reply.body;
@@ -122,17 +123,26 @@ export async function runSmoke({ url, token, syncTimeoutMs = 60_000, log = conso
         'POST /v1/connections',
       );
       // Children go before the connection, the connection before the pipes.
-      cleanup.splice(cleanup.findIndex((c) => c.what === 'child pipe'), 0, { what: 'connection', path: `/connections/${conn.id}` });
+      cleanup.splice(
+        cleanup.findIndex((c) => c.what === 'child pipe'),
+        0,
+        { what: 'connection', path: `/connections/${conn.id}` },
+      );
       return conn;
     });
 
     const child = await step('create a child from the parent (auto-filled)', async () => {
-      const created = expect(await call('POST', `/cards/${parentCard.id}/children`, { connectionId: connection.id, create: {} }), 201, 'POST /v1/cards/{cardId}/children');
+      const created = expect(
+        await call('POST', `/cards/${parentCard.id}/children`, { connectionId: connection.id, create: {} }),
+        201,
+        'POST /v1/cards/{cardId}/children',
+      );
       const childId: string = created.id ?? created.child?.id ?? created.childId;
       if (!childId) throw new SmokeFailure(`the child's id is not in the answer: ${JSON.stringify(created).slice(0, 200)}`);
       cleanup.unshift({ what: 'child card', path: `/cards/${childId}` });
       const got = expect(await call('GET', `/cards/${childId}`), 200, 'GET /v1/cards/{cardId} (child)');
-      if (got.values?.[childPriority] !== 'Normal') throw new SmokeFailure(`the child's Priority is ${JSON.stringify(got.values?.[childPriority])}, not the parent's "Normal"`);
+      if (got.values?.[childPriority] !== 'Normal')
+        throw new SmokeFailure(`the child's Priority is ${JSON.stringify(got.values?.[childPriority])}, not the parent's "Normal"`);
       return got;
     });
 
@@ -150,13 +160,16 @@ export async function runSmoke({ url, token, syncTimeoutMs = 60_000, log = conso
         if (Date.now() + wait > deadline) break;
         await new Promise((r) => setTimeout(r, wait));
       }
-      throw new SmokeFailure(`the child's Priority is still ${JSON.stringify(last)} after ${Math.round(syncTimeoutMs / 1000)} s: is the stream processor running (iterator age, errors, dead letters)?`);
+      throw new SmokeFailure(
+        `the child's Priority is still ${JSON.stringify(last)} after ${Math.round(syncTimeoutMs / 1000)} s: is the stream processor running (iterator age, errors, dead letters)?`,
+      );
     });
   } finally {
     // Best effort, in reverse order of creation; the first failure above stays the exit reason.
     for (const { what, path } of cleanup) {
       const reply = await call('DELETE', path).catch((error: Error) => ({ status: 0, body: error.message }));
-      if (reply.status !== 204 && reply.status !== 404) log(`warn cleanup of the ${what} (${path}): ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+      if (reply.status !== 204 && reply.status !== 404)
+        log(`warn cleanup of the ${what} (${path}): ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
     }
     if (cleanup.length) log(`ok   cleanup (${cleanup.length} items)`);
   }
@@ -166,7 +179,9 @@ async function main() {
   const { values } = parseArgs({ options: { url: { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string', default: '60' } } });
   const token = values.token ?? process.env['CARDFLOW_TOKEN'];
   if (!values.url || !token) {
-    console.error('Usage: npm run smoke -- --url <api url> --token <admin token> [--timeout <seconds to wait for sync, default 60>]\n(the token may also come from CARDFLOW_TOKEN)');
+    console.error(
+      'Usage: npm run smoke -- --url <api url> --token <admin token> [--timeout <seconds to wait for sync, default 60>]\n(the token may also come from CARDFLOW_TOKEN)',
+    );
     process.exit(2);
   }
   const seconds = Number(values.timeout);

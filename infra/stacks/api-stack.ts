@@ -7,15 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  CfnOutput,
-  CrossStackReferences,
-  Duration,
-  ReferenceStrength,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-} from 'aws-cdk-lib';
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   ApiMapping,
@@ -155,9 +147,7 @@ export class ApiStack extends Stack {
         idTokenValidity: Duration.hours(1),
         accessTokenValidity: Duration.hours(1),
         refreshTokenValidity: Duration.days(30),
-        readAttributes: new cognito.ClientAttributes()
-          .withStandardAttributes({ email: true, emailVerified: true })
-          .withCustomAttributes('org_id', 'role'),
+        readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('org_id', 'role'),
         // Without this list a user could UpdateUserAttributes on custom:role and make themselves
         // admin. Only administrators (AdminUpdateUserAttributes, IAM) change roles.
         writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),

@@ -1,25 +1,16 @@
 /**
  * The stateful stack: the cardflow table, the KMS key its webhook secrets are sealed with, and
  * nothing that changes with code. It is derived only
- * from TABLE_DEFINITION (domain/store/table.ts), the same object the local runtime and the tests
+ * from TABLE_DEFINITION (domain/kernel/table.ts), the same object the local runtime and the tests
  * create their table from; test/infra/data-stack.test.ts guards the template against drift.
  */
 import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import {
-  AttributeType,
-  Billing,
-  ProjectionType,
-  StreamViewType,
-  TableEncryptionV2,
-  TableV2,
-  type Attribute,
-  type ITableV2,
-} from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type Attribute, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { TABLE_DEFINITION } from '../../domain/store/table';
+import { TABLE_DEFINITION } from '../../domain/kernel/table';
 
 export interface DataStackProps extends StackProps {
   /** RETAIN (default) keeps the table when the stack goes; DESTROY is for throwaway dev stacks. */
@@ -95,7 +86,8 @@ export class DataStack extends Stack {
     NagSuppressions.addResourceSuppressions(cursorKeySecret, [
       {
         id: 'AwsSolutions-SMG4',
-        reason: 'The pagination cursor signing key: rotating it only invalidates outstanding cursors; no credential to any system, so no rotation Lambda. Replace the value by hand if it leaks.',
+        reason:
+          'The pagination cursor signing key: rotating it only invalidates outstanding cursors; no credential to any system, so no rotation Lambda. Replace the value by hand if it leaks.',
       },
     ]);
     CrossStackReferences.of(cursorKeySecret).produce(ReferenceStrength.STRONG);

@@ -14,7 +14,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { TABLE_DEFINITION } from '../../domain/store/table';
+import { TABLE_DEFINITION } from '../../domain/kernel/table';
 import { LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS, stableSourceMapCommands } from '../bundling/options';
 
 /** Repository root: every entry path and the lock file are resolved from here, whatever the cwd. */
@@ -74,7 +74,8 @@ export class HouseFunction extends Construct {
     NagSuppressions.addResourceSuppressions(this.role, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Resource must be "*"); the inline policy XRayWrite holds only these two actions.',
+        reason:
+          'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Resource must be "*"); the inline policy XRayWrite holds only these two actions.',
         appliesTo: ['Resource::*'],
       },
     ]);
@@ -116,7 +117,10 @@ export class HouseFunction extends Construct {
           afterBundling: (inputDir: string, outputDir: string) => [
             // Source map paths made independent of the output directory: stable asset hashes.
             ...stableSourceMapCommands(inputDir, outputDir),
-            ...(props.bundleFiles ?? []).flatMap(({ from, to }) => [`mkdir -p "${path.dirname(path.join(outputDir, to))}"`, `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`]),
+            ...(props.bundleFiles ?? []).flatMap(({ from, to }) => [
+              `mkdir -p "${path.dirname(path.join(outputDir, to))}"`,
+              `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`,
+            ]),
           ],
         },
       },
@@ -135,18 +139,8 @@ export type TableAccess = 'RO' | 'RW' | 'NONE';
  * authorized as GetItem and TransactWriteItems as Put/Update/Delete/ConditionCheckItem on each
  * item. No Scan (no request path scans), no DescribeTable, and never table management.
  */
-export const TABLE_READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-] as const;
-export const TABLE_WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-] as const;
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'] as const;
+export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 /** An index can only be queried. */
 export const INDEX_READ_ACTIONS = ['dynamodb:Query'] as const;
 

@@ -30,7 +30,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { TABLE_DEFINITION } from '../../domain/store/table';
+import { TABLE_DEFINITION } from '../../domain/kernel/table';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/shared/metrics';
 import { SERVICE_NAME } from './house-function';
 
@@ -83,7 +83,9 @@ export function tableThrottleMetric(table: ITable, periodMinutes: number): cloud
     add(`iw${i}`, 'WriteThrottleEvents', { GlobalSecondaryIndexName: gsi.indexName });
   });
   return new cloudwatch.MathExpression({
-    expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '),
+    expression: Object.keys(usingMetrics)
+      .map((k) => `FILL(${k}, 0)`)
+      .join(' + '),
     usingMetrics,
     label: 'Throttled requests (table and indexes)',
     period: minutes(periodMinutes),
@@ -157,12 +159,13 @@ export class ObservabilityStack extends Stack {
     // --- Functions: errors and throttles of each -------------------------------------------
     for (const [name, fn] of Object.entries(props.functions)) {
       const idPart = name.replace(/[^A-Za-z0-9]/g, '');
-      if (!props.errorsAlarmedElsewhere?.includes(fn)) alarm(`${idPart}ErrorsAlarm`, {
-        alarmDescription: `${label} ${name}: invocations failed (crash, timeout or unhandled error)`,
-        metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: minutes(fe.periodMinutes) }),
-        threshold: fe.threshold,
-        evaluationPeriods: fe.evaluationPeriods,
-      });
+      if (!props.errorsAlarmedElsewhere?.includes(fn))
+        alarm(`${idPart}ErrorsAlarm`, {
+          alarmDescription: `${label} ${name}: invocations failed (crash, timeout or unhandled error)`,
+          metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: minutes(fe.periodMinutes) }),
+          threshold: fe.threshold,
+          evaluationPeriods: fe.evaluationPeriods,
+        });
       alarm(`${idPart}ThrottlesAlarm`, {
         alarmDescription: `${label} ${name}: invocations throttled (account or reserved concurrency reached)`,
         metric: fn.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: minutes(ft.periodMinutes) }),
@@ -196,11 +199,7 @@ export class ObservabilityStack extends Stack {
           new cloudwatch.GraphWidget({
             title: 'API latency (ms)',
             width: 12,
-            left: [
-              api.metricLatency({ statistic: 'p50', period: FIVE_MINUTES }),
-              api.metricLatency({ statistic: 'p90', period: FIVE_MINUTES }),
-              p99,
-            ],
+            left: [api.metricLatency({ statistic: 'p50', period: FIVE_MINUTES }), api.metricLatency({ statistic: 'p90', period: FIVE_MINUTES }), p99],
             leftAnnotations: [{ value: l.threshold, label: 'p99 alarm' }],
           }),
         ],

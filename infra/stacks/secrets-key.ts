@@ -18,7 +18,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { HouseFunction } from './house-function';
 
-import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
+import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks/webhooks';
 
 export { WEBHOOK_SECRET_PURPOSE };
 /** The variable functions/shared/secrets.ts reads to use KMS instead of a local key. */

@@ -18,15 +18,7 @@
  * a different failure model (retries, DLQ, iterator age) and can be deployed, paused or rolled
  * back without touching the API. It depends on the data stack only (table and stream ARN).
  */
-import {
-  CfnOutput,
-  CrossStackReferences,
-  Duration,
-  ReferenceStrength,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-} from 'aws-cdk-lib';
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -35,7 +27,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -43,7 +35,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS, type DeliveryQueueSettings } from '../../functions/deliveries/settings';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
-import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
+import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks/webhooks';
 import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
 
 export interface StreamsStackProps extends StackProps {
@@ -366,7 +358,10 @@ export class StreamsStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'subscribe on-call here' });
     new CfnOutput(this, 'ProcessorFunctionName', { value: fn.functionName });
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.deliveryQueue.queueUrl, description: 'webhook deliveries (fair queue, group = organization)' });
-    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', { value: this.deliveryDeadLetterQueue.queueUrl, description: 'delivery messages past maxReceiveCount; redrive to the delivery queue' });
+    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
+      value: this.deliveryDeadLetterQueue.queueUrl,
+      description: 'delivery messages past maxReceiveCount; redrive to the delivery queue',
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * npm run backfill:gsi3 -- [--table NAME] [--segments 4] [--page-size 500] [--state FILE] [--restart]
  *
- * Gives GSI3 keys to cards and records written before GSI3 existed (domain/store/backfill-gsi3.ts),
+ * Gives GSI3 keys to cards and records written before GSI3 existed (domain/items/backfill-gsi3.ts),
  * against the table in TABLE_NAME (or --table) with the usual AWS credentials and region (or
  * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local). Progress is saved to the state file after every
  * page: run the same command again to continue after an interruption; once complete, a run says
@@ -9,8 +9,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { backfillGsi3, type BackfillState } from '../../domain/store/backfill-gsi3';
-import { documentClient } from '../../domain/store/client';
+import { backfillGsi3, type BackfillState } from '../../domain/items/backfill-gsi3';
+import { documentClient } from '../../domain/kernel/client';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +46,11 @@ const result = await backfillGsi3(documentClient, table, {
   ...(saved ? { state: saved } : {}),
   onPage: (state) => {
     save(state);
-    process.stdout.write(`\r${state.scanned} scanned, ${state.updated} updated, ${state.skipped} skipped, ${state.segments.filter((s) => s.done).length}/${state.segments.length} segments done`);
+    process.stdout.write(
+      `\r${state.scanned} scanned, ${state.updated} updated, ${state.skipped} skipped, ${state.segments.filter((s) => s.done).length}/${state.segments.length} segments done`,
+    );
   },
 });
-console.log(`\n${result.complete ? 'Complete' : 'Stopped'}: ${result.scanned} scanned, ${result.updated} updated, ${result.skipped} skipped (state in ${stateFile}).`);
+console.log(
+  `\n${result.complete ? 'Complete' : 'Stopped'}: ${result.scanned} scanned, ${result.updated} updated, ${result.skipped} skipped (state in ${stateFile}).`,
+);

@@ -41,7 +41,12 @@ function startCli(args: string[]): { child: ChildProcessWithoutNullStreams; outp
       stdout += chunk;
       // Ready once the banner is out and, unless seeding is off, the demo is seeded.
       // The curl line is printed last, once the demo is there to see.
-      if (stdout.includes('Ctrl+C stops everything.') && (args.includes('--no-seed') || /Demo: (organization|NOT seeded)/.test(stdout)) && /^\s+curl -s .*\n/m.test(stdout)) resolveReady(stdout);
+      if (
+        stdout.includes('Ctrl+C stops everything.') &&
+        (args.includes('--no-seed') || /Demo: (organization|NOT seeded)/.test(stdout)) &&
+        /^\s+curl -s .*\n/m.test(stdout)
+      )
+        resolveReady(stdout);
     });
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before it was ready:\n${stdout}\n${stderr}`)));
@@ -64,7 +69,10 @@ describe('npm start', () => {
       expect(dynamoPort).toBeGreaterThan(0);
 
       // The curl line, exactly as printed, and only after the seed: pasted at once, it shows the demo.
-      const curlLine = banner.split('\n').find((line) => line.trim().startsWith('curl '))!.trim();
+      const curlLine = banner
+        .split('\n')
+        .find((line) => line.trim().startsWith('curl '))!
+        .trim();
       expect(banner.indexOf(curlLine)).toBeGreaterThan(banner.search(/Demo: organization demo seeded/));
       expect(banner.search(/Demo: organization demo seeded/)).toBeGreaterThan(0);
       expect(curlLine).toMatch(new RegExp(`^curl -s -H "Authorization: Bearer [\\w-]+\\.[\\w-]+\\.[\\w-]+" http://localhost:${port}/v1/pipes$`));

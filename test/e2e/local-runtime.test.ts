@@ -142,10 +142,18 @@ describe('the seeded demo organization', () => {
 
     const pipe = await call('GET', `/v1/pipes/${recruiting.id}`, { token: admin });
     expect(pipe.body.phases.map((p: { name: string; done: boolean }) => [p.name, p.done])).toEqual([
-      ['Applied', false], ['Interview', false], ['Offer', false], ['Hired', false], ['Onboarded', true], ['Rejected', true],
+      ['Applied', false],
+      ['Interview', false],
+      ['Offer', false],
+      ['Hired', false],
+      ['Onboarded', true],
+      ['Rejected', true],
     ]);
     expect(pipe.body.startForm.fields.map((f: { label: string; type: string }) => `${f.label}:${f.type}`)).toEqual([
-      'Candidate name:short_text', 'Email:email', 'Role:single_select', 'Start date:date',
+      'Candidate name:short_text',
+      'Email:email',
+      'Role:single_select',
+      'Start date:date',
     ]);
     const cards = await call('GET', `/v1/pipes/${recruiting.id}/cards`, { token: admin });
     expect(cards.body.items.map((c: { title: string }) => c.title).sort()).toEqual(['Ada Lovelace', 'Alan Turing', 'Grace Hopper']);
@@ -181,7 +189,10 @@ describe('a card through its pipe', () => {
       token: owner,
       body: {
         name: 'Purchasing',
-        startFormFields: [{ label: 'Item', type: 'short_text', required: true, isTitle: true }, { label: 'Amount', type: 'number' }],
+        startFormFields: [
+          { label: 'Item', type: 'short_text', required: true, isTitle: true },
+          { label: 'Amount', type: 'number' },
+        ],
         phases: [{ name: 'Requested' }, { name: 'Approved', done: true }],
       },
     });
@@ -206,7 +217,11 @@ describe('a card through its pipe', () => {
     const stale = await call('POST', `/v1/cards/${card.body.id}/move`, { token: member, body: { phaseId: approved.id }, headers: { 'if-match': '"999"' } });
     expectProblem(stale, 412);
 
-    const moved = await call('POST', `/v1/cards/${card.body.id}/move`, { token: member, body: { phaseId: approved.id }, headers: { 'if-match': `"${card.body.version}"` } });
+    const moved = await call('POST', `/v1/cards/${card.body.id}/move`, {
+      token: member,
+      body: { phaseId: approved.id },
+      headers: { 'if-match': `"${card.body.version}"` },
+    });
     expect(moved.status).toBe(200);
     expect(moved.body).toMatchObject({ phaseId: approved.id, finished: true });
     expect(moved.body.phaseHistory.map((v: { phaseId: string }) => v.phaseId)).toEqual([requested.id, approved.id]);
@@ -233,9 +248,14 @@ describe('webhook deliveries through the local delivery queue', () => {
     try {
       const org = `e2e-wh-${Date.now().toString(36)}`;
       const owner = await runtime.issuer.mintToken({ orgId: org, role: 'admin', sub: 'owner' });
-      const hook = await call('POST', '/v1/webhooks', { token: owner, body: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`, eventTypes: ['card.created'] } });
+      const hook = await call('POST', '/v1/webhooks', {
+        token: owner,
+        body: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`, eventTypes: ['card.created'] },
+      });
       expect(hook.status).toBe(201);
-      const pipe = (await call('POST', '/v1/pipes', { token: owner, body: { name: 'Hooked', startFormFields: [{ label: 'T', type: 'short_text', isTitle: true }] } })).body;
+      const pipe = (
+        await call('POST', '/v1/pipes', { token: owner, body: { name: 'Hooked', startFormFields: [{ label: 'T', type: 'short_text', isTitle: true }] } })
+      ).body;
       const card = await call('POST', `/v1/pipes/${pipe.id}/cards`, { token: owner, body: { values: { [pipe.startForm.fields[0].id]: 'x' } } });
       expect(card.status).toBe(201);
       const sentBefore = runtime.deliveryQueue.invocations.length;
@@ -265,7 +285,11 @@ describe('the local dead-letter list', () => {
   it("shows an admin only their organization's records, and nothing to a token without an organization", async () => {
     // Letters as the poller files them after a record's last retry (filed here directly: a real
     // poison record takes the full retry schedule).
-    runtime.poller.deadLetters.push(letter([DEMO_ORG], 'ours failed'), letter(['other-org'], 'theirs failed: card_secret'), letter([DEMO_ORG, 'other-org'], 'mixed: card_secret'));
+    runtime.poller.deadLetters.push(
+      letter([DEMO_ORG], 'ours failed'),
+      letter(['other-org'], 'theirs failed: card_secret'),
+      letter([DEMO_ORG, 'other-org'], 'mixed: card_secret'),
+    );
     try {
       const ours = await call('GET', '/v1/admin/dead-letters', { token: admin });
       expect(ours.status).toBe(200);

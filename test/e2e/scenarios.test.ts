@@ -98,63 +98,83 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 describe('HR: Recruiting is the parent of Employee onboarding', () => {
   it('a hired candidate creates its onboarding card with the data carried over, once, and cannot finish without it', async () => {
     const api = await clientFor(freshOrg('hr'));
-    const recruiting = expectStatus(await api('POST', '/v1/pipes', {
-      name: 'Recruiting',
-      startFormFields: [
-        { label: 'Candidate name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Email', type: 'email', required: true },
-        { label: 'Role', type: 'single_select', options: ['Backend engineer', 'Product designer'] },
-        { label: 'Start date', type: 'date' },
-      ],
-      phases: [{ name: 'Applied' }, { name: 'Offer' }, { name: 'Hired', done: true }, { name: 'Rejected', done: true }],
-    }), 201);
-    const onboarding = expectStatus(await api('POST', '/v1/pipes', {
-      name: 'Employee onboarding',
-      startFormFields: [
-        { label: 'Employee name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Email', type: 'email', required: true },
-        { label: 'Role', type: 'single_select', options: ['Backend engineer', 'Product designer', 'Sales'] },
-        { label: 'Start date', type: 'date' },
-        { label: 'Department', type: 'short_text' },
-      ],
-      phases: [{ name: 'Paperwork' }, { name: 'First week' }, { name: 'Completed', done: true }],
-    }), 201);
+    const recruiting = expectStatus(
+      await api('POST', '/v1/pipes', {
+        name: 'Recruiting',
+        startFormFields: [
+          { label: 'Candidate name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Email', type: 'email', required: true },
+          { label: 'Role', type: 'single_select', options: ['Backend engineer', 'Product designer'] },
+          { label: 'Start date', type: 'date' },
+        ],
+        phases: [{ name: 'Applied' }, { name: 'Offer' }, { name: 'Hired', done: true }, { name: 'Rejected', done: true }],
+      }),
+      201,
+    );
+    const onboarding = expectStatus(
+      await api('POST', '/v1/pipes', {
+        name: 'Employee onboarding',
+        startFormFields: [
+          { label: 'Employee name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Email', type: 'email', required: true },
+          { label: 'Role', type: 'single_select', options: ['Backend engineer', 'Product designer', 'Sales'] },
+          { label: 'Start date', type: 'date' },
+          { label: 'Department', type: 'short_text' },
+        ],
+        phases: [{ name: 'Paperwork' }, { name: 'First week' }, { name: 'Completed', done: true }],
+      }),
+      201,
+    );
     const r = pipeFields(recruiting);
     const o = pipeFields(onboarding);
 
     // An incompatible pair is refused, naming it.
-    const incompatible = expectProblem(await api('POST', '/v1/connections', {
-      name: 'Broken',
-      parent: { type: 'pipe', id: recruiting.id },
-      child: { type: 'pipe', id: onboarding.id },
-      entries: 'single',
-      fieldMap: [{ childFieldId: o['Start date'], parentFieldId: r['Role'] }],
-    }), 422);
+    const incompatible = expectProblem(
+      await api('POST', '/v1/connections', {
+        name: 'Broken',
+        parent: { type: 'pipe', id: recruiting.id },
+        child: { type: 'pipe', id: onboarding.id },
+        entries: 'single',
+        fieldMap: [{ childFieldId: o['Start date'], parentFieldId: r['Role'] }],
+      }),
+      422,
+    );
     expect(incompatible.errors[0].message).toContain('Role → Start date');
 
-    const connection = expectStatus(await api('POST', '/v1/connections', {
-      name: 'Onboarding',
-      parent: { type: 'pipe', id: recruiting.id },
-      child: { type: 'pipe', id: onboarding.id },
-      entries: 'single',
-      canConnectExisting: false,
-      fieldMap: [
-        { childFieldId: o['Employee name'], parentFieldId: r['Candidate name'] },
-        { childFieldId: o['Email'], parentFieldId: r['Email'], sync: true },
-        { childFieldId: o['Role'], parentFieldId: r['Role'] },
-        { childFieldId: o['Start date'], parentFieldId: r['Start date'] },
-        { childFieldId: o['Department'], value: 'People' },
-      ],
-      rules: { childRequiredToFinish: true },
-    }), 201);
+    const connection = expectStatus(
+      await api('POST', '/v1/connections', {
+        name: 'Onboarding',
+        parent: { type: 'pipe', id: recruiting.id },
+        child: { type: 'pipe', id: onboarding.id },
+        entries: 'single',
+        canConnectExisting: false,
+        fieldMap: [
+          { childFieldId: o['Employee name'], parentFieldId: r['Candidate name'] },
+          { childFieldId: o['Email'], parentFieldId: r['Email'], sync: true },
+          { childFieldId: o['Role'], parentFieldId: r['Role'] },
+          { childFieldId: o['Start date'], parentFieldId: r['Start date'] },
+          { childFieldId: o['Department'], value: 'People' },
+        ],
+        rules: { childRequiredToFinish: true },
+      }),
+      201,
+    );
     expect(connection).toMatchObject({ entries: 'single', canCreate: true, canConnectExisting: false, rules: { childRequiredToFinish: true } });
     // Both pipes show it in their definitions.
     expect(expectStatus(await api('GET', `/v1/pipes/${recruiting.id}`), 200).connections.asParent.map((c: any) => c.id)).toEqual([connection.id]);
     expect(expectStatus(await api('GET', `/v1/pipes/${onboarding.id}`), 200).connections.asChild.map((c: any) => c.id)).toEqual([connection.id]);
 
-    const candidate = expectStatus(await api('POST', `/v1/pipes/${recruiting.id}/cards`, {
-      values: { [r['Candidate name']!]: 'Ada Lovelace', [r['Email']!]: 'ada@example.com', [r['Role']!]: 'Backend engineer', [r['Start date']!]: '2027-02-01' },
-    }), 201);
+    const candidate = expectStatus(
+      await api('POST', `/v1/pipes/${recruiting.id}/cards`, {
+        values: {
+          [r['Candidate name']!]: 'Ada Lovelace',
+          [r['Email']!]: 'ada@example.com',
+          [r['Role']!]: 'Backend engineer',
+          [r['Start date']!]: '2027-02-01',
+        },
+      }),
+      201,
+    );
     expectStatus(await api('POST', `/v1/cards/${candidate.id}/move`, { phaseId: phase(recruiting, 'Offer') }), 200);
 
     // Hired is a done phase: finishing needs the onboarding card first.
@@ -167,7 +187,10 @@ describe('HR: Recruiting is the parent of Employee onboarding', () => {
     expect(expectStatus(await api('GET', `/v1/cards/${candidate.id}`), 200)).toMatchObject({ phaseId: phase(recruiting, 'Offer'), finished: false });
 
     // Create only: an existing onboarding card cannot be connected.
-    const stray = expectStatus(await api('POST', `/v1/pipes/${onboarding.id}/cards`, { values: { [o['Employee name']!]: 'Someone', [o['Email']!]: 'someone@example.com' } }), 201);
+    const stray = expectStatus(
+      await api('POST', `/v1/pipes/${onboarding.id}/cards`, { values: { [o['Employee name']!]: 'Someone', [o['Email']!]: 'someone@example.com' } }),
+      201,
+    );
     expect(expectProblem(await api('POST', `/v1/cards/${candidate.id}/children`, { connectionId: connection.id, childId: stray.id }), 422).errors[0].code).toBe(
       'connection.connectExistingDisabled',
     );
@@ -190,7 +213,12 @@ describe('HR: Recruiting is the parent of Employee onboarding', () => {
     // The header, both ways.
     const header = expectStatus(await api('GET', `/v1/cards/${candidate.id}`), 200);
     expect(header.children).toEqual([
-      { connectionId: connection.id, count: 1, hasMore: false, items: [expect.objectContaining({ id: child.id, type: 'card', containerId: onboarding.id, title: 'Ada Lovelace', finished: false })] },
+      {
+        connectionId: connection.id,
+        count: 1,
+        hasMore: false,
+        items: [expect.objectContaining({ id: child.id, type: 'card', containerId: onboarding.id, title: 'Ada Lovelace', finished: false })],
+      },
     ]);
     expect(header.parents).toEqual([]);
     const childHeader = expectStatus(await api('GET', `/v1/cards/${child.id}`), 200);
@@ -226,48 +254,63 @@ describe('HR: Recruiting is the parent of Employee onboarding', () => {
 describe('Sales → customer success: a Sales CRM deal creates Customer onboarding cards', () => {
   it('the deal cannot finish until all of its onboarding cards are finished', async () => {
     const api = await clientFor(freshOrg('sales'));
-    const crm = expectStatus(await api('POST', '/v1/pipes', {
-      name: 'Sales CRM',
-      startFormFields: [
-        { label: 'Deal name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Customer', type: 'short_text', required: true },
-        { label: 'Amount', type: 'currency' },
-      ],
-      phases: [{ name: 'Lead' }, { name: 'Negotiation' }, { name: 'Won', done: true }, { name: 'Lost', done: true }],
-    }), 201);
-    const onboarding = expectStatus(await api('POST', '/v1/pipes', {
-      name: 'Customer onboarding',
-      startFormFields: [
-        { label: 'Workstream', type: 'short_text', required: true, isTitle: true },
-        { label: 'Customer', type: 'short_text' },
-        { label: 'Contract value', type: 'currency' },
-      ],
-      phases: [{ name: 'Kickoff' }, { name: 'Setup' }, { name: 'Live', done: true }],
-    }), 201);
+    const crm = expectStatus(
+      await api('POST', '/v1/pipes', {
+        name: 'Sales CRM',
+        startFormFields: [
+          { label: 'Deal name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Customer', type: 'short_text', required: true },
+          { label: 'Amount', type: 'currency' },
+        ],
+        phases: [{ name: 'Lead' }, { name: 'Negotiation' }, { name: 'Won', done: true }, { name: 'Lost', done: true }],
+      }),
+      201,
+    );
+    const onboarding = expectStatus(
+      await api('POST', '/v1/pipes', {
+        name: 'Customer onboarding',
+        startFormFields: [
+          { label: 'Workstream', type: 'short_text', required: true, isTitle: true },
+          { label: 'Customer', type: 'short_text' },
+          { label: 'Contract value', type: 'currency' },
+        ],
+        phases: [{ name: 'Kickoff' }, { name: 'Setup' }, { name: 'Live', done: true }],
+      }),
+      201,
+    );
     const d = pipeFields(crm);
     const c = pipeFields(onboarding);
-    const connection = expectStatus(await api('POST', '/v1/connections', {
-      name: 'Customer onboarding',
-      parent: { type: 'pipe', id: crm.id },
-      child: { type: 'pipe', id: onboarding.id },
-      entries: 'multiple',
-      fieldMap: [
-        { childFieldId: c['Customer'], parentFieldId: d['Customer'], sync: true },
-        { childFieldId: c['Contract value'], parentFieldId: d['Amount'] },
-      ],
-      rules: { childrenFinishedToFinish: true },
-    }), 201);
+    const connection = expectStatus(
+      await api('POST', '/v1/connections', {
+        name: 'Customer onboarding',
+        parent: { type: 'pipe', id: crm.id },
+        child: { type: 'pipe', id: onboarding.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: c['Customer'], parentFieldId: d['Customer'], sync: true },
+          { childFieldId: c['Contract value'], parentFieldId: d['Amount'] },
+        ],
+        rules: { childrenFinishedToFinish: true },
+      }),
+      201,
+    );
 
-    const deal = expectStatus(await api('POST', `/v1/pipes/${crm.id}/cards`, {
-      values: { [d['Deal name']!]: 'Globex annual plan', [d['Customer']!]: 'Globex Corporation', [d['Amount']!]: 48_000.5 },
-    }), 201);
+    const deal = expectStatus(
+      await api('POST', `/v1/pipes/${crm.id}/cards`, {
+        values: { [d['Deal name']!]: 'Globex annual plan', [d['Customer']!]: 'Globex Corporation', [d['Amount']!]: 48_000.5 },
+      }),
+      201,
+    );
     expectStatus(await api('POST', `/v1/cards/${deal.id}/move`, { phaseId: phase(crm, 'Negotiation') }), 200);
 
     // No children yet: this rule asks only that the existing ones be finished.
     const workstreams = ['Data migration', 'Team training', 'SSO setup'];
     const children: any[] = [];
     for (const workstream of workstreams) {
-      const child = expectStatus(await api('POST', `/v1/cards/${deal.id}/children`, { connectionId: connection.id, create: { values: { [c['Workstream']!]: workstream } } }), 201);
+      const child = expectStatus(
+        await api('POST', `/v1/cards/${deal.id}/children`, { connectionId: connection.id, create: { values: { [c['Workstream']!]: workstream } } }),
+        201,
+      );
       expect(child).toMatchObject({ pipeId: onboarding.id, phaseId: phase(onboarding, 'Kickoff'), title: workstream });
       expect(child.values).toMatchObject({ [c['Customer']!]: 'Globex Corporation', [c['Contract value']!]: 48_000.5 });
       children.push(child);
@@ -308,7 +351,10 @@ describe('Sales → customer success: a Sales CRM deal creates Customer onboardi
     const firstPage = expectStatus(await api('GET', `/v1/cards/${deal.id}/children?connectionId=${connection.id}&limit=2`), 200);
     expect(firstPage.items).toHaveLength(2);
     expect(firstPage.nextCursor).toEqual(expect.any(String));
-    const secondPage = expectStatus(await api('GET', `/v1/cards/${deal.id}/children?connectionId=${connection.id}&limit=2&cursor=${encodeURIComponent(firstPage.nextCursor)}`), 200);
+    const secondPage = expectStatus(
+      await api('GET', `/v1/cards/${deal.id}/children?connectionId=${connection.id}&limit=2&cursor=${encodeURIComponent(firstPage.nextCursor)}`),
+      200,
+    );
     expect(secondPage.items).toHaveLength(1);
     expect([...firstPage.items, ...secondPage.items].map((i: any) => i.id).sort()).toEqual(children.map((ch) => ch.id).sort());
   });
@@ -318,41 +364,60 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
   it('finds suppliers by title prefix, and a required connection field blocks Approval until one is connected', async () => {
     const api = await clientFor(freshOrg('finance'));
     const outsider = await clientFor(freshOrg('finance-other'), 'admin');
-    const suppliers = expectStatus(await api('POST', '/v1/databases', {
-      name: 'Suppliers',
-      fields: [
-        { label: 'Name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Country', type: 'single_select', options: ['Germany', 'United States'] },
-      ],
-    }), 201);
+    const suppliers = expectStatus(
+      await api('POST', '/v1/databases', {
+        name: 'Suppliers',
+        fields: [
+          { label: 'Name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Country', type: 'single_select', options: ['Germany', 'United States'] },
+        ],
+      }),
+      201,
+    );
     const s = byLabel(suppliers.fields);
     const records: Record<string, string> = {};
     for (const name of ['Acme Components', 'acme Logistics', 'Nordlicht GmbH']) {
       records[name] = expectStatus(await api('POST', `/v1/databases/${suppliers.id}/records`, { values: { [s['Name']!]: name } }), 201).id;
     }
-    const purchasing = expectStatus(await api('POST', '/v1/pipes', {
-      name: 'Purchasing',
-      startFormFields: [
-        { label: 'Item', type: 'short_text', required: true, isTitle: true },
-        { label: 'Amount', type: 'currency' },
-      ],
-      phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }],
-    }), 201);
+    const purchasing = expectStatus(
+      await api('POST', '/v1/pipes', {
+        name: 'Purchasing',
+        startFormFields: [
+          { label: 'Item', type: 'short_text', required: true, isTitle: true },
+          { label: 'Amount', type: 'currency' },
+        ],
+        phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }],
+      }),
+      201,
+    );
     const p = pipeFields(purchasing);
-    const connection = expectStatus(await api('POST', '/v1/connections', {
-      name: 'Supplier',
-      parent: { type: 'pipe', id: purchasing.id },
-      child: { type: 'database', id: suppliers.id },
-      entries: 'single',
-      canCreate: false,
-      canConnectExisting: true,
-    }), 201);
-    const field = expectStatus(await api('POST', `/v1/pipes/${purchasing.id}/fields`, {
-      label: 'Supplier', type: 'connection', connectionId: connection.id, phaseId: phase(purchasing, 'Approval'), required: true,
-    }), 201);
+    const connection = expectStatus(
+      await api('POST', '/v1/connections', {
+        name: 'Supplier',
+        parent: { type: 'pipe', id: purchasing.id },
+        child: { type: 'database', id: suppliers.id },
+        entries: 'single',
+        canCreate: false,
+        canConnectExisting: true,
+      }),
+      201,
+    );
+    const field = expectStatus(
+      await api('POST', `/v1/pipes/${purchasing.id}/fields`, {
+        label: 'Supplier',
+        type: 'connection',
+        connectionId: connection.id,
+        phaseId: phase(purchasing, 'Approval'),
+        required: true,
+      }),
+      201,
+    );
     expect(field).toMatchObject({ type: 'connection', connectionId: connection.id, phaseId: phase(purchasing, 'Approval'), required: true });
 
-    const purchase = expectStatus(await api('POST', `/v1/pipes/${purchasing.id}/cards`, { values: { [p['Item']!]: 'Ergonomic chairs', [p['Amount']!]: 4_188 } }), 201);
+    const purchase = expectStatus(
+      await api('POST', `/v1/pipes/${purchasing.id}/cards`, { values: { [p['Item']!]: 'Ergonomic chairs', [p['Amount']!]: 4_188 } }),
+      201,
+    );
     expectStatus(await api('POST', `/v1/cards/${purchase.id}/move`, { phaseId: phase(purchasing, 'Approval') }), 200);
 
     // Candidates: case-insensitive title prefix, nothing connected yet.
@@ -361,14 +426,19 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
       ['Acme Components', false, 'record'],
       ['acme Logistics', false, 'record'],
     ]);
-    expect(expectStatus(await api('GET', `/v1/connections/${connection.id}/candidates?parentId=${purchase.id}&q=nord`), 200).items.map((i: any) => i.title)).toEqual(['Nordlicht GmbH']);
+    expect(
+      expectStatus(await api('GET', `/v1/connections/${connection.id}/candidates?parentId=${purchase.id}&q=nord`), 200).items.map((i: any) => i.title),
+    ).toEqual(['Nordlicht GmbH']);
     // Another organization finds nothing of this one.
     expectProblem(await outsider('GET', `/v1/connections/${connection.id}/candidates?parentId=${purchase.id}&q=a`), 404);
 
     // Connect only: creating a supplier from the purchase is refused.
-    expect(expectProblem(await api('POST', `/v1/cards/${purchase.id}/children`, { connectionId: connection.id, create: { values: { [s['Name']!]: 'New supplier' } } }), 422).errors[0].code).toBe(
-      'connection.createDisabled',
-    );
+    expect(
+      expectProblem(
+        await api('POST', `/v1/cards/${purchase.id}/children`, { connectionId: connection.id, create: { values: { [s['Name']!]: 'New supplier' } } }),
+        422,
+      ).errors[0].code,
+    ).toBe('connection.createDisabled');
 
     // The required connection field keeps the purchase in Approval.
     const blocked = expectProblem(await api('POST', `/v1/cards/${purchase.id}/move`, { phaseId: phase(purchasing, 'Ordered') }), 422);
@@ -393,7 +463,9 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
       expect(page.items.find((c: any) => c.id === purchase.id).values[field.id], query).toEqual([acme]);
     }
     const header = expectStatus(await api('GET', `/v1/cards/${purchase.id}`), 200);
-    expect(header.children).toEqual([{ connectionId: connection.id, count: 1, hasMore: false, items: [expect.objectContaining({ id: acme, type: 'record', title: 'Acme Components' })] }]);
+    expect(header.children).toEqual([
+      { connectionId: connection.id, count: 1, hasMore: false, items: [expect.objectContaining({ id: acme, type: 'record', title: 'Acme Components' })] },
+    ]);
     const marked = expectStatus(await api('GET', `/v1/connections/${connection.id}/candidates?parentId=${purchase.id}&q=acme`), 200);
     expect(marked.items.map((i: any) => [i.title, i.connected])).toEqual([
       ['Acme Components', true],
@@ -418,46 +490,82 @@ describe('Finance: Purchasing connects existing records of the Suppliers databas
 describe('Databases: Companies is the parent of Contacts', () => {
   it('a contact created from its company carries the company name; both records show the connection', async () => {
     const api = await clientFor(freshOrg('crm'));
-    const companies = expectStatus(await api('POST', '/v1/databases', {
-      name: 'Companies',
-      fields: [
-        { label: 'Company name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Industry', type: 'single_select', options: ['Manufacturing', 'Software'] },
-      ],
-    }), 201);
-    const contacts = expectStatus(await api('POST', '/v1/databases', {
-      name: 'Contacts',
-      fields: [
-        { label: 'Name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Email', type: 'email' },
-        { label: 'Company', type: 'short_text' },
-      ],
-    }), 201);
+    const companies = expectStatus(
+      await api('POST', '/v1/databases', {
+        name: 'Companies',
+        fields: [
+          { label: 'Company name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Industry', type: 'single_select', options: ['Manufacturing', 'Software'] },
+        ],
+      }),
+      201,
+    );
+    const contacts = expectStatus(
+      await api('POST', '/v1/databases', {
+        name: 'Contacts',
+        fields: [
+          { label: 'Name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Email', type: 'email' },
+          { label: 'Company', type: 'short_text' },
+        ],
+      }),
+      201,
+    );
     const co = byLabel(companies.fields);
     const ct = byLabel(contacts.fields);
     // A database has no phases: rules are refused.
-    expectProblem(await api('POST', '/v1/connections', {
-      name: 'Contacts', parent: { type: 'database', id: companies.id }, child: { type: 'database', id: contacts.id }, entries: 'multiple', rules: { childRequiredToMove: true },
-    }), 422);
-    const connection = expectStatus(await api('POST', '/v1/connections', {
-      name: 'Contacts',
-      parent: { type: 'database', id: companies.id },
-      child: { type: 'database', id: contacts.id },
-      entries: 'multiple',
-      fieldMap: [{ childFieldId: ct['Company'], parentFieldId: co['Company name'], sync: true }],
-    }), 201);
+    expectProblem(
+      await api('POST', '/v1/connections', {
+        name: 'Contacts',
+        parent: { type: 'database', id: companies.id },
+        child: { type: 'database', id: contacts.id },
+        entries: 'multiple',
+        rules: { childRequiredToMove: true },
+      }),
+      422,
+    );
+    const connection = expectStatus(
+      await api('POST', '/v1/connections', {
+        name: 'Contacts',
+        parent: { type: 'database', id: companies.id },
+        child: { type: 'database', id: contacts.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: ct['Company'], parentFieldId: co['Company name'], sync: true }],
+      }),
+      201,
+    );
     expect(expectStatus(await api('GET', `/v1/connections?databaseId=${contacts.id}`), 200).items.map((c: any) => c.id)).toEqual([connection.id]);
 
-    const company = expectStatus(await api('POST', `/v1/databases/${companies.id}/records`, { values: { [co['Company name']!]: 'Globex Corporation', [co['Industry']!]: 'Manufacturing' } }), 201);
+    const company = expectStatus(
+      await api('POST', `/v1/databases/${companies.id}/records`, {
+        values: { [co['Company name']!]: 'Globex Corporation', [co['Industry']!]: 'Manufacturing' },
+      }),
+      201,
+    );
     const people: any[] = [];
-    for (const [name, email] of [['Marta Ribeiro', 'marta@globex.example.com'], ['Jonas Weber', 'jonas@globex.example.com']] as const) {
-      const contact = expectStatus(await api('POST', `/v1/records/${company.id}/children`, { connectionId: connection.id, create: { values: { [ct['Name']!]: name, [ct['Email']!]: email } } }), 201);
+    for (const [name, email] of [
+      ['Marta Ribeiro', 'marta@globex.example.com'],
+      ['Jonas Weber', 'jonas@globex.example.com'],
+    ] as const) {
+      const contact = expectStatus(
+        await api('POST', `/v1/records/${company.id}/children`, {
+          connectionId: connection.id,
+          create: { values: { [ct['Name']!]: name, [ct['Email']!]: email } },
+        }),
+        201,
+      );
       expect(contact).toMatchObject({ databaseId: contacts.id, title: name });
       expect(contact.values).toEqual({ [ct['Name']!]: name, [ct['Email']!]: email, [ct['Company']!]: 'Globex Corporation' });
       people.push(contact);
     }
     // The synced company name cannot be set on the contact, neither at creation nor later.
-    expectProblem(await api('POST', `/v1/records/${company.id}/children`, { connectionId: connection.id, create: { values: { [ct['Name']!]: 'X', [ct['Company']!]: 'Initech' } } }), 422);
+    expectProblem(
+      await api('POST', `/v1/records/${company.id}/children`, {
+        connectionId: connection.id,
+        create: { values: { [ct['Name']!]: 'X', [ct['Company']!]: 'Initech' } },
+      }),
+      422,
+    );
     expectProblem(await api('PATCH', `/v1/records/${people[0].id}`, { values: { [ct['Company']!]: 'Initech' } }), 409);
 
     const parent = expectStatus(await api('GET', `/v1/records/${company.id}`), 200);
@@ -471,7 +579,12 @@ describe('Databases: Companies is the parent of Contacts', () => {
     for (const person of people) {
       const child = expectStatus(await api('GET', `/v1/records/${person.id}`), 200);
       expect(child.children).toEqual([]);
-      expect(child.parents).toEqual([{ connectionId: connection.id, items: [expect.objectContaining({ id: company.id, type: 'record', containerId: companies.id, title: 'Globex Corporation' })] }]);
+      expect(child.parents).toEqual([
+        {
+          connectionId: connection.id,
+          items: [expect.objectContaining({ id: company.id, type: 'record', containerId: companies.id, title: 'Globex Corporation' })],
+        },
+      ]);
     }
 
     // Renaming the company reaches its contacts (stream propagation) and their headers.
@@ -508,17 +621,30 @@ describe('the demo seed', () => {
     const pipeIds = first.pipes;
     const dbIds = first.databases;
     expect(conn(DEMO_CONNECTIONS.onboarding)).toMatchObject({
-      parent: { type: 'pipe', id: pipeIds['Recruiting'] }, child: { type: 'pipe', id: pipeIds['Employee onboarding'] },
-      entries: 'single', canCreate: true, canConnectExisting: false, rules: { childRequiredToFinish: true },
+      parent: { type: 'pipe', id: pipeIds['Recruiting'] },
+      child: { type: 'pipe', id: pipeIds['Employee onboarding'] },
+      entries: 'single',
+      canCreate: true,
+      canConnectExisting: false,
+      rules: { childRequiredToFinish: true },
     });
     expect(conn(DEMO_CONNECTIONS.onboarding).fieldMap.filter((e: any) => e.sync)).toHaveLength(1);
     expect(conn(DEMO_CONNECTIONS.onboarding).fieldMap.find((e: any) => e.value !== undefined)).toMatchObject({ value: 'People', sync: false });
     expect(conn(DEMO_CONNECTIONS.customerOnboarding)).toMatchObject({
-      parent: { id: pipeIds['Sales CRM'] }, child: { id: pipeIds['Customer onboarding'] }, entries: 'multiple', rules: { childrenFinishedToFinish: true },
+      parent: { id: pipeIds['Sales CRM'] },
+      child: { id: pipeIds['Customer onboarding'] },
+      entries: 'multiple',
+      rules: { childrenFinishedToFinish: true },
     });
-    expect(conn(DEMO_CONNECTIONS.supplier)).toMatchObject({ parent: { type: 'pipe', id: pipeIds['Purchasing'] }, child: { type: 'database', id: dbIds['Suppliers'] }, canCreate: false });
+    expect(conn(DEMO_CONNECTIONS.supplier)).toMatchObject({
+      parent: { type: 'pipe', id: pipeIds['Purchasing'] },
+      child: { type: 'database', id: dbIds['Suppliers'] },
+      canCreate: false,
+    });
     expect(conn(DEMO_CONNECTIONS.contacts)).toMatchObject({
-      parent: { type: 'database', id: dbIds['Companies'] }, child: { type: 'database', id: dbIds['Contacts'] }, entries: 'multiple',
+      parent: { type: 'database', id: dbIds['Companies'] },
+      child: { type: 'database', id: dbIds['Contacts'] },
+      entries: 'multiple',
       fieldMap: [expect.objectContaining({ sync: true })],
     });
 
@@ -528,7 +654,12 @@ describe('the demo seed', () => {
     // HR: Ada went through Hired, where the automation created her onboarding card, and finished in Onboarded.
     const recruiting = expectStatus(await api('GET', `/v1/pipes/${pipeIds['Recruiting']}`), 200);
     expect(recruiting.phases.map((p: any) => [p.name, p.done])).toEqual([
-      ['Applied', false], ['Interview', false], ['Offer', false], ['Hired', false], ['Onboarded', true], ['Rejected', true],
+      ['Applied', false],
+      ['Interview', false],
+      ['Offer', false],
+      ['Hired', false],
+      ['Onboarded', true],
+      ['Rejected', true],
     ]);
     expect((await cards('Recruiting')).map((c: any) => c.title).sort()).toEqual(['Ada Lovelace', 'Alan Turing', 'Grace Hopper']);
     const ada = (await cards('Recruiting')).find((c: any) => c.title === 'Ada Lovelace');
@@ -541,19 +672,26 @@ describe('the demo seed', () => {
     // The two automations, once each; Ada's onboarding card came from the first.
     const automations = async (pipe: string) => expectStatus(await api('GET', `/v1/automations?pipeId=${pipeIds[pipe]}`), 200).items;
     const onboardNewHires = await automations('Recruiting');
-    expect(onboardNewHires).toEqual([expect.objectContaining({
-      id: first.automations[DEMO_AUTOMATIONS.onboardNewHires], name: DEMO_AUTOMATIONS.onboardNewHires, enabled: true,
-      trigger: { type: 'card.entered_phase', phaseId: phase(recruiting, 'Hired') },
-      action: { type: 'create_connected_card', connectionId: conn(DEMO_CONNECTIONS.onboarding).id },
-    })]);
+    expect(onboardNewHires).toEqual([
+      expect.objectContaining({
+        id: first.automations[DEMO_AUTOMATIONS.onboardNewHires],
+        name: DEMO_AUTOMATIONS.onboardNewHires,
+        enabled: true,
+        trigger: { type: 'card.entered_phase', phaseId: phase(recruiting, 'Hired') },
+        action: { type: 'create_connected_card', connectionId: conn(DEMO_CONNECTIONS.onboarding).id },
+      }),
+    ]);
     const runs = expectStatus(await api('GET', `/v1/automations/${onboardNewHires[0].id}/runs`), 200).items;
     expect(runs).toEqual([expect.objectContaining({ subjectId: ada.id, status: 'done', childId: adaHeader.children[0].items[0].id })]);
     const sales = expectStatus(await api('GET', `/v1/pipes/${pipeIds['Sales CRM']}`), 200);
-    expect(await automations('Sales CRM')).toEqual([expect.objectContaining({
-      id: first.automations[DEMO_AUTOMATIONS.closeWonDeals], name: DEMO_AUTOMATIONS.closeWonDeals,
-      trigger: { type: 'children.all_finished', connectionId: conn(DEMO_CONNECTIONS.customerOnboarding).id },
-      action: { type: 'move_card', phaseId: phase(sales, 'Won') },
-    })]);
+    expect(await automations('Sales CRM')).toEqual([
+      expect.objectContaining({
+        id: first.automations[DEMO_AUTOMATIONS.closeWonDeals],
+        name: DEMO_AUTOMATIONS.closeWonDeals,
+        trigger: { type: 'children.all_finished', connectionId: conn(DEMO_CONNECTIONS.customerOnboarding).id },
+        action: { type: 'move_card', phaseId: phase(sales, 'Won') },
+      }),
+    ]);
 
     // Sales: one deal with two onboarding cards.
     const deals = await cards('Sales CRM');
@@ -565,11 +703,15 @@ describe('the demo seed', () => {
     // Finance: one purchase in Approval with a supplier connected through the required field.
     const purchasing = expectStatus(await api('GET', `/v1/pipes/${pipeIds['Purchasing']}`), 200);
     const approvalFields = purchasing.phases.find((p: any) => p.name === 'Approval').fields;
-    expect(approvalFields).toEqual([expect.objectContaining({ label: 'Supplier', type: 'connection', required: true, connectionId: conn(DEMO_CONNECTIONS.supplier).id })]);
+    expect(approvalFields).toEqual([
+      expect.objectContaining({ label: 'Supplier', type: 'connection', required: true, connectionId: conn(DEMO_CONNECTIONS.supplier).id }),
+    ]);
     const purchases = await cards('Purchasing');
     expect(purchases).toHaveLength(1);
     const purchaseHeader = expectStatus(await api('GET', `/v1/cards/${purchases[0].id}`), 200);
-    expect(purchaseHeader.children).toEqual([expect.objectContaining({ count: 1, items: [expect.objectContaining({ title: 'Acme Components', type: 'record' })] })]);
+    expect(purchaseHeader.children).toEqual([
+      expect.objectContaining({ count: 1, items: [expect.objectContaining({ title: 'Acme Components', type: 'record' })] }),
+    ]);
     expect((await records('Suppliers')).map((r: any) => r.title)).toEqual(['Acme Components', 'Nordlicht GmbH', 'Lusitana Têxteis']);
 
     // Databases: one company with two contacts that carry its name.

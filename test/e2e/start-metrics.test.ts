@@ -56,7 +56,7 @@ describe('npm start metrics', () => {
     const { child, output, ready } = start(['--port', String(port), '--metrics', file]);
     try {
       const banner = await ready;
-      expect(banner).toMatch(new RegExp(`Metrics +\\S*metrics\\.ndjson`));
+      expect(banner).toMatch(/Metrics +\S*metrics\.ndjson/);
       expect((await fetch(`http://localhost:${port}/v1/health`)).status).toBe(200);
       expect((await fetch(`http://localhost:${port}/v1/health`)).status).toBe(200);
       await stop(child);

@@ -53,7 +53,13 @@ describe('fuzzed bad input on every write route', () => {
     const card = await api('createCard', { params: { pipeId: pipe.body.id }, body: { values: { [pipe.body.startForm.fields[0].id]: 'Fuzzy' } } });
     expect(card.status).toBe(201);
     const db = await api('createDatabase', {
-      body: { name: 'Fuzz records', fields: [{ label: 'Code', type: 'short_text', isTitle: true }, { label: 'Price', type: 'currency' }] },
+      body: {
+        name: 'Fuzz records',
+        fields: [
+          { label: 'Code', type: 'short_text', isTitle: true },
+          { label: 'Price', type: 'currency' },
+        ],
+      },
     });
     expect(db.status).toBe(201);
     const record = await api('createRecord', { params: { databaseId: db.body.id }, body: { values: { [db.body.fields[0].id]: 'R-1' } } });
@@ -115,8 +121,12 @@ describe('fuzzed bad input on every write route', () => {
     const totals: Record<number, number> = {};
     const lines = [...stats.entries()].map(([id, s]) => {
       for (const [status, n] of Object.entries(s.statuses)) totals[Number(status)] = (totals[Number(status)] ?? 0) + n;
-      const statuses = Object.entries(s.statuses).map(([k, v]) => `${k}×${v}`).join(' ');
-      const poisons = Object.entries(s.poisons).map(([k, v]) => `${k} ${v}`).join(', ');
+      const statuses = Object.entries(s.statuses)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ');
+      const poisons = Object.entries(s.poisons)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       return `  ${id.padEnd(20)} ${String(s.requests).padStart(5)} req  ${String(s.ms).padStart(5)} ms  ${statuses.padEnd(48)} [${poisons}]`;
     });
     const total = [...stats.values()].reduce((n, s) => n + s.requests, 0);
@@ -124,7 +134,11 @@ describe('fuzzed bad input on every write route', () => {
       [
         `fuzz summary (seed ${SEED}, ${RUNS} runs per route): ${total} bad requests over ${stats.size} write routes`,
         ...lines,
-        `  all routes: ${Object.entries(totals).map(([k, v]) => `${k}×${v}`).join(' ')}; 5xx: ${Object.entries(totals).filter(([k]) => Number(k) >= 500).reduce((n, [, v]) => n + v, 0)}`,
+        `  all routes: ${Object.entries(totals)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(' ')}; 5xx: ${Object.entries(totals)
+          .filter(([k]) => Number(k) >= 500)
+          .reduce((n, [, v]) => n + v, 0)}`,
       ].join('\n'),
     );
   });

@@ -12,15 +12,28 @@ import { routeList } from '../../functions/api/routes';
 import { AUTHORIZER_CACHE_SECONDS } from '../../infra/stacks/authorizer';
 import { INDEX_READ_ACTIONS, TABLE_READ_ACTIONS } from '../../infra/stacks/house-function';
 import { DEFAULT_THROTTLE } from '../../infra/stacks/settings';
-import { TABLE_DEFINITION } from '../../domain/store/table';
+import { TABLE_DEFINITION } from '../../domain/kernel/table';
 import { actionsOf, allStatements, buildStacks, grants, onlyResource, resourcesOf, statementsForRole } from './synth';
 
 /** Actions that change data or the table; none may be granted to a read-only function. */
 const WRITE_ACTIONS = [
-  'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem',
-  'PartiQLInsert', 'PartiQLUpdate', 'PartiQLDelete',
-  'CreateTable', 'UpdateTable', 'DeleteTable', 'UpdateTimeToLive', 'UpdateContinuousBackups',
-  'RestoreTableFromBackup', 'RestoreTableToPointInTime', 'DeleteBackup', 'PutResourcePolicy', 'DeleteResourcePolicy',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'PartiQLInsert',
+  'PartiQLUpdate',
+  'PartiQLDelete',
+  'CreateTable',
+  'UpdateTable',
+  'DeleteTable',
+  'UpdateTimeToLive',
+  'UpdateContinuousBackups',
+  'RestoreTableFromBackup',
+  'RestoreTableToPointInTime',
+  'DeleteBackup',
+  'PutResourcePolicy',
+  'DeleteResourcePolicy',
 ].map((a) => `dynamodb:${a}`);
 
 const PUBLIC_ROUTE_KEYS = ['GET /v1/health', 'GET /v1/openapi.json', 'GET /v1/docs', 'GET /v1/docs/{asset}'];
@@ -30,8 +43,7 @@ const areas = apiAreas();
 const { data, api } = buildStacks();
 const template = Template.fromStack(api);
 const dataTemplate = Template.fromStack(data);
-const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
-  api.getLogicalId(construct.node.defaultChild as CfnFunction | CfnRole);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => api.getLogicalId(construct.node.defaultChild as CfnFunction | CfnRole);
 
 function fnOfArea(area: string) {
   const fn = api.areaFunctions[area];
@@ -105,9 +117,7 @@ describe('functions', () => {
   it('lets each function write only to its own log group', () => {
     for (const area of areas) {
       const fn = fnOfArea(area.name);
-      const logStatements = statementsForRole(template, logicalId(fn.role)).filter((s) =>
-        actionsOf(s).some((a) => a.startsWith('logs:')),
-      );
+      const logStatements = statementsForRole(template, logicalId(fn.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
       expect(logStatements).toEqual([
         expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [api.getLogicalId(fn.logGroup.node.defaultChild as never), 'Arn'] } }),
       ]);
@@ -118,7 +128,9 @@ describe('functions', () => {
     const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission'));
     const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
     for (const area of areas) {
-      const own = permissions.filter((p) => JSON.stringify(p.Properties!.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [logicalId(fnOfArea(area.name).function), 'Arn'] }));
+      const own = permissions.filter(
+        (p) => JSON.stringify(p.Properties!.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [logicalId(fnOfArea(area.name).function), 'Arn'] }),
+      );
       expect(own).toHaveLength(1);
       expect(own[0]!.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
       expect(JSON.stringify(own[0]!.Properties!.SourceArn)).toContain(JSON.stringify({ Ref: apiId }));
@@ -155,7 +167,12 @@ describe('routes', () => {
   });
 
   it('only the health, OpenAPI and reference-page routes are public in the manifest', () => {
-    expect(routeList.filter((r) => r.role === null).map((r) => `${r.method} ${r.path}`).sort()).toEqual([...PUBLIC_ROUTE_KEYS].sort());
+    expect(
+      routeList
+        .filter((r) => r.role === null)
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    ).toEqual([...PUBLIC_ROUTE_KEYS].sort());
   });
 
   it('has no CORS configuration', () => {
@@ -202,9 +219,7 @@ describe('stage', () => {
 
 describe('table access', () => {
   const dynamoStatementsOf = (area: string) =>
-    statementsForRole(template, logicalId(fnOfArea(area).role)).filter((s) =>
-      actionsOf(s).some((a) => a === '*' || a.toLowerCase().startsWith('dynamodb:')),
-    );
+    statementsForRole(template, logicalId(fnOfArea(area).role)).filter((s) => actionsOf(s).some((a) => a === '*' || a.toLowerCase().startsWith('dynamodb:')));
 
   const ro = areas.filter((a) => a.access === 'RO');
   const rw = areas.filter((a) => a.access === 'RW');
@@ -217,13 +232,14 @@ describe('table access', () => {
 
   it.each(ro.map((a) => [a.name]))('%s (RO) can read and query the indexes, and write nothing', (area) => {
     const statements = dynamoStatementsOf(area);
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']) }),
-    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']) }));
     for (const s of statements) {
       expect(s.NotAction).toBeUndefined();
       for (const action of actionsOf(s)) {
-        expect(WRITE_ACTIONS.filter((w) => grants(action, w)), `${area} is granted ${action}`).toEqual([]);
+        expect(
+          WRITE_ACTIONS.filter((w) => grants(action, w)),
+          `${area} is granted ${action}`,
+        ).toEqual([]);
         expect([...TABLE_READ_ACTIONS, ...INDEX_READ_ACTIONS]).toContain(action);
       }
     }
@@ -232,7 +248,14 @@ describe('table access', () => {
   it.each(rw.map((a) => [a.name]))('%s (RW) can write items, transactionally, but not scan', (area) => {
     const statements = dynamoStatementsOf(area);
     const actions = statements.flatMap(actionsOf);
-    for (const needed of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) {
+    for (const needed of [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+    ]) {
       expect(actions).toContain(needed);
     }
     expect(actions.filter((a) => grants(a, 'dynamodb:Scan'))).toEqual([]);

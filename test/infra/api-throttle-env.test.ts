@@ -11,14 +11,17 @@ import { buildStacks, onlyResource, resourcesOf } from './synth';
 
 const saved = { rate: process.env['API_THROTTLE_RATE'], burst: process.env['API_THROTTLE_BURST'] };
 afterEach(() => {
-  for (const [name, value] of [['API_THROTTLE_RATE', saved.rate], ['API_THROTTLE_BURST', saved.burst]] as const) {
+  for (const [name, value] of [
+    ['API_THROTTLE_RATE', saved.rate],
+    ['API_THROTTLE_BURST', saved.burst],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
 });
 
 describe('the stage throttle in the API functions', () => {
-  it.each(['prod', 'dev'] as const)('%s: every API function gets the stage file\'s rate and burst, as the stage does', (stage) => {
+  it.each(['prod', 'dev'] as const)("%s: every API function gets the stage file's rate and burst, as the stage does", (stage) => {
     const { rateLimit, burstLimit } = STAGES[stage].throttle;
     const { api } = buildStacks({ stage });
     const template = Template.fromStack(api);
@@ -28,7 +31,10 @@ describe('the stage throttle in the API functions', () => {
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
     expect(areaFunctions.length).toBeGreaterThan(0);
     for (const id of areaFunctions) {
-      expect(functions[id]!.Properties!.Environment.Variables, id).toMatchObject({ API_THROTTLE_RATE: String(rateLimit), API_THROTTLE_BURST: String(burstLimit) });
+      expect(functions[id]!.Properties!.Environment.Variables, id).toMatchObject({
+        API_THROTTLE_RATE: String(rateLimit),
+        API_THROTTLE_BURST: String(burstLimit),
+      });
     }
   });
 

@@ -5,7 +5,7 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { createTableInput, TABLE_DEFINITION } from '../../domain/store/table';
+import { createTableInput, TABLE_DEFINITION } from '../../domain/kernel/table';
 import { buildStacks, onlyResource } from './synth';
 
 const TABLE_TYPE = 'AWS::DynamoDB::GlobalTable';

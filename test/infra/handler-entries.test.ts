@@ -32,13 +32,17 @@ describe('area entries', () => {
     expect(typeof mod.handler).toBe('function');
     // the same table the entry builds, from the modules the manifest names
     const modules = Object.fromEntries(
-      await Promise.all(area.modules.map(async (m) => [m, (await import(path.join(REPO_ROOT, 'functions/api', `${m}.ts`))) as Record<string, unknown>] as const)),
+      await Promise.all(
+        area.modules.map(async (m) => [m, (await import(path.join(REPO_ROOT, 'functions/api', `${m}.ts`))) as Record<string, unknown>] as const),
+      ),
     );
     expect([...areaRoutes(name, modules).keys()].sort()).toEqual(area.routes.map(routeKeyOf).sort());
   });
 
   it('a route wired to the wrong area function gets a 404 problem naming it, not another route', async () => {
-    const { handler } = (await import('../../functions/api/areas/system')) as { handler: (e: ApiEvent, c: Context) => Promise<{ statusCode?: number; headers?: Record<string, unknown>; body?: string }> };
+    const { handler } = (await import('../../functions/api/areas/system')) as {
+      handler: (e: ApiEvent, c: Context) => Promise<{ statusCode?: number; headers?: Record<string, unknown>; body?: string }>;
+    };
     const event = { routeKey: 'GET /v1/pipes', rawPath: '/v1/pipes', requestContext: { requestId: 'r-1' } } as unknown as ApiEvent;
     const result = await handler(event, { awsRequestId: 'a-1' } as Context);
     expect(result.statusCode).toBe(404);

@@ -16,13 +16,14 @@ import { buildStacks, resourcesOf, type CfnResource } from './synth';
 const ALLOWED_SUPPRESSIONS: Record<string, (resource: CfnResource, logicalId: string, template: Template) => boolean> = {
   // Public routes (role null in the manifest) have no authorizer by design.
   'AwsSolutions-APIG4': (r) =>
-    r.Type === 'AWS::ApiGatewayV2::Route' &&
-    routeList.some((route) => route.role === null && `${route.method} ${route.path}` === r.Properties?.RouteKey),
+    r.Type === 'AWS::ApiGatewayV2::Route' && routeList.some((route) => route.role === null && `${route.method} ${route.path}` === r.Properties?.RouteKey),
   // Active tracing: the X-Ray write actions take no resource but "*". Only on a function role
   // whose "*" statements (inline policy XRayWrite) hold exactly those actions.
   'AwsSolutions-IAM5': (r) =>
     r.Type === 'AWS::IAM::Role' &&
-    (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).every((s: { id: string; applies_to?: unknown[] }) => s.id !== 'AwsSolutions-IAM5' || JSON.stringify(s.applies_to) === '["Resource::*"]') &&
+    (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).every(
+      (s: { id: string; applies_to?: unknown[] }) => s.id !== 'AwsSolutions-IAM5' || JSON.stringify(s.applies_to) === '["Resource::*"]',
+    ) &&
     ((r.Properties?.Policies ?? []) as Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } }>).every((p) =>
       p.PolicyDocument.Statement.every((st) => st.Resource !== '*' || [st.Action].flat().every((a) => (XRAY_WRITE_ACTIONS as readonly string[]).includes(a))),
     ),
@@ -101,7 +102,8 @@ describe.each([
     const rules = (id: string) => queues[id]?.Metadata?.cdk_nag?.rules_to_suppress;
     const idOf = (q: { node: { defaultChild?: unknown } }) => streams.getLogicalId(q.node.defaultChild as CfnElement);
     expect(Object.keys(queues).sort()).toEqual([streams.deadLetterQueue, streams.deliveryDeadLetterQueue, streams.deliveryQueue].map(idOf).sort());
-    for (const dlq of [streams.deadLetterQueue, streams.deliveryDeadLetterQueue]) expect(rules(idOf(dlq))).toEqual([expect.objectContaining({ id: 'AwsSolutions-SQS3' })]);
+    for (const dlq of [streams.deadLetterQueue, streams.deliveryDeadLetterQueue])
+      expect(rules(idOf(dlq))).toEqual([expect.objectContaining({ id: 'AwsSolutions-SQS3' })]);
     expect(rules(idOf(streams.deliveryQueue))).toBeUndefined();
   });
 });

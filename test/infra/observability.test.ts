@@ -24,7 +24,9 @@ const alarms = resourcesOf(obs, 'AWS::CloudWatch::Alarm');
 const streamAlarms = resourcesOf(templates.streams, 'AWS::CloudWatch::Alarm');
 const allAlarms = { ...alarms, ...streamAlarms };
 const alarmOn = (metricName: string, within: Record<string, CfnResource> = allAlarms) =>
-  Object.values(within).filter((a) => a.Properties!.MetricName === metricName || JSON.stringify(a.Properties!.Metrics ?? []).includes(`"MetricName":"${metricName}"`));
+  Object.values(within).filter(
+    (a) => a.Properties!.MetricName === metricName || JSON.stringify(a.Properties!.Metrics ?? []).includes(`"MetricName":"${metricName}"`),
+  );
 const topicOutput = (a: CfnResource) => JSON.stringify(a.Properties!.AlarmActions);
 
 describe('tracing', () => {
@@ -36,7 +38,10 @@ describe('tracing', () => {
       const roleId = fn.Properties!.Role['Fn::GetAtt'][0] as string;
       const role = resourcesOf(templates[key], 'AWS::IAM::Role')[roleId]!;
       expect(role.Properties!.Policies).toEqual([
-        { PolicyName: 'XRayWrite', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: [...XRAY_WRITE_ACTIONS].sort(), Resource: '*' }] } },
+        {
+          PolicyName: 'XRayWrite',
+          PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: [...XRAY_WRITE_ACTIONS].sort(), Resource: '*' }] },
+        },
       ]);
     }
   });
@@ -46,7 +51,11 @@ describe('alarms', () => {
   it('API 5xx rate above 1% over two 5-minute periods', () => {
     const [alarm] = alarmOn('5xx', alarms);
     expect(alarm).toBeDefined();
-    expect(alarm!.Properties).toMatchObject({ Threshold: ALARMS.api5xxRatePercent.threshold, EvaluationPeriods: 2, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarm!.Properties).toMatchObject({
+      Threshold: ALARMS.api5xxRatePercent.threshold,
+      EvaluationPeriods: 2,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(JSON.stringify(alarm!.Properties!.Metrics)).toContain('100 * FILL(errors, 0) / requests');
   });
 
@@ -103,7 +112,15 @@ describe('dashboard', () => {
   });
 
   it('shows API traffic, latency, function health, table throttling, iterator age, queues and every alarm', () => {
-    for (const text of ['5xx rate', 'p99', 'Invocations per function', 'Throttles per function', 'ReadThrottleEvents', 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
+    for (const text of [
+      '5xx rate',
+      'p99',
+      'Invocations per function',
+      'Throttles per function',
+      'ReadThrottleEvents',
+      'IteratorAge',
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
       expect(body, text).toContain(text);
     }
     for (const id of Object.keys(allAlarms)) expect(body, id).toContain(id);

@@ -110,7 +110,9 @@ describe('the pagination cursor key', () => {
     expect(withTable.length).toBeGreaterThan(3);
     for (const f of functions) {
       const expected = withTable.includes(f);
-      expect(f.Properties!.Environment?.Variables?.CURSOR_SIGNING_KEY_SECRET_ARN, f.Properties!.Description).toEqual(expected ? { 'Fn::ImportValue': exportOf } : undefined);
+      expect(f.Properties!.Environment?.Variables?.CURSOR_SIGNING_KEY_SECRET_ARN, f.Properties!.Description).toEqual(
+        expected ? { 'Fn::ImportValue': exportOf } : undefined,
+      );
     }
     const readers = allStatementsOf(api).filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));
     expect(readers.length).toBe(withTable.length);

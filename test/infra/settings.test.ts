@@ -24,11 +24,7 @@ describe('settings from context', () => {
 
   it('names the stacks after the stage', () => {
     const { data, api, streams } = buildStacks({ stage: 'staging' });
-    expect([data.stackName, api.stackName, streams.stackName]).toEqual([
-      'staging-Cardflow-Data',
-      'staging-Cardflow-Api',
-      'staging-Cardflow-Streams',
-    ]);
+    expect([data.stackName, api.stackName, streams.stackName]).toEqual(['staging-Cardflow-Data', 'staging-Cardflow-Api', 'staging-Cardflow-Streams']);
     // references (and so dependencies) are resolved at synthesis
     Template.fromStack(api);
     Template.fromStack(streams);

@@ -9,8 +9,8 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ENTITY } from '../../domain/store/keys';
-import { TABLE_DEFINITION } from '../../domain/store/table';
+import { ENTITY } from '../../domain/kernel/keys';
+import { TABLE_DEFINITION } from '../../domain/kernel/table';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { DataStack } from '../../infra/stacks/data-stack';
 import { REPO_ROOT, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, XRAY_WRITE_ACTIONS } from '../../infra/stacks/house-function';
@@ -253,7 +253,11 @@ describe('processor permissions', () => {
     const targets = (s: { Resource?: unknown }) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
     for (const s of withAction('sqs:')) for (const r of targets(s)) expect([{ 'Fn::GetAtt': [queueId, 'Arn'] }, deliveryQueueArn]).toContainEqual(r);
     expect(withAction('sqs:').flatMap(actionsOf)).toContain('sqs:SendMessage');
-    expect(withAction('sqs:').filter((s) => targets(s).some((r) => JSON.stringify(r) === JSON.stringify(deliveryQueueArn))).flatMap(actionsOf)).toContain('sqs:SendMessage');
+    expect(
+      withAction('sqs:')
+        .filter((s) => targets(s).some((r) => JSON.stringify(r) === JSON.stringify(deliveryQueueArn)))
+        .flatMap(actionsOf),
+    ).toContain('sqs:SendMessage');
     expect(withAction('sqs:').flatMap(actionsOf)).not.toContain('sqs:ReceiveMessage');
   });
 
@@ -314,14 +318,23 @@ describe('event bus', () => {
 describe('alarms', () => {
   const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
   const alarmOn = (metricName: string, dimension?: unknown) => {
-    const found = alarms.filter((a) => a.MetricName === metricName && (dimension === undefined || JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(dimension)));
+    const found = alarms.filter(
+      (a) => a.MetricName === metricName && (dimension === undefined || JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(dimension)),
+    );
     expect(found, `one alarm on ${metricName}`).toHaveLength(1);
     return found[0]!;
   };
   const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
 
   it('has exactly the three stream alarms and the three delivery alarms', () => {
-    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible', 'Errors', 'Errors', 'IteratorAge']);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      'ApproximateAgeOfOldestMessage',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateNumberOfMessagesVisible',
+      'Errors',
+      'Errors',
+      'IteratorAge',
+    ]);
   });
 
   it('iterator age: maximum over a minute, above the threshold for several periods', () => {

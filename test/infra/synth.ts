@@ -14,7 +14,7 @@ export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync
 
 export function buildStacks(
   context: Record<string, unknown> = {},
-  options: { nag?: boolean; /** A stage file other than infra/stages.ts. */ stages?: Record<string, unknown> } = {},
+  options: { nag?: boolean /** A stage file other than infra/stages.ts. */; stages?: Record<string, unknown> } = {},
 ): CardflowStacks {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
   const stacks = createCardflowStacks(app, readSettings(app.node, options.stages));
@@ -86,7 +86,12 @@ export function statementsForRole(template: Template, roleLogicalId: string): St
 /** Does an IAM action pattern (with * and ? wildcards, case-insensitive) grant `action`? */
 export function grants(pattern: string, action: string): boolean {
   const regex = new RegExp(
-    '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
     'i',
   );
   return regex.test(action);

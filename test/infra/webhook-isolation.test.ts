@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS } from '../../functions/deliveries/settings';
-import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks';
+import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks/webhooks';
 import { DELIVERY_KMS_ACTIONS, DELIVERY_TABLE_ACTIONS, STREAM_ALARMS } from '../../infra/stacks/streams-stack';
 import { actionsOf, buildStacks, resourcesOf, statementsForRole } from './synth';
 
@@ -52,7 +52,9 @@ describe('delivery queue', () => {
   });
 
   it('feeds the consumer: batch size, bounded concurrency and partial batch responses from the settings', () => {
-    const mapping = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m.Properties?.EventSourceArn) === JSON.stringify(arnOf(queueId)));
+    const mapping = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).find(
+      (m) => JSON.stringify(m.Properties?.EventSourceArn) === JSON.stringify(arnOf(queueId)),
+    );
     expect(mapping?.Properties).toMatchObject({
       FunctionName: { Ref: consumerId },
       BatchSize: S.batchSize,
@@ -122,7 +124,8 @@ describe('webhook secrets key', () => {
 
 describe('delivery alarms', () => {
   const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
-  const on = (metric: string, value: unknown) => alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(value));
+  const on = (metric: string, value: unknown) =>
+    alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(value));
 
   it('dead-letter depth: any message', () => {
     expect(on('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [dlqId, 'QueueName'] })).toEqual([
@@ -155,7 +158,9 @@ describe('the loopback allowance stays local', () => {
 
   it('no CDK source mentions it (only infra/local/ and the tests do)', () => {
     const dir = path.resolve(__dirname, '../../infra/stacks');
-    const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
+    const files = readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(readFileSync(path.join(dir, file), 'utf8'), file).not.toContain(ALLOWANCE);
     expect(readFileSync(path.resolve(__dirname, '../../infra/app.ts'), 'utf8')).not.toContain(ALLOWANCE);

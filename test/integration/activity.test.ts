@@ -36,14 +36,25 @@ describe("a card's activity", () => {
     const alice = (routeId: any, options: any = {}) => call(routeId, options, { orgId, role: 'admin', userId: 'alice' });
     const pipe = (
       await alice('createPipe', {
-        body: { name: 'Deals', startFormFields: [{ label: 'Company', type: 'short_text', isTitle: true }, { label: 'Notes', type: 'long_text' }], phases: [{ name: 'Open' }, { name: 'Won', done: true }] },
+        body: {
+          name: 'Deals',
+          startFormFields: [
+            { label: 'Company', type: 'short_text', isTitle: true },
+            { label: 'Notes', type: 'long_text' },
+          ],
+          phases: [{ name: 'Open' }, { name: 'Won', done: true }],
+        },
       })
     ).body;
     const [company, notes] = pipe.startForm.fields.map((f: any) => f.id);
     const card = (await alice('createCard', { params: { pipeId: pipe.id }, body: { values: { [company]: 'Acme' } } })).body;
     const long = 'x'.repeat(1_000);
     // An API token edits it; then alice moves it to a done phase; then deletes it.
-    const edit = await call('updateCard', { params: { cardId: card.id }, body: { values: { [company]: 'Acme Corp', [notes]: long } } }, { orgId, role: 'member', tokenId: 'tok_01JABCDEFGHJKMNPQRSTVWXYZ0', userId: 'tok_01JABCDEFGHJKMNPQRSTVWXYZ0' });
+    const edit = await call(
+      'updateCard',
+      { params: { cardId: card.id }, body: { values: { [company]: 'Acme Corp', [notes]: long } } },
+      { orgId, role: 'member', tokenId: 'tok_01JABCDEFGHJKMNPQRSTVWXYZ0', userId: 'tok_01JABCDEFGHJKMNPQRSTVWXYZ0' },
+    );
     expect(edit.status).toBe(200);
     expect((await alice('moveCard', { params: { cardId: card.id }, body: { phaseId: pipe.phases[1].id } })).status).toBe(200);
     await stream.poller.drain();
@@ -102,7 +113,13 @@ describe('connections in activity', () => {
     const [cName] = children.startForm.fields.map((f: any) => f.id);
     const connection = (
       await api('createConnection', {
-        body: { name: 'contacts', parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: children.id }, entries: 'multiple', fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }] },
+        body: {
+          name: 'contacts',
+          parent: { type: 'pipe', id: parents.id },
+          child: { type: 'pipe', id: children.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }],
+        },
       })
     ).body;
     const parent = (await api('createCard', { params: { pipeId: parents.id }, body: { values: { [pName]: 'Acme' } } })).body;
@@ -119,7 +136,10 @@ describe('connections in activity', () => {
     const disconnected = ofParent.find((e) => e.kind === 'childDisconnected');
     expect(disconnected).toMatchObject({ actor: null, related: { connectionId: connection.id, item: { id: childId } } });
     expect(ofParent.filter((e) => e !== disconnected).map((e) => e.kind)).toEqual(['updated', 'childConnected', 'created']);
-    expect(ofParent.filter((e) => e !== disconnected)[1]).toMatchObject({ actor: { type: 'user' }, related: { connectionId: connection.id, item: { id: childId } } });
+    expect(ofParent.filter((e) => e !== disconnected)[1]).toMatchObject({
+      actor: { type: 'user' },
+      related: { connectionId: connection.id, item: { id: childId } },
+    });
     const ofChild = await allActivity(orgId, 'cardActivity', { cardId: childId });
     const synced = ofChild.find((e) => e.kind === 'updated');
     expect(synced).toMatchObject({ actor: { type: 'propagation', parentId: parent.id, connectionId: connection.id } });
@@ -143,7 +163,11 @@ describe('the audit trail', () => {
     const all = (await bob('listAudit')).body.items;
     const renamed = all.find((e: any) => e.entityType === 'pipe' && e.action === 'updated');
     expect(renamed).toMatchObject({ entityId: pipe.id, actor: { type: 'user', id: 'bob' }, before: { name: 'Hiring' }, after: { name: 'Recruiting' } });
-    expect(all.find((e: any) => e.entityType === 'webhook')).toMatchObject({ entityId: webhook.id, action: 'created', after: { url: 'https://erp.example.com/hooks' } });
+    expect(all.find((e: any) => e.entityType === 'webhook')).toMatchObject({
+      entityId: webhook.id,
+      action: 'created',
+      after: { url: 'https://erp.example.com/hooks' },
+    });
     expect(all.find((e: any) => e.entityType === 'apiToken')).toMatchObject({ entityId: token.id, action: 'created', actor: { type: 'user', id: 'bob' } });
     const text = JSON.stringify(all);
     expect(text).not.toContain(webhook.secret);

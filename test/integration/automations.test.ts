@@ -1,9 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTOMATION_LIMITS, cardTriggerKey, MAX_CHAIN_DEPTH } from '../../domain/automation-run';
-import { AutomationStore } from '../../domain/automation-store';
-import { documentClient } from '../../domain/store/client';
-import { keys } from '../../domain/store/keys';
+import { AUTOMATION_LIMITS, cardTriggerKey, MAX_CHAIN_DEPTH } from '../../domain/automations/runs';
+import { AutomationStore } from '../../domain/automations/store';
+import { documentClient } from '../../domain/kernel/client';
+import { keys } from '../../domain/kernel/keys';
 import { client, fakeContext, newOrg } from '../support/api';
 import { fieldIds } from '../support/fixtures';
 import { expectGraphValid, graphCheckedOrgs } from '../support/graph';
@@ -81,7 +81,10 @@ async function hiring(api: Api) {
     },
   });
   const hire = async (name = 'Ada Lovelace') => {
-    const candidate = await created(api, 'createCard', { params: { pipeId: recruiting.id }, body: { values: { [r['Name']!]: name, [r['Role']!]: 'Engineer' } } });
+    const candidate = await created(api, 'createCard', {
+      params: { pipeId: recruiting.id },
+      body: { values: { [r['Name']!]: name, [r['Role']!]: 'Engineer' } },
+    });
     const moved = await api('moveCard', { params: { cardId: candidate.id }, body: { phaseId: hired } });
     expect(moved.status, JSON.stringify(moved.body)).toBe(200);
     return candidate;
@@ -139,24 +142,39 @@ describe('automations through the real DynamoDB Local stream', () => {
     const orgId = trackedOrg('won');
     const api = client(orgId);
     const deals = await created(api, 'createPipe', {
-      body: { name: 'Deals', startFormFields: [{ label: 'Company', type: 'short_text', isTitle: true }], phases: [{ name: 'Open' }, { name: 'Won', done: true }, { name: 'Lost', done: true }] },
+      body: {
+        name: 'Deals',
+        startFormFields: [{ label: 'Company', type: 'short_text', isTitle: true }],
+        phases: [{ name: 'Open' }, { name: 'Won', done: true }, { name: 'Lost', done: true }],
+      },
     });
     const { Company: company } = fieldIds(deals);
     const onboarding = await created(api, 'createPipe', {
-      body: { name: 'Customer onboarding', startFormFields: [{ label: 'Task', type: 'short_text', isTitle: true }], phases: [{ name: 'To do' }, { name: 'Done', done: true }] },
+      body: {
+        name: 'Customer onboarding',
+        startFormFields: [{ label: 'Task', type: 'short_text', isTitle: true }],
+        phases: [{ name: 'To do' }, { name: 'Done', done: true }],
+      },
     });
     const connection = await created(api, 'createConnection', {
       body: { name: 'Onboarding', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: onboarding.id }, entries: 'multiple' },
     });
     const [open, won] = deals.phases.map((p: { id: string }) => p.id);
     const automation = await created(api, 'createAutomation', {
-      body: { name: 'Onboarded → Won', pipeId: deals.id, trigger: { type: 'children.all_finished', connectionId: connection.id }, action: { type: 'move_card', phaseId: won } },
+      body: {
+        name: 'Onboarded → Won',
+        pipeId: deals.id,
+        trigger: { type: 'children.all_finished', connectionId: connection.id },
+        action: { type: 'move_card', phaseId: won },
+      },
     });
     const deal = await created(api, 'createCard', { params: { pipeId: deals.id }, body: { values: { [company!]: 'Acme' } } });
     const { Task: task } = fieldIds(onboarding);
     const tasks = [];
     for (const name of ['Kick-off', 'Training', 'Go-live']) {
-      tasks.push(await created(api, 'addCardChild', { params: { cardId: deal.id }, body: { connectionId: connection.id, create: { values: { [task!]: name } } } }));
+      tasks.push(
+        await created(api, 'addCardChild', { params: { cardId: deal.id }, body: { connectionId: connection.id, create: { values: { [task!]: name } } } }),
+      );
     }
     const done = onboarding.phases[1].id;
     const finish = async (cardId: string) => expect((await api('moveCard', { params: { cardId }, body: { phaseId: done } })).status).toBe(200);
@@ -183,12 +201,25 @@ describe('automations through the real DynamoDB Local stream', () => {
     const tasks = await created(api, 'createPipe', { body: { name: 'Tasks', ...named, phases: [{ name: 'To do' }, { name: 'Done', done: true }] } });
     const invoices = await created(api, 'createPipe', { body: { name: 'Invoices', ...named, phases: [{ name: 'Draft' }] } });
     const [dealName, taskName, invoiceName] = [deals, tasks, invoices].map((p) => fieldIds(p)['Name']!) as [string, string, string];
-    const toTasks = await created(api, 'createConnection', { body: { name: 'Tasks', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' } });
+    const toTasks = await created(api, 'createConnection', {
+      body: { name: 'Tasks', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
+    });
     const toInvoices = await created(api, 'createConnection', {
-      body: { name: 'Invoice', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: invoices.id }, entries: 'multiple', fieldMap: [{ childFieldId: invoiceName, parentFieldId: dealName }] },
+      body: {
+        name: 'Invoice',
+        parent: { type: 'pipe', id: deals.id },
+        child: { type: 'pipe', id: invoices.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: invoiceName, parentFieldId: dealName }],
+      },
     });
     const automation = await created(api, 'createAutomation', {
-      body: { name: 'Tasks done → invoice', pipeId: deals.id, trigger: { type: 'children.all_finished', connectionId: toTasks.id }, action: { type: 'create_connected_card', connectionId: toInvoices.id } },
+      body: {
+        name: 'Tasks done → invoice',
+        pipeId: deals.id,
+        trigger: { type: 'children.all_finished', connectionId: toTasks.id },
+        action: { type: 'create_connected_card', connectionId: toInvoices.id },
+      },
     });
     const deal = await created(api, 'createCard', { params: { pipeId: deals.id }, body: { values: { [dealName]: 'Globex' } } });
     const a = await created(api, 'addCardChild', { params: { cardId: deal.id }, body: { connectionId: toTasks.id, create: { values: { [taskName]: 'a' } } } });
@@ -261,8 +292,14 @@ describe('automations through the real DynamoDB Local stream', () => {
       // Later records of the cascade (the child's own records) may come after the drain's quiet period.
       await stream.poller.drain();
       const children = await childrenOf(api, candidate.id, connection.id);
-      expect(children.map((c) => c.title), `fault at record ${n}`).toEqual([`Candidate ${n}`]);
-      expect((await runsOf(api, automation.id)).map((r) => r.status), `fault at record ${n}`).toEqual(['done']);
+      expect(
+        children.map((c) => c.title),
+        `fault at record ${n}`,
+      ).toEqual([`Candidate ${n}`]);
+      expect(
+        (await runsOf(api, automation.id)).map((r) => r.status),
+        `fault at record ${n}`,
+      ).toEqual(['done']);
       expect(deadLettersOf(orgId)).toEqual([]);
       await expectGraphValid(orgId);
     }
@@ -305,7 +342,12 @@ describe('automations through the real DynamoDB Local stream', () => {
       body: { name: 'Auto-close', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: triage }, action: { type: 'move_card', phaseId: closed } },
     });
     const tagger = await created(api, 'createAutomation', {
-      body: { name: 'Tag', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: triage }, action: { type: 'set_field', fieldId: topic, value: 'needs triage' } },
+      body: {
+        name: 'Tag',
+        pipeId: pipe.id,
+        trigger: { type: 'card.entered_phase', phaseId: triage },
+        action: { type: 'set_field', fieldId: topic, value: 'needs triage' },
+      },
     });
     const card = await created(api, 'createCard', { params: { pipeId: pipe.id }, body: { values: { [topic!]: 'Login broken' } } });
     expect((await api('moveCard', { params: { cardId: card.id }, body: { phaseId: triage } })).status).toBe(200);
@@ -325,20 +367,45 @@ describe('automations through the real DynamoDB Local stream', () => {
   it('writes made by propagation do not trigger automations; user writes do', async () => {
     const orgId = trackedOrg('propagation');
     const api = client(orgId);
-    const parentPipe = await created(api, 'createPipe', { body: { name: 'Accounts', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }] } });
+    const parentPipe = await created(api, 'createPipe', {
+      body: { name: 'Accounts', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }] },
+    });
     const childPipe = await created(api, 'createPipe', {
-      body: { name: 'Contracts', startFormFields: [{ label: 'Account', type: 'short_text', isTitle: true }, { label: 'Tier', type: 'short_text' }, { label: 'Note', type: 'short_text' }] },
+      body: {
+        name: 'Contracts',
+        startFormFields: [
+          { label: 'Account', type: 'short_text', isTitle: true },
+          { label: 'Tier', type: 'short_text' },
+          { label: 'Note', type: 'short_text' },
+        ],
+      },
     });
     const p = fieldIds(parentPipe);
     const c = fieldIds(childPipe);
     const connection = await created(api, 'createConnection', {
-      body: { name: 'Contracts', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: c['Account'], parentFieldId: p['Name'], sync: true }] },
+      body: {
+        name: 'Contracts',
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: c['Account'], parentFieldId: p['Name'], sync: true }],
+      },
     });
     const onSynced = await created(api, 'createAutomation', {
-      body: { name: 'Account renamed', pipeId: childPipe.id, trigger: { type: 'field.changed', fieldId: c['Account'] }, action: { type: 'set_field', fieldId: c['Note'], value: 'renamed' } },
+      body: {
+        name: 'Account renamed',
+        pipeId: childPipe.id,
+        trigger: { type: 'field.changed', fieldId: c['Account'] },
+        action: { type: 'set_field', fieldId: c['Note'], value: 'renamed' },
+      },
     });
     const onTier = await created(api, 'createAutomation', {
-      body: { name: 'Tier changed', pipeId: childPipe.id, trigger: { type: 'field.changed', fieldId: c['Tier'] }, action: { type: 'set_field', fieldId: c['Note'], value: 'tier changed' } },
+      body: {
+        name: 'Tier changed',
+        pipeId: childPipe.id,
+        trigger: { type: 'field.changed', fieldId: c['Tier'] },
+        action: { type: 'set_field', fieldId: c['Note'], value: 'tier changed' },
+      },
     });
     const parent = await created(api, 'createCard', { params: { pipeId: parentPipe.id }, body: { values: { [p['Name']!]: 'Initech' } } });
     const child = await created(api, 'addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } });
@@ -363,10 +430,21 @@ describe('automations through the real DynamoDB Local stream', () => {
     const pipe = await created(api, 'createPipe', { body: { name: 'Tickets', startFormFields: [{ label: 'Subject', type: 'short_text', isTitle: true }] } });
     const { Subject: subject } = fieldIds(pipe);
     const followUps = await created(api, 'createConnection', {
-      body: { name: 'Follow-ups', parent: { type: 'pipe', id: pipe.id }, child: { type: 'pipe', id: pipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: subject, value: 'Follow-up' }] },
+      body: {
+        name: 'Follow-ups',
+        parent: { type: 'pipe', id: pipe.id },
+        child: { type: 'pipe', id: pipe.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: subject, value: 'Follow-up' }],
+      },
     });
     await created(api, 'createAutomation', {
-      body: { name: 'Follow-up for every ticket', pipeId: pipe.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: followUps.id } },
+      body: {
+        name: 'Follow-up for every ticket',
+        pipeId: pipe.id,
+        trigger: { type: 'card.created' },
+        action: { type: 'create_connected_card', connectionId: followUps.id },
+      },
     });
     const ticket = await created(api, 'createCard', { params: { pipeId: pipe.id }, body: { values: { [subject!]: 'Printer on fire' } } });
     await stream.poller.drain();
@@ -382,13 +460,29 @@ describe('automations through the real DynamoDB Local stream', () => {
     const pong = await created(api, 'createPipe', { body: { name: 'Pong', ...ball } });
     const [pingBall, pongBall] = [ping, pong].map((p) => fieldIds(p)['Ball']!) as [string, string];
     const toPong = await created(api, 'createConnection', {
-      body: { name: 'to pong', parent: { type: 'pipe', id: ping.id }, child: { type: 'pipe', id: pong.id }, entries: 'multiple', fieldMap: [{ childFieldId: pongBall, parentFieldId: pingBall }] },
+      body: {
+        name: 'to pong',
+        parent: { type: 'pipe', id: ping.id },
+        child: { type: 'pipe', id: pong.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: pongBall, parentFieldId: pingBall }],
+      },
     });
     const toPing = await created(api, 'createConnection', {
-      body: { name: 'to ping', parent: { type: 'pipe', id: pong.id }, child: { type: 'pipe', id: ping.id }, entries: 'multiple', fieldMap: [{ childFieldId: pingBall, parentFieldId: pongBall }] },
+      body: {
+        name: 'to ping',
+        parent: { type: 'pipe', id: pong.id },
+        child: { type: 'pipe', id: ping.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: pingBall, parentFieldId: pongBall }],
+      },
     });
-    const a = await created(api, 'createAutomation', { body: { name: 'A', pipeId: ping.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: toPong.id } } });
-    const b = await created(api, 'createAutomation', { body: { name: 'B', pipeId: pong.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: toPing.id } } });
+    const a = await created(api, 'createAutomation', {
+      body: { name: 'A', pipeId: ping.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: toPong.id } },
+    });
+    const b = await created(api, 'createAutomation', {
+      body: { name: 'B', pipeId: pong.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: toPing.id } },
+    });
     await created(api, 'createCard', { params: { pipeId: ping.id }, body: { values: { [pingBall]: 'serve' } } });
     await stream.poller.drain(1000);
     const items = await snapshotOrg(orgId);
@@ -407,14 +501,40 @@ describe('automations through the real DynamoDB Local stream', () => {
     const b = await created(api, 'createPipe', { body: { name: 'B', ...ball } });
     const [aBall, bBall] = [a, b].map((p) => fieldIds(p)['Ball']!) as [string, string];
     const toB = await created(api, 'createConnection', {
-      body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple', fieldMap: [{ childFieldId: bBall, parentFieldId: aBall }] },
+      body: {
+        name: 'A→B',
+        parent: { type: 'pipe', id: a.id },
+        child: { type: 'pipe', id: b.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: bBall, parentFieldId: aBall }],
+      },
     });
     const toA = await created(api, 'createConnection', {
-      body: { name: 'B→A', parent: { type: 'pipe', id: b.id }, child: { type: 'pipe', id: a.id }, entries: 'multiple', fieldMap: [{ childFieldId: aBall, parentFieldId: bBall }] },
+      body: {
+        name: 'B→A',
+        parent: { type: 'pipe', id: b.id },
+        child: { type: 'pipe', id: a.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: aBall, parentFieldId: bBall }],
+      },
     });
     const automations = [];
-    for (const [pipe, connection] of [[a, toB], [a, toB], [b, toA], [b, toA]] as const) {
-      automations.push(await created(api, 'createAutomation', { body: { name: `${pipe.name} creates`, pipeId: pipe.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: connection.id } } }));
+    for (const [pipe, connection] of [
+      [a, toB],
+      [a, toB],
+      [b, toA],
+      [b, toA],
+    ] as const) {
+      automations.push(
+        await created(api, 'createAutomation', {
+          body: {
+            name: `${pipe.name} creates`,
+            pipeId: pipe.id,
+            trigger: { type: 'card.created' },
+            action: { type: 'create_connected_card', connectionId: connection.id },
+          },
+        }),
+      );
     }
     await created(api, 'createCard', { params: { pipeId: a.id }, body: { values: { [aBall]: 'serve' } } });
     await stream.poller.drain(1000);
@@ -439,11 +559,26 @@ describe('automations through the real DynamoDB Local stream', () => {
     const parent = await created(api, 'createPipe', { body: { name: 'Parent', ...text } });
     const child = await created(api, 'createPipe', { body: { name: 'Child', ...text } });
     const connection = await created(api, 'createConnection', {
-      body: { name: 'kids', parent: { type: 'pipe', id: parent.id }, child: { type: 'pipe', id: child.id }, entries: 'multiple', fieldMap: [{ childFieldId: fieldIds(child)['Text'], parentFieldId: fieldIds(parent)['Text'] }] },
+      body: {
+        name: 'kids',
+        parent: { type: 'pipe', id: parent.id },
+        child: { type: 'pipe', id: child.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: fieldIds(child)['Text'], parentFieldId: fieldIds(parent)['Text'] }],
+      },
     });
     const automations = [];
     for (let i = 0; i < AUTOMATION_LIMITS.createsPerChange + 1; i++) {
-      automations.push(await created(api, 'createAutomation', { body: { name: `create ${i}`, pipeId: parent.id, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: connection.id } } }));
+      automations.push(
+        await created(api, 'createAutomation', {
+          body: {
+            name: `create ${i}`,
+            pipeId: parent.id,
+            trigger: { type: 'card.created' },
+            action: { type: 'create_connected_card', connectionId: connection.id },
+          },
+        }),
+      );
     }
     const card = await created(api, 'createCard', { params: { pipeId: parent.id }, body: { values: { [fieldIds(parent)['Text']!]: 'one change' } } });
     await stream.poller.drain(1000);
@@ -480,10 +615,20 @@ describe('automations through the real DynamoDB Local stream', () => {
   it('two automations moving a card back and forth are stopped by the chain depth', async () => {
     const orgId = trackedOrg('pingpong');
     const api = client(orgId);
-    const pipe = await created(api, 'createPipe', { body: { name: 'Flip', startFormFields: [{ label: 'Coin', type: 'short_text', isTitle: true }], phases: [{ name: 'Start' }, { name: 'Left' }, { name: 'Right' }] } });
+    const pipe = await created(api, 'createPipe', {
+      body: {
+        name: 'Flip',
+        startFormFields: [{ label: 'Coin', type: 'short_text', isTitle: true }],
+        phases: [{ name: 'Start' }, { name: 'Left' }, { name: 'Right' }],
+      },
+    });
     const [, left, right] = pipe.phases.map((p: { id: string }) => p.id);
-    const toRight = await created(api, 'createAutomation', { body: { name: 'to right', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: left }, action: { type: 'move_card', phaseId: right } } });
-    const toLeft = await created(api, 'createAutomation', { body: { name: 'to left', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: right }, action: { type: 'move_card', phaseId: left } } });
+    const toRight = await created(api, 'createAutomation', {
+      body: { name: 'to right', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: left }, action: { type: 'move_card', phaseId: right } },
+    });
+    const toLeft = await created(api, 'createAutomation', {
+      body: { name: 'to left', pipeId: pipe.id, trigger: { type: 'card.entered_phase', phaseId: right }, action: { type: 'move_card', phaseId: left } },
+    });
     const card = await created(api, 'createCard', { params: { pipeId: pipe.id }, body: { values: { [fieldIds(pipe)['Coin']!]: 'heads' } } });
     await api('moveCard', { params: { cardId: card.id }, body: { phaseId: left } });
     await stream.poller.drain(1000);
@@ -522,9 +667,17 @@ describe('automation CRUD and validation', () => {
 
     const more = [];
     for (let i = 0; i < 3; i++) {
-      more.push(await created(api, 'createAutomation', {
-        body: { name: `Stamp ${i}`, pipeId: recruiting.id, enabled: false, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: r['Role'], value: 'Designer' } },
-      }));
+      more.push(
+        await created(api, 'createAutomation', {
+          body: {
+            name: `Stamp ${i}`,
+            pipeId: recruiting.id,
+            enabled: false,
+            trigger: { type: 'card.created' },
+            action: { type: 'set_field', fieldId: r['Role'], value: 'Designer' },
+          },
+        }),
+      );
     }
     const first = await api('listAutomations', { query: { pipeId: recruiting.id, limit: '3' } });
     expect(first.status).toBe(200);
@@ -547,7 +700,11 @@ describe('automation CRUD and validation', () => {
     expect((await api('listAutomations', { query: { pipeId: recruiting.id, cursor: orgWide.body.nextCursor } })).status).toBe(400);
     expect((await client(trackedOrg('crud-other'))('listAutomations', {})).body).toEqual({ items: [], nextCursor: null });
 
-    const renamed = await api('updateAutomation', { params: { automationId: automation.id }, body: { name: 'Hired → onboarding (v2)' }, headers: { 'if-match': '"1"' } });
+    const renamed = await api('updateAutomation', {
+      params: { automationId: automation.id },
+      body: { name: 'Hired → onboarding (v2)' },
+      headers: { 'if-match': '"1"' },
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ name: 'Hired → onboarding (v2)', version: 2, trigger: automation.trigger, action: automation.action });
     const stale = await api('updateAutomation', { params: { automationId: automation.id }, body: { enabled: false }, headers: { 'if-match': '"1"' } });
@@ -573,7 +730,12 @@ describe('automation CRUD and validation', () => {
     const api = client(orgId);
     const pipe = (await api('createPipe', { body: { name: 'Lonely', startFormFields: [{ label: 'Note', type: 'short_text' }] } })).body;
     const automation = await created(api, 'createAutomation', {
-      body: { name: 'Stamp', pipeId: pipe.id, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: pipe.startForm.fields[0].id, value: 'hello' } },
+      body: {
+        name: 'Stamp',
+        pipeId: pipe.id,
+        trigger: { type: 'card.created' },
+        action: { type: 'set_field', fieldId: pipe.startForm.fields[0].id, value: 'hello' },
+      },
     });
     const refused = await api('deletePipe', { params: { pipeId: pipe.id } });
     expect(refused.status).toBe(409);
@@ -607,21 +769,51 @@ describe('automation CRUD and validation', () => {
     const numbers = await created(api, 'createPipe', { body: { name: 'Scores', startFormFields: [{ label: 'Score', type: 'number' }] } });
     const score = fieldIds(numbers)['Score'];
     const database = await created(api, 'createDatabase', { body: { name: 'Companies', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } });
-    const toRecords = await created(api, 'createConnection', { body: { name: 'Companies', parent: { type: 'pipe', id: recruiting.id }, child: { type: 'database', id: database.id }, entries: 'multiple' } });
-    const linkOnly = await created(api, 'createConnection', { body: { name: 'Referrals', parent: { type: 'pipe', id: recruiting.id }, child: { type: 'pipe', id: onboarding.id }, entries: 'multiple', canCreate: false } });
+    const toRecords = await created(api, 'createConnection', {
+      body: { name: 'Companies', parent: { type: 'pipe', id: recruiting.id }, child: { type: 'database', id: database.id }, entries: 'multiple' },
+    });
+    const linkOnly = await created(api, 'createConnection', {
+      body: {
+        name: 'Referrals',
+        parent: { type: 'pipe', id: recruiting.id },
+        child: { type: 'pipe', id: onboarding.id },
+        entries: 'multiple',
+        canCreate: false,
+      },
+    });
     const hired = recruiting.phases[2].id;
     const base = { name: 'Bad', pipeId: recruiting.id };
     const cases: Array<[unknown, unknown, string, string]> = [
-      [{ type: 'card.entered_phase', phaseId: onboarding.phases[0].id }, { type: 'move_card', phaseId: hired }, 'body.trigger.phaseId', 'automation.unknownPhase'],
+      [
+        { type: 'card.entered_phase', phaseId: onboarding.phases[0].id },
+        { type: 'move_card', phaseId: hired },
+        'body.trigger.phaseId',
+        'automation.unknownPhase',
+      ],
       [{ type: 'field.changed', fieldId: o['Employee'] }, { type: 'move_card', phaseId: hired }, 'body.trigger.fieldId', 'automation.unknownField'],
-      [{ type: 'children.all_finished', connectionId: connection.id }, { type: 'move_card', phaseId: onboarding.phases[1].id }, 'body.action.phaseId', 'automation.unknownPhase'],
+      [
+        { type: 'children.all_finished', connectionId: connection.id },
+        { type: 'move_card', phaseId: onboarding.phases[1].id },
+        'body.action.phaseId',
+        'automation.unknownPhase',
+      ],
       [{ type: 'card.created' }, { type: 'set_field', fieldId: score, value: 1 }, 'body.action.fieldId', 'automation.unknownField'],
       [{ type: 'card.created' }, { type: 'set_field', fieldId: r['Role'], value: 'Astronaut' }, 'body.action.value', 'field.notAnOption'],
       [{ type: 'card.created' }, { type: 'set_field', fieldId: r['Name'], value: 42 }, 'body.action.value', 'field.wrongType'],
       [{ type: 'card.entered_phase', phaseId: hired }, { type: 'move_card', phaseId: hired }, 'body.action.phaseId', 'automation.noOp'],
       [{ type: 'card.created' }, { type: 'create_connected_card', connectionId: linkOnly.id }, 'body.action.connectionId', 'connection.createDisabled'],
-      [{ type: 'card.created' }, { type: 'create_connected_card', connectionId: 'conn_01JD0000000000000000000000' }, 'body.action.connectionId', 'connection.unknown'],
-      [{ type: 'children.all_finished', connectionId: toRecords.id }, { type: 'move_card', phaseId: hired }, 'body.trigger.connectionId', 'automation.childrenNeverFinish'],
+      [
+        { type: 'card.created' },
+        { type: 'create_connected_card', connectionId: 'conn_01JD0000000000000000000000' },
+        'body.action.connectionId',
+        'connection.unknown',
+      ],
+      [
+        { type: 'children.all_finished', connectionId: toRecords.id },
+        { type: 'move_card', phaseId: hired },
+        'body.trigger.connectionId',
+        'automation.childrenNeverFinish',
+      ],
     ];
     for (const [trigger, action, path, code] of cases) {
       const response = await api('createAutomation', { body: { ...base, trigger, action } });
@@ -630,14 +822,21 @@ describe('automation CRUD and validation', () => {
     }
     // The onboarding pipe is the child of the connection, not its parent: neither trigger nor action may use it there.
     const fromChild = await api('createAutomation', {
-      body: { name: 'Bad', pipeId: onboarding.id, trigger: { type: 'children.all_finished', connectionId: connection.id }, action: { type: 'create_connected_card', connectionId: connection.id } },
+      body: {
+        name: 'Bad',
+        pipeId: onboarding.id,
+        trigger: { type: 'children.all_finished', connectionId: connection.id },
+        action: { type: 'create_connected_card', connectionId: connection.id },
+      },
     });
     expect(fromChild.status).toBe(422);
     expect(fromChild.body.errors.map((e: { path: string; code: string }) => [e.path, e.code])).toEqual([
       ['body.trigger.connectionId', 'automation.connectionNotFromPipe'],
       ['body.action.connectionId', 'automation.connectionNotFromPipe'],
     ]);
-    const unknownPipe = await api('createAutomation', { body: { ...base, pipeId: 'pipe_01JD0000000000000000000000', trigger: { type: 'card.created' }, action: { type: 'move_card', phaseId: hired } } });
+    const unknownPipe = await api('createAutomation', {
+      body: { ...base, pipeId: 'pipe_01JD0000000000000000000000', trigger: { type: 'card.created' }, action: { type: 'move_card', phaseId: hired } },
+    });
     expect(unknownPipe.status).toBe(422);
     expect(unknownPipe.body.errors).toEqual([expect.objectContaining({ path: 'body.pipeId', code: 'automation.unknownPipe' })]);
     // Shapes the schema refuses are a 400 naming the property.
@@ -647,15 +846,27 @@ describe('automation CRUD and validation', () => {
     const noValue = await api('createAutomation', { body: { ...base, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: r['Name'] } } });
     expect(noValue.status).toBe(400);
     expect(noValue.body.errors[0].path).toBe('body.action.value');
-    const extra = await api('createAutomation', { body: { ...base, trigger: { type: 'card.created', phaseId: hired }, action: { type: 'move_card', phaseId: hired } } });
+    const extra = await api('createAutomation', {
+      body: { ...base, trigger: { type: 'card.created', phaseId: hired }, action: { type: 'move_card', phaseId: hired } },
+    });
     expect(extra.status).toBe(400);
 
     expect((await api('listAutomations', { query: { pipeId: recruiting.id } })).body.items).toHaveLength(1);
     // set_field values are stored as the field type normalizes them.
-    const stamp = await created(api, 'createAutomation', { body: { ...base, name: 'Score', pipeId: numbers.id, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: score, value: 7 } } });
+    const stamp = await created(api, 'createAutomation', {
+      body: { ...base, name: 'Score', pipeId: numbers.id, trigger: { type: 'card.created' }, action: { type: 'set_field', fieldId: score, value: 7 } },
+    });
     expect(stamp.action).toEqual({ type: 'set_field', fieldId: score, value: 7 });
     // Switching an automation on re-checks what it names.
-    const off = await created(api, 'createAutomation', { body: { ...base, name: 'Later', enabled: false, trigger: { type: 'card.created' }, action: { type: 'create_connected_card', connectionId: connection.id } } });
+    const off = await created(api, 'createAutomation', {
+      body: {
+        ...base,
+        name: 'Later',
+        enabled: false,
+        trigger: { type: 'card.created' },
+        action: { type: 'create_connected_card', connectionId: connection.id },
+      },
+    });
     expect((await api('deleteConnection', { params: { connectionId: connection.id } })).status).toBe(204);
     const on = await api('updateAutomation', { params: { automationId: off.id }, body: { enabled: true } });
     expect(on.status).toBe(422);

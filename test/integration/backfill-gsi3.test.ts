@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfillGsi3, type BackfillState } from '../../domain/store/backfill-gsi3';
-import { documentClient as doc } from '../../domain/store/client';
-import { ENTITY, gsi3, keys } from '../../domain/store/keys';
+import { backfillGsi3, type BackfillState } from '../../domain/items/backfill-gsi3';
+import { documentClient as doc } from '../../domain/kernel/client';
+import { ENTITY, gsi3, keys } from '../../domain/kernel/keys';
 import { ensureTable } from '../../infra/local/dynamodb-local';
 
 const table = `cardflow-backfill-${randomUUID().slice(0, 8)}`;
@@ -25,7 +25,9 @@ const recordId = (i: number) => `rec_01JD00000000000000000${String(i).padStart(5
 const at = (i: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString();
 
 async function changeLog(partition: string): Promise<string[]> {
-  const res = await doc.send(new QueryCommand({ TableName: table, IndexName: 'GSI3', KeyConditionExpression: 'GSI3PK = :pk', ExpressionAttributeValues: { ':pk': partition } }));
+  const res = await doc.send(
+    new QueryCommand({ TableName: table, IndexName: 'GSI3', KeyConditionExpression: 'GSI3PK = :pk', ExpressionAttributeValues: { ':pk': partition } }),
+  );
   return (res.Items ?? []).map((i) => i['id'] as string);
 }
 
@@ -34,13 +36,45 @@ beforeAll(async () => {
   const puts: Array<Record<string, unknown>> = [];
   // Old cards and records: every attribute but GSI3PK.
   for (let i = 0; i < CARDS; i++) {
-    puts.push({ ...keys.card(orgId, cardId(i)), entity: ENTITY.card, orgId, id: cardId(i), pipeId, phaseId: 'ph_1', title: `Card ${i}`, values: {}, version: 3, updatedAt: at(i) });
+    puts.push({
+      ...keys.card(orgId, cardId(i)),
+      entity: ENTITY.card,
+      orgId,
+      id: cardId(i),
+      pipeId,
+      phaseId: 'ph_1',
+      title: `Card ${i}`,
+      values: {},
+      version: 3,
+      updatedAt: at(i),
+    });
   }
   for (let i = 0; i < RECORDS; i++) {
-    puts.push({ ...keys.record(orgId, recordId(i)), entity: ENTITY.record, orgId, id: recordId(i), databaseId, title: `Record ${i}`, values: {}, version: 1, updatedAt: at(100 + i) });
+    puts.push({
+      ...keys.record(orgId, recordId(i)),
+      entity: ENTITY.record,
+      orgId,
+      id: recordId(i),
+      databaseId,
+      title: `Record ${i}`,
+      values: {},
+      version: 1,
+      updatedAt: at(100 + i),
+    });
   }
   // A card written after GSI3 existed, and items that are no card or record: left as they are.
-  puts.push({ ...keys.card(orgId, cardId(999)), entity: ENTITY.card, orgId, id: cardId(999), pipeId, title: 'New', values: {}, version: 1, updatedAt: at(999), GSI3PK: gsi3.changesOfPipe(orgId, pipeId) });
+  puts.push({
+    ...keys.card(orgId, cardId(999)),
+    entity: ENTITY.card,
+    orgId,
+    id: cardId(999),
+    pipeId,
+    title: 'New',
+    values: {},
+    version: 1,
+    updatedAt: at(999),
+    GSI3PK: gsi3.changesOfPipe(orgId, pipeId),
+  });
   puts.push({ ...keys.pipe(orgId, pipeId), entity: ENTITY.pipe, orgId, id: pipeId, name: 'Old pipe', updatedAt: at(0) });
   puts.push({ ...keys.childCount(keys.card(orgId, cardId(0)).PK, 'conn_1'), entity: ENTITY.childCount, orgId, count: 1 });
   for (const Item of puts) await doc.send(new PutCommand({ TableName: table, Item }));
@@ -84,6 +118,8 @@ describe('GSI3 backfill', () => {
   });
 
   it('refuses a state saved for another table', async () => {
-    await expect(backfillGsi3(doc, table, { state: { table: 'other', segments: [{ done: false }], scanned: 0, updated: 0, skipped: 0 } })).rejects.toThrow(/other/);
+    await expect(backfillGsi3(doc, table, { state: { table: 'other', segments: [{ done: false }], scanned: 0, updated: 0, skipped: 0 } })).rejects.toThrow(
+      /other/,
+    );
   });
 });

@@ -15,21 +15,37 @@ describe('bad input', () => {
   beforeAll(async () => {
     pipe = (await admin('createPipe', { body: recruitingPipe })).body;
     f = fieldIds(pipe);
-    cardId = (await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Ada', [f['Email']!]: 'ada@example.com' } } })).body.id;
+    cardId = (await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Ada', [f['Email']!]: 'ada@example.com' } } }))
+      .body.id;
   });
 
   const cases: Array<[string, () => Promise<any>, number, string]> = [
     ['unknown property', () => admin('createPipe', { body: { name: 'X', colour: 'red' } }), 400, 'body.colour'],
     ['wrong type', () => admin('createPipe', { body: { name: 42 } }), 400, 'body.name'],
     ['empty name', () => admin('createPipe', { body: { name: '   ' } }), 400, 'body.name'],
-    ['select field without options', () => admin('createPipe', { body: { name: 'X', startFormFields: [{ label: 'S', type: 'single_select' }] } }), 400, 'body.startFormFields.0.options'],
-    ['unknown field type', () => admin('createPipe', { body: { name: 'X', startFormFields: [{ label: 'S', type: 'hologram' }] } }), 400, 'body.startFormFields.0.type'],
+    [
+      'select field without options',
+      () => admin('createPipe', { body: { name: 'X', startFormFields: [{ label: 'S', type: 'single_select' }] } }),
+      400,
+      'body.startFormFields.0.options',
+    ],
+    [
+      'unknown field type',
+      () => admin('createPipe', { body: { name: 'X', startFormFields: [{ label: 'S', type: 'hologram' }] } }),
+      400,
+      'body.startFormFields.0.type',
+    ],
     ['malformed JSON', () => admin('createPipe', { rawBody: '{"name": ' }), 400, 'body'],
     ['malformed id in path', () => admin('getCard', { params: { cardId: 'card_nope' } }), 400, 'params.cardId'],
     ['id of another kind', () => admin('getCard', { params: { cardId: 'rec_01JD0000000000000000000000' } }), 400, 'params.cardId'],
     ['limit out of range', () => admin('listPipes', { query: { limit: '1000' } }), 400, 'query.limit'],
     ['unknown query parameter', () => admin('listPipes', { query: { page: '2' } }), 400, 'query.page'],
-    ['prototype pollution key in values', () => admin('updateCard', { params: { cardId: 'card_01JD0000000000000000000000' }, rawBody: '{"values":{"__proto__":{"x":1}}}' }), 400, 'body'],
+    [
+      'prototype pollution key in values',
+      () => admin('updateCard', { params: { cardId: 'card_01JD0000000000000000000000' }, rawBody: '{"values":{"__proto__":{"x":1}}}' }),
+      400,
+      'body',
+    ],
   ];
 
   for (const [name, send, status, path] of cases) {
@@ -56,7 +72,7 @@ describe('bad input', () => {
     expect(await snapshotOrg(orgId)).toEqual(before);
   });
 
-  it('one pass reports every problem of a create: bad values and the start form\'s required fields together', async () => {
+  it("one pass reports every problem of a create: bad values and the start form's required fields together", async () => {
     const before = await snapshotOrg(orgId);
     const res = await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Role']!]: 'Astronaut' } } });
     expect(res.status).toBe(422);
@@ -71,7 +87,10 @@ describe('bad input', () => {
     // A bad value of a required field is reported once, as the bad value.
     const bad = await admin('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Email']!]: 'not-an-email' } } });
     expect(bad.body.errors.map((e: any) => [e.path, e.code]).sort()).toEqual(
-      [[`values.${f['Candidate name']}`, 'startForm.requiredFieldMissing'], [`values.${f['Email']}`, 'field.invalidValue']].sort(),
+      [
+        [`values.${f['Candidate name']}`, 'startForm.requiredFieldMissing'],
+        [`values.${f['Email']}`, 'field.invalidValue'],
+      ].sort(),
     );
     // {} alone: the start form, every required field named.
     const empty = await admin('createCard', { params: { pipeId: pipe.id }, body: {} });
@@ -161,7 +180,9 @@ describe('items near DynamoDB’s 400 KB limit', () => {
   it('refuses values that would make a card too large with a 422, before DynamoDB would, and writes nothing', async () => {
     const orgId = newOrg('big');
     const admin = client(orgId, 'admin');
-    const pipe = (await admin('createPipe', { body: { name: 'Big', startFormFields: Array.from({ length: 20 }, (_, i) => ({ label: `Notes ${i}`, type: 'long_text' })) } })).body;
+    const pipe = (
+      await admin('createPipe', { body: { name: 'Big', startFormFields: Array.from({ length: 20 }, (_, i) => ({ label: `Notes ${i}`, type: 'long_text' })) } })
+    ).body;
     const ids: string[] = pipe.startForm.fields.map((f: any) => f.id);
     const values = (from: number, to: number, size: number) => Object.fromEntries(ids.slice(from, to).map((id) => [id, 'x'.repeat(size)]));
     const card = await admin('createCard', { params: { pipeId: pipe.id }, body: { title: 'grows', values: values(0, 10, 15_000) } });

@@ -8,7 +8,9 @@ describe('batch create/update of cards and records', () => {
   const api = client(orgId, 'admin');
   let pipe: any;
   let f: Record<string, string>;
-  const candidate = (name: string, extra: Record<string, unknown> = {}) => ({ values: { [f['Candidate name']!]: name, [f['Email']!]: `${name.toLowerCase()}@example.com`, ...extra } });
+  const candidate = (name: string, extra: Record<string, unknown> = {}) => ({
+    values: { [f['Candidate name']!]: name, [f['Email']!]: `${name.toLowerCase()}@example.com`, ...extra },
+  });
 
   beforeAll(async () => {
     pipe = (await api('createPipe', { body: recruitingPipe })).body;
@@ -83,7 +85,10 @@ describe('batch create/update of cards and records', () => {
   it('answers 412 when the only problem is a stale expectedVersion', async () => {
     const a = (await api('createCard', { params: { pipeId: pipe.id }, body: candidate('Eve') })).body;
     await api('updateCard', { params: { cardId: a.id }, body: { values: { [f['Role']!]: 'Sales' } } });
-    const res = await api('batchCards', { params: { pipeId: pipe.id }, body: { items: [candidate('Newone'), { id: a.id, values: { [f['Role']!]: 'Designer' }, expectedVersion: 1 }] } });
+    const res = await api('batchCards', {
+      params: { pipeId: pipe.id },
+      body: { items: [candidate('Newone'), { id: a.id, values: { [f['Role']!]: 'Designer' }, expectedVersion: 1 }] },
+    });
     expect(res.status).toBe(412);
     expect(res.body.errors).toEqual([expect.objectContaining({ path: 'items[1].expectedVersion', code: 'request.preconditionFailed' })]);
     expect((await api('getCard', { params: { cardId: a.id } })).body).toMatchObject({ version: 2, values: { [f['Role']!]: 'Sales' } });
@@ -115,25 +120,44 @@ describe('batch create/update of cards and records', () => {
   });
 
   it('records: required fields hold, connection changes count against the 100-write transaction', async () => {
-    const suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true, required: true }] } })).body;
+    const suppliers = (
+      await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true, required: true }] } })
+    ).body;
     const contacts = (await api('createDatabase', { body: { name: 'Contacts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Contacts', parent: { type: 'database', id: suppliers.id }, child: { type: 'database', id: contacts.id }, entries: 'multiple' } })).body;
-    const field = (await api('createDatabaseField', { params: { databaseId: suppliers.id }, body: { label: 'Contacts', type: 'connection', connectionId: connection.id } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Contacts', parent: { type: 'database', id: suppliers.id }, child: { type: 'database', id: contacts.id }, entries: 'multiple' },
+      })
+    ).body;
+    const field = (
+      await api('createDatabaseField', { params: { databaseId: suppliers.id }, body: { label: 'Contacts', type: 'connection', connectionId: connection.id } })
+    ).body;
     const name = suppliers.fields[0].id;
-    const people = (await api('batchRecords', { params: { databaseId: contacts.id }, body: { items: Array.from({ length: 50 }, (_, i) => ({ values: { [contacts.fields[0].id]: `P${i}` } })) } })).body.items;
+    const people = (
+      await api('batchRecords', {
+        params: { databaseId: contacts.id },
+        body: { items: Array.from({ length: 50 }, (_, i) => ({ values: { [contacts.fields[0].id]: `P${i}` } })) },
+      })
+    ).body.items;
     expect(people).toHaveLength(50);
 
     const missing = await api('batchRecords', { params: { databaseId: suppliers.id }, body: { items: [{ values: { [name]: 'Acme' } }, { values: {} }] } });
     expect(missing.status).toBe(422);
     expect(missing.body.errors).toEqual([expect.objectContaining({ path: `items[1].values.${name}`, code: 'record.requiredFieldMissing' })]);
 
-    const linked = await api('batchRecords', { params: { databaseId: suppliers.id }, body: { items: [{ values: { [name]: 'Acme', [field.id]: [people[0].id, people[1].id] } }, { values: { [name]: 'Bolt', [field.id]: [people[1].id] } }] } });
+    const linked = await api('batchRecords', {
+      params: { databaseId: suppliers.id },
+      body: { items: [{ values: { [name]: 'Acme', [field.id]: [people[0].id, people[1].id] } }, { values: { [name]: 'Bolt', [field.id]: [people[1].id] } }] },
+    });
     expect(linked.status, JSON.stringify(linked.body)).toBe(200);
     const acme = (await api('getRecord', { params: { recordId: linked.body.items[0].id } })).body;
     expect(acme.children[0]).toMatchObject({ connectionId: connection.id, count: 2 });
 
     const before = await snapshotOrg(orgId);
-    const huge = await api('batchRecords', { params: { databaseId: suppliers.id }, body: { items: people.slice(0, 30).map((p: any, i: number) => ({ values: { [name]: `S${i}`, [field.id]: [p.id] } })) } });
+    const huge = await api('batchRecords', {
+      params: { databaseId: suppliers.id },
+      body: { items: people.slice(0, 30).map((p: any, i: number) => ({ values: { [name]: `S${i}`, [field.id]: [p.id] } })) },
+    });
     expect(huge.status).toBe(422);
     expect(huge.body.code).toBe('batch.tooManyWrites');
     expect(await snapshotOrg(orgId)).toEqual(before);

@@ -4,7 +4,7 @@
  * block that appears during the cascade refuses it with nothing deleted.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cascadeFaults, cascadeSettings, mapLimit } from '../../domain/cascade';
+import { cascadeFaults, cascadeSettings, mapLimit } from '../../domain/connections/cascade';
 import { client, newOrg } from '../support/api';
 import { expectGraphValid, graphOf } from '../support/graph';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -34,11 +34,22 @@ async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status
 
 const pipe = (api: Api, name: string) => ok(api('createPipe', { body: { name } }));
 const connection = (api: Api, parent: any, child: any, onParentDelete: string) =>
-  ok(api('createConnection', { body: { name: `${parent.name}→${child.name} (${onParentDelete})`, parent: { type: 'pipe', id: parent.id }, child: { type: 'pipe', id: child.id }, entries: 'multiple', onParentDelete } }));
+  ok(
+    api('createConnection', {
+      body: {
+        name: `${parent.name}→${child.name} (${onParentDelete})`,
+        parent: { type: 'pipe', id: parent.id },
+        child: { type: 'pipe', id: child.id },
+        entries: 'multiple',
+        onParentDelete,
+      },
+    }),
+  );
 const card = async (api: Api, pipeId: string, title: string) => (await ok(api('createCard', { params: { pipeId }, body: { title } }))).id as string;
 const child = async (api: Api, parentId: string, connectionId: string, title: string) =>
   (await ok(api('addCardChild', { params: { cardId: parentId }, body: { connectionId, create: { title } } }))).id as string;
-const connect = (api: Api, parentId: string, connectionId: string, childId: string) => ok(api('addCardChild', { params: { cardId: parentId }, body: { connectionId, childId } }));
+const connect = (api: Api, parentId: string, connectionId: string, childId: string) =>
+  ok(api('addCardChild', { params: { cardId: parentId }, body: { connectionId, childId } }));
 
 /**
  * r (root) cascades to k1, k2, k3; k1 cascades to g1, g2; r also has u1 through an unlink
@@ -132,7 +143,12 @@ describe('durable cascade deletes', () => {
       expect(left.filter((i) => ['ChildEdge', 'ParentEdge'].includes(i['entity'] as string))).toEqual([]);
       expect(left.filter((i) => i['deleting'] !== undefined)).toEqual([]);
       // Each deleted item left its tombstone for incremental sync, whatever write the crash hit; survivors none.
-      expect(left.filter((i) => i['entity'] === 'Tombstone').map((i) => i['id']).sort()).toEqual([...t.gone].sort());
+      expect(
+        left
+          .filter((i) => i['entity'] === 'Tombstone')
+          .map((i) => i['id'])
+          .sort(),
+      ).toEqual([...t.gone].sort());
       if (lastRun) break;
     }
   }, 600_000);
@@ -184,7 +200,11 @@ describe('durable cascade deletes', () => {
     const [P, K] = [await pipe(api, 'Parents'), await pipe(api, 'Kids')];
     const PK = await connection(api, P, K, 'cascade');
     const parent = await card(api, P.id, 'parent');
-    const kids = await mapLimit(Array.from({ length: 300 }, (_, i) => i), 1, (i) => child(api, parent, PK.id, `kid ${i}`));
+    const kids = await mapLimit(
+      Array.from({ length: 300 }, (_, i) => i),
+      1,
+      (i) => child(api, parent, PK.id, `kid ${i}`),
+    );
     const loose = await card(api, K.id, 'loose');
     await stream.poller.drain();
     const accepted = await api('deleteCard', { params: { cardId: parent } });

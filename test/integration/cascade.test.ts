@@ -22,7 +22,17 @@ async function chain(api: Api, ab: string, bc: string) {
   const pipe = async (name: string) => ok(api('createPipe', { body: { name } }));
   const [A, B, C] = [await pipe('A'), await pipe('B'), await pipe('C')];
   const connect = (parent: any, child: any, policy: string) =>
-    ok(api('createConnection', { body: { name: `${parent.name}→${child.name}`, parent: { type: 'pipe', id: parent.id }, child: { type: 'pipe', id: child.id }, entries: 'multiple', onParentDelete: policy } }));
+    ok(
+      api('createConnection', {
+        body: {
+          name: `${parent.name}→${child.name}`,
+          parent: { type: 'pipe', id: parent.id },
+          child: { type: 'pipe', id: child.id },
+          entries: 'multiple',
+          onParentDelete: policy,
+        },
+      }),
+    );
   const AB = await connect(A, B, ab);
   const BC = await connect(B, C, bc);
   const a = await ok(api('createCard', { params: { pipeId: A.id }, body: { title: 'a' } }));
@@ -39,7 +49,13 @@ describe('cascading deletes', () => {
     const before = await snapshotOrg(orgId);
     const refused = await api('deleteCard', { params: { cardId: a.id } });
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ code: 'connection.deleteBlocked', connectionId: BC.id, childCount: 1, blockedItemId: b.id, cascadePath: [a.id, b.id] });
+    expect(refused.body).toMatchObject({
+      code: 'connection.deleteBlocked',
+      connectionId: BC.id,
+      childCount: 1,
+      blockedItemId: b.id,
+      cascadePath: [a.id, b.id],
+    });
     expect(await snapshotOrg(orgId)).toEqual(before);
     for (const id of [a.id, b.id, c.id]) expect((await api('getCard', { params: { cardId: id } })).status).toBe(200);
   });

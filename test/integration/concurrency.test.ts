@@ -14,10 +14,7 @@ describe('concurrent updates of one card', () => {
     const created = await admin('createPipe', {
       body: {
         name: 'Counters',
-        startFormFields: [
-          { label: 'Counter', type: 'number' },
-          ...Array.from({ length: 20 }, (_, i) => ({ label: `Field ${i}`, type: 'short_text' })),
-        ],
+        startFormFields: [{ label: 'Counter', type: 'number' }, ...Array.from({ length: 20 }, (_, i) => ({ label: `Field ${i}`, type: 'short_text' }))],
       },
     });
     expect(created.status).toBe(201);

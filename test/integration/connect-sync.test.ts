@@ -30,20 +30,28 @@ describe('connect an existing child', () => {
     const orgId = newOrg('connect-sync');
     const api = client(orgId);
     const p = await pipes(api);
-    const connection = (await api('createConnection', {
-      body: {
-        name: 'Tasks',
-        parent: { type: 'pipe', id: p.parentPipe.id },
-        child: { type: 'pipe', id: p.childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: p.cRegion, parentFieldId: p.pRegion, sync: true },
-          { childFieldId: p.cName, parentFieldId: p.pName, sync: true },
-        ],
-      },
-    })).body;
-    const parent = (await api('createCard', { params: { pipeId: p.parentPipe.id }, body: { values: { [p.pName]: 'Acme', [p.pRegion]: 'PARENT-VALUE' } } })).body;
-    const child = (await api('createCard', { params: { pipeId: p.childPipe.id }, body: { values: { [p.cName]: 'Own title', [p.cRegion]: 'CHILD-VALUE', [p.cNote]: 'kept' } } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Tasks',
+          parent: { type: 'pipe', id: p.parentPipe.id },
+          child: { type: 'pipe', id: p.childPipe.id },
+          entries: 'multiple',
+          fieldMap: [
+            { childFieldId: p.cRegion, parentFieldId: p.pRegion, sync: true },
+            { childFieldId: p.cName, parentFieldId: p.pName, sync: true },
+          ],
+        },
+      })
+    ).body;
+    const parent = (await api('createCard', { params: { pipeId: p.parentPipe.id }, body: { values: { [p.pName]: 'Acme', [p.pRegion]: 'PARENT-VALUE' } } }))
+      .body;
+    const child = (
+      await api('createCard', {
+        params: { pipeId: p.childPipe.id },
+        body: { values: { [p.cName]: 'Own title', [p.cRegion]: 'CHILD-VALUE', [p.cNote]: 'kept' } },
+      })
+    ).body;
 
     const connected = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: child.id } });
     expect(connected.status).toBe(201);
@@ -65,7 +73,10 @@ describe('connect an existing child', () => {
     expect(edit.body.code ?? edit.body.errors?.[0]?.code).toBe('field.syncedFromParent');
 
     // Creating a child with a value for a synced field is refused at the field's path, as on every route.
-    const refused = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { values: { [p.cRegion]: 'mine' } } } });
+    const refused = await api('addCardChild', {
+      params: { cardId: parent.id },
+      body: { connectionId: connection.id, create: { values: { [p.cRegion]: 'mine' } } },
+    });
     expect(refused.status).toBe(422);
     expect(refused.body.errors).toEqual([expect.objectContaining({ path: `values.${p.cRegion}`, code: 'field.syncedFromParent' })]);
 
@@ -79,9 +90,17 @@ describe('connect an existing child', () => {
     const orgId = newOrg('connect-sync-empty');
     const api = client(orgId);
     const p = await pipes(api);
-    const connection = (await api('createConnection', {
-      body: { name: 'Tasks', parent: { type: 'pipe', id: p.parentPipe.id }, child: { type: 'pipe', id: p.childPipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: p.cRegion, parentFieldId: p.pRegion, sync: true }] },
-    })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Tasks',
+          parent: { type: 'pipe', id: p.parentPipe.id },
+          child: { type: 'pipe', id: p.childPipe.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: p.cRegion, parentFieldId: p.pRegion, sync: true }],
+        },
+      })
+    ).body;
     const empty = (await api('createCard', { params: { pipeId: p.parentPipe.id }, body: { values: { [p.pName]: 'No region' } } })).body;
     const same = (await api('createCard', { params: { pipeId: p.parentPipe.id }, body: { values: { [p.pName]: 'EU', [p.pRegion]: 'EU' } } })).body;
     const a = (await api('createCard', { params: { pipeId: p.childPipe.id }, body: { values: { [p.cName]: 'a', [p.cRegion]: 'stale' } } })).body;
@@ -113,11 +132,21 @@ describe('connect an existing child', () => {
     const contacts = (await api('createDatabase', { body: { name: 'Contacts', fields } })).body;
     const [coName, coCountry] = companies.fields.map((f: any) => f.id);
     const [ctName, ctCountry] = contacts.fields.map((f: any) => f.id);
-    const connection = (await api('createConnection', {
-      body: { name: 'Contacts', parent: { type: 'database', id: companies.id }, child: { type: 'database', id: contacts.id }, entries: 'multiple', fieldMap: [{ childFieldId: ctCountry, parentFieldId: coCountry, sync: true }] },
-    })).body;
-    const company = (await api('createRecord', { params: { databaseId: companies.id }, body: { values: { [coName]: 'Acme', [coCountry]: 'PARENT-VALUE' } } })).body;
-    const contact = (await api('createRecord', { params: { databaseId: contacts.id }, body: { values: { [ctName]: 'Ada', [ctCountry]: 'CHILD-VALUE' } } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Contacts',
+          parent: { type: 'database', id: companies.id },
+          child: { type: 'database', id: contacts.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: ctCountry, parentFieldId: coCountry, sync: true }],
+        },
+      })
+    ).body;
+    const company = (await api('createRecord', { params: { databaseId: companies.id }, body: { values: { [coName]: 'Acme', [coCountry]: 'PARENT-VALUE' } } }))
+      .body;
+    const contact = (await api('createRecord', { params: { databaseId: contacts.id }, body: { values: { [ctName]: 'Ada', [ctCountry]: 'CHILD-VALUE' } } }))
+      .body;
     expect((await api('addRecordChild', { params: { recordId: company.id }, body: { connectionId: connection.id, childId: contact.id } })).status).toBe(201);
     const read = (await api('getRecord', { params: { recordId: contact.id } })).body;
     expect(read.values[ctCountry]).toBe('PARENT-VALUE');

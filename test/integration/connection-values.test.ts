@@ -4,7 +4,7 @@
  * answers, for cards and for records, with two connection fields on one pipe.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SHOWN } from '../../domain/views';
+import { SHOWN } from '../../domain/items/views';
 import { client, newOrg } from '../support/api';
 
 type Api = ReturnType<typeof client>;
@@ -24,7 +24,9 @@ describe('connection ids in values on every answer that shows items', { timeout:
   const since = new Date(Date.now() - 60_000).toISOString();
 
   beforeAll(async () => {
-    purchasing = (await api('createPipe', { body: { name: 'Purchasing', phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }] } })).body;
+    purchasing = (
+      await api('createPipe', { body: { name: 'Purchasing', phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }] } })
+    ).body;
     suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
     contacts = (await api('createDatabase', { body: { name: 'Contacts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
     projects = (await api('createDatabase', { body: { name: 'Projects', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
@@ -41,12 +43,16 @@ describe('connection ids in values on every answer that shows items', { timeout:
     supplierField = await field('createPipeField', { pipeId: purchasing.id }, 'Supplier', toSuppliers.id);
     contactField = await field('createPipeField', { pipeId: purchasing.id }, 'Contact', toContacts.id);
     projectSupplierField = await field('createDatabaseField', { databaseId: projects.id }, 'Suppliers', projectToSuppliers.id);
-    for (const name of ['Acme', 'Bolt', 'Cargo']) rec[name] = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [suppliers.fields[0].id]: name } } })).body.id;
+    for (const name of ['Acme', 'Bolt', 'Cargo'])
+      rec[name] = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [suppliers.fields[0].id]: name } } })).body.id;
     rec['Dora'] = (await api('createRecord', { params: { databaseId: contacts.id }, body: { values: { [contacts.fields[0].id]: 'Dora' } } })).body.id;
   });
 
   it('cards: create, PATCH, move and every kind of list page show the connected ids', async () => {
-    const created = await api('createCard', { params: { pipeId: purchasing.id }, body: { title: 'Chairs', values: { [supplierField]: [rec['Acme'], rec['Bolt']] } } });
+    const created = await api('createCard', {
+      params: { pipeId: purchasing.id },
+      body: { title: 'Chairs', values: { [supplierField]: [rec['Acme'], rec['Bolt']] } },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(sorted(created.body.values[supplierField])).toEqual(sorted([rec['Acme']!, rec['Bolt']!]));
     const card = created.body.id as string;
@@ -64,7 +70,14 @@ describe('connection ids in values on every answer that shows items', { timeout:
     expect(sorted(retitled.body.values[supplierField])).toEqual(sorted([rec['Acme']!, rec['Bolt']!]));
 
     // Connected through the children route, the id shows on the next answers.
-    expect((await api('addCardChild', { params: { cardId: card }, body: { connectionId: await connectionOf(api, purchasing.id, 'Supplier'), childId: rec['Cargo'] } })).status).toBe(201);
+    expect(
+      (
+        await api('addCardChild', {
+          params: { cardId: card },
+          body: { connectionId: await connectionOf(api, purchasing.id, 'Supplier'), childId: rec['Cargo'] },
+        })
+      ).status,
+    ).toBe(201);
     const moved = await api('moveCard', { params: { cardId: card }, body: { phaseId: purchasing.phases[1].id } });
     expect(moved.status, JSON.stringify(moved.body)).toBe(200);
     expect(sorted(moved.body.values[supplierField])).toEqual(sorted([rec['Acme']!, rec['Bolt']!, rec['Cargo']!]));
@@ -77,7 +90,14 @@ describe('connection ids in values on every answer that shows items', { timeout:
       expect(found.values[contactField]).toEqual([rec['Dora']]);
       expect(items.find((i) => i.id === plain.body.id)?.values ?? {}).toEqual({});
     };
-    for (const query of <Array<Record<string, string>>>[{}, { phaseId: purchasing.phases[1].id }, { 'filter[title][prefix]': 'chairs' }, { sort: '-updatedAt' }, { updatedSince: since }, { 'filter[finished]': 'false', sort: 'title' }]) {
+    for (const query of <Array<Record<string, string>>>[
+      {},
+      { phaseId: purchasing.phases[1].id },
+      { 'filter[title][prefix]': 'chairs' },
+      { sort: '-updatedAt' },
+      { updatedSince: since },
+      { 'filter[finished]': 'false', sort: 'title' },
+    ]) {
       const page = await api('listCards', { params: { pipeId: purchasing.id }, query });
       expect(page.status, `${JSON.stringify(query)}: ${JSON.stringify(page.body)}`).toBe(200);
       expectOnPage(page.body.items);
@@ -101,7 +121,12 @@ describe('connection ids in values on every answer that shows items', { timeout:
     expect(res.body.items[1].values).toEqual({});
     const updated = await api('batchCards', {
       params: { pipeId: purchasing.id },
-      body: { items: [{ id: res.body.items[0].id, title: 'Lamps (4)' }, { id: res.body.items[1].id, values: { [supplierField]: { add: [rec['Acme']] } } }] },
+      body: {
+        items: [
+          { id: res.body.items[0].id, title: 'Lamps (4)' },
+          { id: res.body.items[1].id, values: { [supplierField]: { add: [rec['Acme']] } } },
+        ],
+      },
     });
     expect(updated.status, JSON.stringify(updated.body)).toBe(200);
     expect(updated.body.items[0].values[supplierField]).toEqual([rec['Cargo']]);
@@ -109,15 +134,26 @@ describe('connection ids in values on every answer that shows items', { timeout:
   });
 
   it('records: create, PATCH, batch and list pages show the connected ids', async () => {
-    const created = await api('createRecord', { params: { databaseId: projects.id }, body: { values: { [projects.fields[0].id]: 'Roof', [projectSupplierField]: [rec['Bolt']] } } });
+    const created = await api('createRecord', {
+      params: { databaseId: projects.id },
+      body: { values: { [projects.fields[0].id]: 'Roof', [projectSupplierField]: [rec['Bolt']] } },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.values[projectSupplierField]).toEqual([rec['Bolt']]);
     const patched = await api('updateRecord', { params: { recordId: created.body.id }, body: { values: { [projectSupplierField]: { add: [rec['Acme']] } } } });
     expect(sorted(patched.body.values[projectSupplierField])).toEqual(sorted([rec['Acme']!, rec['Bolt']!]));
-    const batch = await api('batchRecords', { params: { databaseId: projects.id }, body: { items: [{ values: { [projects.fields[0].id]: 'Wall', [projectSupplierField]: [rec['Cargo']] } }] } });
+    const batch = await api('batchRecords', {
+      params: { databaseId: projects.id },
+      body: { items: [{ values: { [projects.fields[0].id]: 'Wall', [projectSupplierField]: [rec['Cargo']] } }] },
+    });
     expect(batch.status, JSON.stringify(batch.body)).toBe(200);
     expect(batch.body.items[0].values[projectSupplierField]).toEqual([rec['Cargo']]);
-    for (const query of <Array<Record<string, string>>>[{}, { [`filter[${projects.fields[0].id}]`]: 'Roof' }, { sort: '-updatedAt' }, { updatedSince: since }]) {
+    for (const query of <Array<Record<string, string>>>[
+      {},
+      { [`filter[${projects.fields[0].id}]`]: 'Roof' },
+      { sort: '-updatedAt' },
+      { updatedSince: since },
+    ]) {
       const page = await api('listRecords', { params: { databaseId: projects.id }, query });
       expect(page.status, JSON.stringify(page.body)).toBe(200);
       const roof = page.body.items.find((i: any) => i.id === created.body.id);
@@ -131,13 +167,20 @@ describe('connection ids in values on every answer that shows items', { timeout:
   it(`a value shows the first ${SHOWN} ids and names the field in valuesTruncated when more are connected`, async () => {
     const many: string[] = [];
     for (let b = 0; b < 3; b++) {
-      const res = await api('batchRecords', { params: { databaseId: suppliers.id }, body: { items: Array.from({ length: 34 }, (_, i) => ({ values: { [suppliers.fields[0].id]: `S${b}-${i}` } })) } });
+      const res = await api('batchRecords', {
+        params: { databaseId: suppliers.id },
+        body: { items: Array.from({ length: 34 }, (_, i) => ({ values: { [suppliers.fields[0].id]: `S${b}-${i}` } })) },
+      });
       many.push(...res.body.items.map((i: any) => i.id));
     }
     // One request connects at most about 30 (a transaction holds 100 writes): add them in steps.
     const card = (await api('createCard', { params: { pipeId: purchasing.id }, body: { title: 'Bulk', values: { [supplierField]: many.slice(0, 30) } } })).body;
     let last: any;
-    for (const [from, to] of [[30, 60], [60, 90], [90, SHOWN]] as const) {
+    for (const [from, to] of [
+      [30, 60],
+      [60, 90],
+      [90, SHOWN],
+    ] as const) {
       last = await api('updateCard', { params: { cardId: card.id }, body: { values: { [supplierField]: { add: many.slice(from, to) } } } });
       expect(last.status, JSON.stringify(last.body)).toBe(200);
     }

@@ -10,31 +10,35 @@ type Api = ReturnType<typeof client>;
 const trackedOrg = graphCheckedOrgs();
 
 async function hrSetup(api: Api, connection: Record<string, unknown> = {}) {
-  const recruiting = (await api('createPipe', {
-    body: {
-      name: 'Recruiting',
-      startFormFields: [
-        { label: 'Name', type: 'short_text', required: true, isTitle: true },
-        { label: 'Email', type: 'email' },
-        { label: 'Role', type: 'single_select', options: ['Engineer', 'Designer'] },
-        { label: 'Start date', type: 'date' },
-      ],
-      phases: [{ name: 'Applied' }, { name: 'Offer' }, { name: 'Hired', done: true }],
-    },
-  })).body;
-  const onboarding = (await api('createPipe', {
-    body: {
-      name: 'Employee onboarding',
-      startFormFields: [
-        { label: 'Employee', type: 'short_text', required: true, isTitle: true },
-        { label: 'Email', type: 'email' },
-        { label: 'Role', type: 'single_select', options: ['Engineer', 'Designer', 'Sales'] },
-        { label: 'Start date', type: 'date' },
-        { label: 'Department', type: 'short_text' },
-      ],
-      phases: [{ name: 'Prepare' }, { name: 'Done', done: true }],
-    },
-  })).body;
+  const recruiting = (
+    await api('createPipe', {
+      body: {
+        name: 'Recruiting',
+        startFormFields: [
+          { label: 'Name', type: 'short_text', required: true, isTitle: true },
+          { label: 'Email', type: 'email' },
+          { label: 'Role', type: 'single_select', options: ['Engineer', 'Designer'] },
+          { label: 'Start date', type: 'date' },
+        ],
+        phases: [{ name: 'Applied' }, { name: 'Offer' }, { name: 'Hired', done: true }],
+      },
+    })
+  ).body;
+  const onboarding = (
+    await api('createPipe', {
+      body: {
+        name: 'Employee onboarding',
+        startFormFields: [
+          { label: 'Employee', type: 'short_text', required: true, isTitle: true },
+          { label: 'Email', type: 'email' },
+          { label: 'Role', type: 'single_select', options: ['Engineer', 'Designer', 'Sales'] },
+          { label: 'Start date', type: 'date' },
+          { label: 'Department', type: 'short_text' },
+        ],
+        phases: [{ name: 'Prepare' }, { name: 'Done', done: true }],
+      },
+    })
+  ).body;
   const r = fieldIds(recruiting);
   const o = fieldIds(onboarding);
   const created = await api('createConnection', {
@@ -63,10 +67,12 @@ describe('connections', () => {
   it('HR: a hired candidate creates its onboarding card with the data carried over, once, and cannot finish without it', async () => {
     const api = client(trackedOrg('hr'));
     const { recruiting, r, o, connection } = await hrSetup(api);
-    const candidate = (await api('createCard', {
-      params: { pipeId: recruiting.id },
-      body: { values: { [r['Name']!]: 'Ada Lovelace', [r['Email']!]: 'ada@example.com', [r['Role']!]: 'Engineer', [r['Start date']!]: '2027-01-04' } },
-    })).body;
+    const candidate = (
+      await api('createCard', {
+        params: { pipeId: recruiting.id },
+        body: { values: { [r['Name']!]: 'Ada Lovelace', [r['Email']!]: 'ada@example.com', [r['Role']!]: 'Engineer', [r['Start date']!]: '2027-01-04' } },
+      })
+    ).body;
 
     const blocked = await api('moveCard', { params: { cardId: candidate.id }, body: { phaseId: recruiting.phases[2].id } });
     expect(blocked.status).toBe(422);
@@ -90,7 +96,12 @@ describe('connections', () => {
 
     const header = await api('getCard', { params: { cardId: candidate.id } });
     expect(header.body.children).toEqual([
-      { connectionId: connection.id, count: 1, hasMore: false, items: [expect.objectContaining({ id: child.body.id, title: 'Ada Lovelace', finished: false, type: 'card' })] },
+      {
+        connectionId: connection.id,
+        count: 1,
+        hasMore: false,
+        items: [expect.objectContaining({ id: child.body.id, title: 'Ada Lovelace', finished: false, type: 'card' })],
+      },
     ]);
     const childHeader = await api('getCard', { params: { cardId: child.body.id } });
     expect(childHeader.body.parents).toEqual([{ connectionId: connection.id, items: [expect.objectContaining({ id: candidate.id, title: 'Ada Lovelace' })] }]);
@@ -114,11 +125,17 @@ describe('connections', () => {
     const api = client(orgId);
     const parentPipe = (await api('createPipe', { body: { name: 'Parents' } })).body;
     const childPipe = (await api('createPipe', { body: { name: 'Children' } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Only one', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'single' } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Only one', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'single' },
+      })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { title: 'P' } })).body;
     const kids = [];
     for (let i = 0; i < 20; i++) kids.push((await api('createCard', { params: { pipeId: childPipe.id }, body: { title: `K${i}` } })).body);
-    const results = await Promise.all(kids.map((k) => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: k.id } })));
+    const results = await Promise.all(
+      kids.map((k) => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: k.id } })),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
@@ -135,11 +152,17 @@ describe('connections', () => {
     const api = client(orgId);
     const parentPipe = (await api('createPipe', { body: { name: 'Deals' } })).body;
     const childPipe = (await api('createPipe', { body: { name: 'Tasks' } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Up to 3', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple', maxChildren: 3 } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Up to 3', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple', maxChildren: 3 },
+      })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { title: 'Deal' } })).body;
     const kids = [];
     for (let i = 0; i < 10; i++) kids.push((await api('createCard', { params: { pipeId: childPipe.id }, body: { title: `T${i}` } })).body);
-    const results = await Promise.all(kids.map((k) => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: k.id } })));
+    const results = await Promise.all(
+      kids.map((k) => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: k.id } })),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status === 409)).toHaveLength(7);
     const connected = results.findIndex((r) => r.status === 201);
@@ -147,22 +170,30 @@ describe('connections', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toMatch(/alreadyConnected|limitReached/);
     // After a disconnect there is room again.
-    expect((await api('removeCardChild', { params: { cardId: parent.id, childId: kids[connected]!.id }, query: { connectionId: connection.id } })).status).toBe(204);
+    expect((await api('removeCardChild', { params: { cardId: parent.id, childId: kids[connected]!.id }, query: { connectionId: connection.id } })).status).toBe(
+      204,
+    );
     const unconnected = results.findIndex((r) => r.status === 409);
-    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: kids[unconnected]!.id } })).status).toBe(201);
+    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId: kids[unconnected]!.id } })).status).toBe(
+      201,
+    );
     const items = await snapshotOrg(orgId);
     expect(items.filter((i) => i['entity'] === 'ChildEdge')).toHaveLength(3);
     expect(items.filter((i) => i['entity'] === 'ParentEdge')).toHaveLength(3);
     expect(items.find((i) => i['entity'] === 'ChildCount')!['count']).toBe(3);
   });
 
-  it('edges move the parent\'s version on, and If-Match guards connect, create and disconnect (cards and records)', async () => {
+  it("edges move the parent's version on, and If-Match guards connect, create and disconnect (cards and records)", async () => {
     const orgId = trackedOrg('edge-etag');
     const api = client(orgId);
     const parentPipe = (await api('createPipe', { body: { name: 'Deals' } })).body;
     const childPipe = (await api('createPipe', { body: { name: 'Tasks' } })).body;
     const db = (await api('createDatabase', { body: { name: 'Accounts' } })).body;
-    const tasks = (await api('createConnection', { body: { name: 'Tasks', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple' } })).body;
+    const tasks = (
+      await api('createConnection', {
+        body: { name: 'Tasks', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple' },
+      })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { title: 'Deal' } })).body;
     const task = (await api('createCard', { params: { pipeId: childPipe.id }, body: { title: 'Call' } })).body;
     const etag = async () => (await api('getCard', { params: { cardId: parent.id } })).headers['etag']!;
@@ -183,16 +214,28 @@ describe('connections', () => {
     let current = await etag();
     const taskTag = async () => (await api('getCard', { params: { cardId: task.id } })).headers['etag']!;
     const taskBefore = await taskTag();
-    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, childId: task.id }, headers: { 'if-match': current } })).status).toBe(201);
+    expect(
+      (await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, childId: task.id }, headers: { 'if-match': current } }))
+        .status,
+    ).toBe(201);
     expect(await etag()).not.toBe(current);
     // The child's version moves on too: its parents are part of what it shows.
     expect(await taskTag()).toBe(`"${task.version + 1}"`);
     expect(taskBefore).toBe(`"${task.version}"`);
     current = await etag();
-    expect((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: tasks.id, create: { title: 'New' } }, headers: { 'if-match': current } })).status).toBe(201);
+    expect(
+      (
+        await api('addCardChild', {
+          params: { cardId: parent.id },
+          body: { connectionId: tasks.id, create: { title: 'New' } },
+          headers: { 'if-match': current },
+        })
+      ).status,
+    ).toBe(201);
     expect(await etag()).not.toBe(current);
     // The ETag read before the last change no longer disconnects: the edges moved on since.
-    const disconnect = (headers: Record<string, string>) => api('removeCardChild', { params: { cardId: parent.id, childId: task.id }, query: { connectionId: tasks.id }, headers });
+    const disconnect = (headers: Record<string, string>) =>
+      api('removeCardChild', { params: { cardId: parent.id, childId: task.id }, query: { connectionId: tasks.id }, headers });
     expect((await disconnect({ 'if-match': current })).status).toBe(412);
     current = await etag();
     expect((await disconnect({ 'if-match': current })).status).toBe(204);
@@ -207,14 +250,29 @@ describe('connections', () => {
     expect(await etag()).not.toBe(current);
 
     // The records variant.
-    const records = (await api('createConnection', { body: { name: 'Subsidiaries', parent: { type: 'database', id: db.id }, child: { type: 'database', id: db.id }, entries: 'multiple' } })).body;
+    const records = (
+      await api('createConnection', {
+        body: { name: 'Subsidiaries', parent: { type: 'database', id: db.id }, child: { type: 'database', id: db.id }, entries: 'multiple' },
+      })
+    ).body;
     const holding = (await api('createRecord', { params: { databaseId: db.id }, body: { title: 'Holding' } })).body;
     const sub = (await api('createRecord', { params: { databaseId: db.id }, body: { title: 'Sub' } })).body;
-    expect((await api('addRecordChild', { params: { recordId: holding.id }, body: { connectionId: records.id, childId: sub.id }, headers: stale })).status).toBe(412);
-    expect((await api('addRecordChild', { params: { recordId: holding.id }, body: { connectionId: records.id, childId: sub.id }, headers: { 'if-match': `"${holding.version}"` } })).status).toBe(201);
+    expect(
+      (await api('addRecordChild', { params: { recordId: holding.id }, body: { connectionId: records.id, childId: sub.id }, headers: stale })).status,
+    ).toBe(412);
+    expect(
+      (
+        await api('addRecordChild', {
+          params: { recordId: holding.id },
+          body: { connectionId: records.id, childId: sub.id },
+          headers: { 'if-match': `"${holding.version}"` },
+        })
+      ).status,
+    ).toBe(201);
     const recordTag = (await api('getRecord', { params: { recordId: holding.id } })).headers['etag']!;
     expect(recordTag).toBe(`"${holding.version + 1}"`);
-    const removeSub = (headers: Record<string, string>) => api('removeRecordChild', { params: { recordId: holding.id, childId: sub.id }, query: { connectionId: records.id }, headers });
+    const removeSub = (headers: Record<string, string>) =>
+      api('removeRecordChild', { params: { recordId: holding.id, childId: sub.id }, query: { connectionId: records.id }, headers });
     expect((await removeSub({ 'if-match': `"${holding.version}"` })).status).toBe(412);
     expect((await removeSub({ 'if-match': recordTag })).status).toBe(204);
   });
@@ -224,8 +282,12 @@ describe('connections', () => {
     const a = (await api('createPipe', { body: { name: 'A' } })).body;
     const b = (await api('createPipe', { body: { name: 'B' } })).body;
     const c = (await api('createPipe', { body: { name: 'C' } })).body;
-    const ab = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
-    const aa = (await api('createConnection', { body: { name: 'A→A', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: a.id }, entries: 'multiple' } })).body;
+    const ab = (
+      await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })
+    ).body;
+    const aa = (
+      await api('createConnection', { body: { name: 'A→A', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: a.id }, entries: 'multiple' } })
+    ).body;
     const cardA = (await api('createCard', { params: { pipeId: a.id }, body: { title: 'a' } })).body;
     const cardC = (await api('createCard', { params: { pipeId: c.id }, body: { title: 'c' } })).body;
 
@@ -247,21 +309,81 @@ describe('connections', () => {
 
   it('validates field maps: incompatible pairs, unknown fields, a second synced entry on one field, and sync loops', async () => {
     const api = client(trackedOrg('maps'));
-    const a = (await api('createPipe', { body: { name: 'A', startFormFields: [{ label: 'Amount', type: 'number' }, { label: 'Name', type: 'short_text' }] } })).body;
-    const b = (await api('createPipe', { body: { name: 'B', startFormFields: [{ label: 'Due', type: 'date' }, { label: 'Title', type: 'short_text' }] } })).body;
+    const a = (
+      await api('createPipe', {
+        body: {
+          name: 'A',
+          startFormFields: [
+            { label: 'Amount', type: 'number' },
+            { label: 'Name', type: 'short_text' },
+          ],
+        },
+      })
+    ).body;
+    const b = (
+      await api('createPipe', {
+        body: {
+          name: 'B',
+          startFormFields: [
+            { label: 'Due', type: 'date' },
+            { label: 'Title', type: 'short_text' },
+          ],
+        },
+      })
+    ).body;
     const fa = fieldIds(a);
     const fb = fieldIds(b);
-    const bad = await api('createConnection', { body: { name: 'x', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'single', fieldMap: [{ childFieldId: fb['Due'], parentFieldId: fa['Amount'] }] } });
+    const bad = await api('createConnection', {
+      body: {
+        name: 'x',
+        parent: { type: 'pipe', id: a.id },
+        child: { type: 'pipe', id: b.id },
+        entries: 'single',
+        fieldMap: [{ childFieldId: fb['Due'], parentFieldId: fa['Amount'] }],
+      },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.errors[0].message).toContain('Amount → Due');
-    const fixedBad = await api('createConnection', { body: { name: 'x', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'single', fieldMap: [{ childFieldId: fb['Due'], value: 'tomorrow' }] } });
+    const fixedBad = await api('createConnection', {
+      body: {
+        name: 'x',
+        parent: { type: 'pipe', id: a.id },
+        child: { type: 'pipe', id: b.id },
+        entries: 'single',
+        fieldMap: [{ childFieldId: fb['Due'], value: 'tomorrow' }],
+      },
+    });
     expect(fixedBad.status).toBe(422);
-    const synced = await api('createConnection', { body: { name: 'a→b', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple', fieldMap: [{ childFieldId: fb['Title'], parentFieldId: fa['Name'], sync: true }] } });
+    const synced = await api('createConnection', {
+      body: {
+        name: 'a→b',
+        parent: { type: 'pipe', id: a.id },
+        child: { type: 'pipe', id: b.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: fb['Title'], parentFieldId: fa['Name'], sync: true }],
+      },
+    });
     expect(synced.status).toBe(201);
-    const twice = await api('createConnection', { body: { name: 'again', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple', fieldMap: [{ childFieldId: fb['Title'], parentFieldId: fa['Name'], sync: true }] } });
+    const twice = await api('createConnection', {
+      body: {
+        name: 'again',
+        parent: { type: 'pipe', id: a.id },
+        child: { type: 'pipe', id: b.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: fb['Title'], parentFieldId: fa['Name'], sync: true }],
+      },
+    });
     expect(twice.status).toBe(422);
     expect(twice.body.errors[0].code).toBe('connection.fieldAlreadySynced');
-    const loop = await api('createConnection', { body: { name: 'b→a', parent: { type: 'pipe', id: b.id }, child: { type: 'pipe', id: a.id }, entries: 'multiple', fieldMap: [{ childFieldId: fa['Name'], parentFieldId: fb['Title'], sync: true }] } });
+    const loop = await api('createConnection', {
+      body: {
+        name: 'b→a',
+        parent: { type: 'pipe', id: b.id },
+        child: { type: 'pipe', id: a.id },
+        entries: 'multiple',
+        fieldMap: [{ childFieldId: fa['Name'], parentFieldId: fb['Title'], sync: true }],
+      },
+    });
     expect(loop.status).toBe(422);
     expect(loop.body.errors[0].code).toBe('connection.syncCycle');
     const listed = await api('listConnections', { query: { pipeId: b.id } });
@@ -273,11 +395,24 @@ describe('connections', () => {
   it('finds candidates by case-insensitive title prefix, marks the connected ones, filters by finished', async () => {
     const api = client(trackedOrg('search'));
     const purchasing = (await api('createPipe', { body: { name: 'Purchasing' } })).body;
-    const suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true, required: true }] } })).body;
+    const suppliers = (
+      await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true, required: true }] } })
+    ).body;
     const nameField = suppliers.fields[0].id;
-    const connection = (await api('createConnection', { body: { name: 'Supplier', parent: { type: 'pipe', id: purchasing.id }, child: { type: 'database', id: suppliers.id }, entries: 'single', canCreate: false } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Supplier',
+          parent: { type: 'pipe', id: purchasing.id },
+          child: { type: 'database', id: suppliers.id },
+          entries: 'single',
+          canCreate: false,
+        },
+      })
+    ).body;
     const ids: Record<string, string> = {};
-    for (const name of ['Acme GmbH', 'acme Logistics', 'Ácme Tools', 'Bolt Ltd']) ids[name] = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [nameField]: name } } })).body.id;
+    for (const name of ['Acme GmbH', 'acme Logistics', 'Ácme Tools', 'Bolt Ltd'])
+      ids[name] = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [nameField]: name } } })).body.id;
     const order = (await api('createCard', { params: { pipeId: purchasing.id }, body: { title: 'Laptops' } })).body;
     await api('addCardChild', { params: { cardId: order.id }, body: { connectionId: connection.id, childId: ids['acme Logistics'] } });
 
@@ -290,18 +425,33 @@ describe('connections', () => {
     ]);
     const paged = await api('connectionCandidates', { params: { connectionId: connection.id }, query: { parentId: order.id, q: 'acme', limit: '2' } });
     expect(paged.body.items).toHaveLength(2);
-    const rest = await api('connectionCandidates', { params: { connectionId: connection.id }, query: { parentId: order.id, q: 'acme', limit: '2', cursor: paged.body.nextCursor } });
+    const rest = await api('connectionCandidates', {
+      params: { connectionId: connection.id },
+      query: { parentId: order.id, q: 'acme', limit: '2', cursor: paged.body.nextCursor },
+    });
     expect(rest.body.items.map((c: any) => c.title)).toEqual(['Ácme Tools']);
-    const createRefused = await api('addCardChild', { params: { cardId: order.id }, body: { connectionId: connection.id, create: { values: { [nameField]: 'New' } } } });
+    const createRefused = await api('addCardChild', {
+      params: { cardId: order.id },
+      body: { connectionId: connection.id, create: { values: { [nameField]: 'New' } } },
+    });
     expect(createRefused.status).toBe(422);
   });
 
   it('a required connection field blocks leaving its phase until an item is connected through it', async () => {
     const api = client(trackedOrg('field'));
-    const purchasing = (await api('createPipe', { body: { name: 'Purchasing', phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }] } })).body;
+    const purchasing = (
+      await api('createPipe', { body: { name: 'Purchasing', phases: [{ name: 'Request' }, { name: 'Approval' }, { name: 'Ordered', done: true }] } })
+    ).body;
     const suppliers = (await api('createDatabase', { body: { name: 'Suppliers', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Supplier', parent: { type: 'pipe', id: purchasing.id }, child: { type: 'database', id: suppliers.id }, entries: 'multiple' } })).body;
-    const field = await api('createPipeField', { params: { pipeId: purchasing.id }, body: { label: 'Supplier', type: 'connection', connectionId: connection.id, phaseId: purchasing.phases[1].id, required: true } });
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Supplier', parent: { type: 'pipe', id: purchasing.id }, child: { type: 'database', id: suppliers.id }, entries: 'multiple' },
+      })
+    ).body;
+    const field = await api('createPipeField', {
+      params: { pipeId: purchasing.id },
+      body: { label: 'Supplier', type: 'connection', connectionId: connection.id, phaseId: purchasing.phases[1].id, required: true },
+    });
     expect(field.status, JSON.stringify(field.body)).toBe(201);
     const acme = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [suppliers.fields[0].id]: 'Acme' } } })).body;
     const bolt = (await api('createRecord', { params: { databaseId: suppliers.id }, body: { values: { [suppliers.fields[0].id]: 'Bolt' } } })).body;
@@ -339,7 +489,11 @@ describe('connections', () => {
     const parents = (await api('createPipe', { body: { name: 'Parents' } })).body;
     const kids = (await api('createPipe', { body: { name: 'Kids' } })).body;
     const make = async (policy: string) =>
-      (await api('createConnection', { body: { name: policy, parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'single', onParentDelete: policy } })).body;
+      (
+        await api('createConnection', {
+          body: { name: policy, parent: { type: 'pipe', id: parents.id }, child: { type: 'pipe', id: kids.id }, entries: 'single', onParentDelete: policy },
+        })
+      ).body;
     const unlink = await make('unlink');
     const block = await make('block');
     const cascade = await make('cascade');
@@ -370,12 +524,33 @@ describe('connections', () => {
     const orgId = trackedOrg('conndel');
     const api = client(orgId);
     const companies = (await api('createDatabase', { body: { name: 'Companies', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
-    const contacts = (await api('createDatabase', { body: { name: 'Contacts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Company', type: 'short_text' }] } })).body;
-    const connection = (await api('createConnection', {
-      body: { name: 'Contacts', parent: { type: 'database', id: companies.id }, child: { type: 'database', id: contacts.id }, entries: 'multiple', fieldMap: [{ childFieldId: contacts.fields[1].id, parentFieldId: companies.fields[0].id, sync: true }] },
-    })).body;
+    const contacts = (
+      await api('createDatabase', {
+        body: {
+          name: 'Contacts',
+          fields: [
+            { label: 'Name', type: 'short_text', isTitle: true },
+            { label: 'Company', type: 'short_text' },
+          ],
+        },
+      })
+    ).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Contacts',
+          parent: { type: 'database', id: companies.id },
+          child: { type: 'database', id: contacts.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: contacts.fields[1].id, parentFieldId: companies.fields[0].id, sync: true }],
+        },
+      })
+    ).body;
     const acme = (await api('createRecord', { params: { databaseId: companies.id }, body: { values: { [companies.fields[0].id]: 'Acme' } } })).body;
-    const jane = await api('addRecordChild', { params: { recordId: acme.id }, body: { connectionId: connection.id, create: { values: { [contacts.fields[0].id]: 'Jane' } } } });
+    const jane = await api('addRecordChild', {
+      params: { recordId: acme.id },
+      body: { connectionId: connection.id, create: { values: { [contacts.fields[0].id]: 'Jane' } } },
+    });
     expect(jane.status, JSON.stringify(jane.body)).toBe(201);
     expect(jane.body.values[contacts.fields[1].id]).toBe('Acme');
     const children = await api('listRecordChildren', { params: { recordId: acme.id }, query: { connectionId: connection.id } });
@@ -398,7 +573,9 @@ describe('connections under concurrent changes', () => {
     const api = client(orgId);
     const a = (await api('createPipe', { body: { name: 'A' } })).body;
     const b = (await api('createPipe', { body: { name: 'B' } })).body;
-    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    const connection = (
+      await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: 'P' } })).body;
     for (let i = 0; i < 8; i++) {
       const child = (await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `c${i}` } } })).body;
@@ -415,7 +592,9 @@ describe('connections under concurrent changes', () => {
     const api = client(orgId);
     const a = (await api('createPipe', { body: { name: 'A' } })).body;
     const b = (await api('createPipe', { body: { name: 'B' } })).body;
-    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    const connection = (
+      await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })
+    ).body;
     for (let i = 0; i < 8; i++) {
       const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: `p${i}` } })).body;
       const child = (await api('createCard', { params: { pipeId: b.id }, body: { title: `c${i}` } })).body;
@@ -433,7 +612,9 @@ describe('connections under concurrent changes', () => {
     const api = client(orgId);
     const a = (await api('createPipe', { body: { name: 'A' } })).body;
     const b = (await api('createPipe', { body: { name: 'B' } })).body;
-    const connection = (await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })).body;
+    const connection = (
+      await api('createConnection', { body: { name: 'A→B', parent: { type: 'pipe', id: a.id }, child: { type: 'pipe', id: b.id }, entries: 'multiple' } })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: a.id }, body: { title: 'P' } })).body;
     for (let i = 0; i < 3; i++) await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { title: `c${i}` } } });
     const single = await api('updateConnection', { params: { connectionId: connection.id }, body: { entries: 'single' } });

@@ -35,7 +35,10 @@ describe('databases and records against DynamoDB Local', () => {
   });
 
   it('creates, updates, lists and deletes records with the same validation as cards', async () => {
-    const acme = await api('createRecord', { params: { databaseId: db.id }, body: { values: { [f['Name']!]: 'Acme GmbH', [f['Country']!]: 'DE', [f['Phone']!]: '+49 30 1234567' } } });
+    const acme = await api('createRecord', {
+      params: { databaseId: db.id },
+      body: { values: { [f['Name']!]: 'Acme GmbH', [f['Country']!]: 'DE', [f['Phone']!]: '+49 30 1234567' } },
+    });
     expect(acme.status).toBe(201);
     expect(acme.body).toMatchObject({ title: 'Acme GmbH', databaseId: db.id, version: 1 });
     expect(acme.body.values[f['Phone']!]).toBe('+49301234567');

@@ -22,18 +22,20 @@ async function world(api: Api) {
   const childPipe = (await api('createPipe', { body: { name: 'Tasks', startFormFields: fields } })).body;
   const [pName, pRegion] = parentPipe.startForm.fields.map((f: any) => f.id);
   const [cName, cRegion, cNote] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (await api('createConnection', {
-    body: {
-      name: 'Tasks',
-      parent: { type: 'pipe', id: parentPipe.id },
-      child: { type: 'pipe', id: childPipe.id },
-      entries: 'multiple',
-      fieldMap: [
-        { childFieldId: cRegion, parentFieldId: pRegion, sync: true },
-        { childFieldId: cName, parentFieldId: pName, sync: true },
-      ],
-    },
-  })).body;
+  const connection = (
+    await api('createConnection', {
+      body: {
+        name: 'Tasks',
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: cRegion, parentFieldId: pRegion, sync: true },
+          { childFieldId: cName, parentFieldId: pName, sync: true },
+        ],
+      },
+    })
+  ).body;
   const field = await api('createPipeField', { params: { pipeId: parentPipe.id }, body: { label: 'Tasks', type: 'connection', connectionId: connection.id } });
   expect(field.status, JSON.stringify(field.body)).toBe(201);
   const child = async (name: string) =>
@@ -50,7 +52,8 @@ describe('connects through connection-field values sync the parent values at onc
     const orgId = newOrg('fanout-connect-patch');
     const api = client(orgId);
     const w = await world(api);
-    const parent = (await api('createCard', { params: { pipeId: w.parentPipe.id }, body: { values: { [w.pName]: 'Acme', [w.pRegion]: 'PARENT-VALUE' } } })).body;
+    const parent = (await api('createCard', { params: { pipeId: w.parentPipe.id }, body: { values: { [w.pName]: 'Acme', [w.pRegion]: 'PARENT-VALUE' } } }))
+      .body;
     const a = await w.child('a');
     const b = await w.child('b');
 
@@ -87,7 +90,10 @@ describe('connects through connection-field values sync the parent values at onc
     const api = client(orgId);
     const w = await world(api);
     const a = await w.child('a');
-    const created = await api('createCard', { params: { pipeId: w.parentPipe.id }, body: { values: { [w.pName]: 'Globex', [w.pRegion]: 'EU', [w.tasks]: [a.id] } } });
+    const created = await api('createCard', {
+      params: { pipeId: w.parentPipe.id },
+      body: { values: { [w.pName]: 'Globex', [w.pRegion]: 'EU', [w.tasks]: [a.id] } },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const readA = (await api('getCard', { params: { cardId: a.id } })).body;
     expect(readA.values[w.cRegion]).toBe('EU');
@@ -95,7 +101,10 @@ describe('connects through connection-field values sync the parent values at onc
     expect((await stored(orgId, a.id))[`syncVersion:${w.connection.id}`]).toBe(created.body.version);
 
     const b = await w.child('b');
-    const batch = await api('batchCards', { params: { pipeId: w.parentPipe.id }, body: { items: [{ id: created.body.id, values: { [w.tasks]: { add: [b.id], remove: [] } } }] } });
+    const batch = await api('batchCards', {
+      params: { pipeId: w.parentPipe.id },
+      body: { items: [{ id: created.body.id, values: { [w.tasks]: { add: [b.id], remove: [] } } }] },
+    });
     expect(batch.status, JSON.stringify(batch.body)).toBe(200);
     const readB = (await api('getCard', { params: { cardId: b.id } })).body;
     expect(readB.values[w.cRegion]).toBe('EU');

@@ -9,7 +9,7 @@ import { client } from '../support/api';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
-import { keys } from '../../domain/store/keys';
+import { keys } from '../../domain/kernel/keys';
 
 let stream: StreamHarness;
 beforeAll(async () => {
@@ -33,16 +33,27 @@ describe('legacy fan-out job items', () => {
     const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: fields } })).body;
     const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
     const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-    const connection = (await api('createConnection', {
-      body: { name: 'Children', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: cTier, parentFieldId: pTier, sync: true }] },
-    })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Children',
+          parent: { type: 'pipe', id: parentPipe.id },
+          child: { type: 'pipe', id: childPipe.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: cTier, parentFieldId: pTier, sync: true }],
+        },
+      })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'P', [pTier]: 'gold' } } })).body;
     const children = [];
-    for (let i = 0; i < 3; i++) children.push((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { values: { [cName]: `c${i}` } } } })).body);
+    for (let i = 0; i < 3; i++)
+      children.push(
+        (await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: { values: { [cName]: `c${i}` } } } })).body,
+      );
     await stream.poller.drain();
 
     // What an old job cut short left: two children the old code never reached.
-    const { documentClient } = await import('../../domain/store/client');
+    const { documentClient } = await import('../../domain/kernel/client');
     const table = process.env['TABLE_NAME']!;
     const current = (await api('getCard', { params: { cardId: parent.id } })).body;
     for (const child of children.slice(1)) {
@@ -60,7 +71,13 @@ describe('legacy fan-out job items', () => {
     await documentClient.send(
       new PutCommand({
         TableName: table,
-        Item: { ...keys.propagationJob(orgId, parent.id, current.version), entity: 'PropagationJob', orgId, job: { orgId, parentType: 'card', parentId: parent.id, parentVersion: current.version, step: 1, cursor: keys.card(orgId, parent.id) }, step: 1 },
+        Item: {
+          ...keys.propagationJob(orgId, parent.id, current.version),
+          entity: 'PropagationJob',
+          orgId,
+          job: { orgId, parentType: 'card', parentId: parent.id, parentVersion: current.version, step: 1, cursor: keys.card(orgId, parent.id) },
+          step: 1,
+        },
       }),
     );
     await stream.poller.drain();

@@ -8,8 +8,8 @@ import { client } from '../support/api';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
-import type { FanOutPoint } from '../../domain/stream';
-import { dynamoClient } from '../../domain/store/client';
+import type { FanOutPoint } from '../../domain/propagation/stream';
+import { dynamoClient } from '../../domain/kernel/client';
 
 /**
  * Every UpdateItem the handlers' client sends, by key (`PK|SK`), refused ones included (a refused
@@ -59,22 +59,51 @@ afterAll(async () => {
 const newOrg = graphCheckedOrgs();
 
 async function syncedParent(api: Api, children: number) {
-  const parentPipe = (await api('createPipe', { body: { name: 'Parent', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Tier', type: 'short_text' }] } })).body;
-  const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Tier', type: 'short_text' }] } })).body;
+  const parentPipe = (
+    await api('createPipe', {
+      body: {
+        name: 'Parent',
+        startFormFields: [
+          { label: 'Name', type: 'short_text', isTitle: true },
+          { label: 'Tier', type: 'short_text' },
+        ],
+      },
+    })
+  ).body;
+  const childPipe = (
+    await api('createPipe', {
+      body: {
+        name: 'Child',
+        startFormFields: [
+          { label: 'Name', type: 'short_text', isTitle: true },
+          { label: 'Tier', type: 'short_text' },
+        ],
+      },
+    })
+  ).body;
   const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
   const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (await api('createConnection', {
-    body: {
-      name: 'Children',
-      parent: { type: 'pipe', id: parentPipe.id },
-      child: { type: 'pipe', id: childPipe.id },
-      entries: 'multiple',
-      fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }, { childFieldId: cTier, parentFieldId: pTier, sync: true }],
-    },
-  })).body;
+  const connection = (
+    await api('createConnection', {
+      body: {
+        name: 'Children',
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: cName, parentFieldId: pName, sync: true },
+          { childFieldId: cTier, parentFieldId: pTier, sync: true },
+        ],
+      },
+    })
+  ).body;
   const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'v0', [pTier]: 't0' } } })).body;
   for (let i = 0; i < children; i += 5) {
-    const created = await Promise.all(Array.from({ length: Math.min(5, children - i) }, () => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })));
+    const created = await Promise.all(
+      Array.from({ length: Math.min(5, children - i) }, () =>
+        api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } }),
+      ),
+    );
     expect(created.map((r) => r.status).every((s) => s === 201)).toBe(true);
   }
   return { parent, childPipe, f: { pName, pTier, cName, cTier } };
@@ -124,35 +153,42 @@ describe('fan-out', () => {
     ['in one invocation', 1000],
     // A margin above an invocation's time: every chunk is handed to the job's own stream record.
     ['handed over after every chunk', 120_000],
-  ])('ends with every child at the last state when the processing is killed at any point of a fan-out (%s)', async (_mode, marginMs) => {
-    stream.tuning.marginMs = marginMs;
-    // Points reached by one fan-out of 10 children in chunks of 4: begin, 3 chunks, 10 children, 2 saves, done.
-    const points = 1 + 3 + 10 + 2 + 1;
-    const before = killed;
-    for (let n = 0; n < points; n++) {
-      const orgId = newOrg(`kill${n}`);
-      const api = client(orgId);
-      const { parent, childPipe, f } = await syncedParent(api, 10);
-      await stream.poller.drain();
-      killAt = { n, seen: 0 };
-      const edit = await api('updateCard', { params: { cardId: parent.id }, body: { values: { [f.pName]: `after-${n}`, [f.pTier]: null } } });
-      expect(edit.status).toBe(200);
-      await stream.poller.drain(500);
-      // The acknowledged write is there, and every child followed it.
-      expect((await api('getCard', { params: { cardId: parent.id } })).body.values[f.pName]).toBe(`after-${n}`);
-      const children = await childrenOf(orgId, childPipe.id);
-      expect(children, `killed at point ${n}`).toHaveLength(10);
-      for (const child of children) {
-        expect(child.values[f.cName], `killed at point ${n}`).toBe(`after-${n}`);
-        expect(child.values[f.cTier], `killed at point ${n}`).toBeUndefined();
-        expect(child.writes, `killed at point ${n}`).toBe(1);
+  ])(
+    'ends with every child at the last state when the processing is killed at any point of a fan-out (%s)',
+    async (_mode, marginMs) => {
+      stream.tuning.marginMs = marginMs;
+      // Points reached by one fan-out of 10 children in chunks of 4: begin, 3 chunks, 10 children, 2 saves, done.
+      const points = 1 + 3 + 10 + 2 + 1;
+      const before = killed;
+      for (let n = 0; n < points; n++) {
+        const orgId = newOrg(`kill${n}`);
+        const api = client(orgId);
+        const { parent, childPipe, f } = await syncedParent(api, 10);
+        await stream.poller.drain();
+        killAt = { n, seen: 0 };
+        const edit = await api('updateCard', { params: { cardId: parent.id }, body: { values: { [f.pName]: `after-${n}`, [f.pTier]: null } } });
+        expect(edit.status).toBe(200);
+        await stream.poller.drain(500);
+        // The acknowledged write is there, and every child followed it.
+        expect((await api('getCard', { params: { cardId: parent.id } })).body.values[f.pName]).toBe(`after-${n}`);
+        const children = await childrenOf(orgId, childPipe.id);
+        expect(children, `killed at point ${n}`).toHaveLength(10);
+        for (const child of children) {
+          expect(child.values[f.cName], `killed at point ${n}`).toBe(`after-${n}`);
+          expect(child.values[f.cTier], `killed at point ${n}`).toBeUndefined();
+          expect(child.writes, `killed at point ${n}`).toBe(1);
+        }
+        const items = await snapshotOrg(orgId);
+        expect(
+          items.filter((i) => i['entity'] === 'PropagationJob'),
+          `killed at point ${n}`,
+        ).toEqual([]);
+        expect(items.filter((i) => i['entity'] === 'ParentEdge' && (i['summary'] as any).title === `after-${n}`)).toHaveLength(10);
+        expect(items.filter((i) => i['entity'] === 'ChildEdge' && (i['summary'] as any).title === `after-${n}`)).toHaveLength(10);
       }
-      const items = await snapshotOrg(orgId);
-      expect(items.filter((i) => i['entity'] === 'PropagationJob'), `killed at point ${n}`).toEqual([]);
-      expect(items.filter((i) => i['entity'] === 'ParentEdge' && (i['summary'] as any).title === `after-${n}`)).toHaveLength(10);
-      expect(items.filter((i) => i['entity'] === 'ChildEdge' && (i['summary'] as any).title === `after-${n}`)).toHaveLength(10);
-    }
-    expect(killed - before).toBe(points);
-    expect(stream.poller.deadLetters).toEqual([]);
-  }, 600_000);
+      expect(killed - before).toBe(points);
+      expect(stream.poller.deadLetters).toEqual([]);
+    },
+    600_000,
+  );
 });

@@ -51,6 +51,8 @@ describe('the default handler loader', () => {
   });
 
   it('names an area entry that is not there', async () => {
-    await expect(load({ ...routes.health, id: 'x', handler: { module: 'does-not-exist', export: 'x' } })).rejects.toThrow(/functions\/api\/areas\/does-not-exist\.ts could not be loaded/);
+    await expect(load({ ...routes.health, id: 'x', handler: { module: 'does-not-exist', export: 'x' } })).rejects.toThrow(
+      /functions\/api\/areas\/does-not-exist\.ts could not be loaded/,
+    );
   });
 });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { requestFingerprint } from '../../domain/idempotency';
-import { documentClient } from '../../domain/store/client';
-import { IdempotencyStore } from '../../domain/store/idempotency';
-import { keys } from '../../domain/store/keys';
+import { requestFingerprint } from '../../domain/idempotency/idempotency';
+import { documentClient } from '../../domain/kernel/client';
+import { IdempotencyStore } from '../../domain/idempotency/store';
+import { keys } from '../../domain/kernel/keys';
 import { apiHandler } from '../../functions/api/http';
 import { routes } from '../../functions/api/routes';
 import { logger } from '../../functions/shared/logger';
@@ -243,7 +243,7 @@ describe('idempotency records (store)', () => {
     const compressible = JSON.stringify({ text: 'abc '.repeat(20_000) });
     await store.claim(ref('big'), fp, 'req-1', 1_000);
     expect(await store.complete(ref('big'), 'req-1', { statusCode: 201, headers: {}, body: compressible })).toBe('stored');
-    expect((await store.read(ref('big')))).toMatchObject({ status: 'completed', bodyOmitted: false, response: { body: compressible } });
+    expect(await store.read(ref('big'))).toMatchObject({ status: 'completed', bodyOmitted: false, response: { body: compressible } });
 
     const random = JSON.stringify({ text: Array.from({ length: 5_000 }, () => Math.random().toString(36)).join('') });
     await store.claim(ref('huge'), fp, 'req-1', 1_000);

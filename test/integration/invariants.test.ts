@@ -1,16 +1,16 @@
 /**
- * The graph checker (domain/store/invariants.ts) against graphs built through the real handlers:
+ * The graph checker (domain/connections/invariants.ts) against graphs built through the real handlers:
  * sound after every connection operation, and naming each corruption planted directly in the table.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { summaryOf, type AnyItem } from '../../domain/edges';
-import type { Connection, ItemSummary } from '../../domain/model';
-import { documentClient } from '../../domain/store/client';
-import { ConnectionStore, containerPk, itemPk } from '../../domain/store/connections';
-import { strip } from '../../domain/store/containers';
-import { transactWrite } from '../../domain/store/dynamo';
-import { keys } from '../../domain/store/keys';
+import { summaryOf, type AnyItem } from '../../domain/connections/edges';
+import type { Connection, ItemSummary } from '../../domain/connections/model';
+import { documentClient } from '../../domain/kernel/client';
+import { ConnectionStore, containerPk, itemPk } from '../../domain/connections/store';
+import { strip } from '../../domain/pipes/store';
+import { transactWrite } from '../../domain/kernel/dynamo';
+import { keys } from '../../domain/kernel/keys';
 import { client, newOrg } from '../support/api';
 import { expectGraphValid, graphOf } from '../support/graph';
 
@@ -33,7 +33,9 @@ async function buildGraph(api: Api) {
   const deals = await ok(api('createPipe', { body: { name: 'Deals' } }));
   const tasks = await ok(api('createPipe', { body: { name: 'Tasks' } }));
   const connection: Connection = await ok(
-    api('createConnection', { body: { name: 'Tasks of a deal', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' } }),
+    api('createConnection', {
+      body: { name: 'Tasks of a deal', parent: { type: 'pipe', id: deals.id }, child: { type: 'pipe', id: tasks.id }, entries: 'multiple' },
+    }),
   );
   const card = async (pipeId: string, title: string) => (await ok(api('createCard', { params: { pipeId }, body: { title } }))).id as string;
   const a = await card(deals.id, 'Deal A');
@@ -41,7 +43,8 @@ async function buildGraph(api: Api) {
   const t1 = await card(tasks.id, 'T1');
   const t2 = await card(tasks.id, 'T2');
   const t3 = await card(tasks.id, 'T3');
-  const connect = (parentId: string, childId: string) => ok(api('addCardChild', { params: { cardId: parentId }, body: { connectionId: connection.id, childId } }));
+  const connect = (parentId: string, childId: string) =>
+    ok(api('addCardChild', { params: { cardId: parentId }, body: { connectionId: connection.id, childId } }));
   await connect(a, t1);
   await connect(a, t2);
   const created = await ok(api('addCardChild', { params: { cardId: a }, body: { connectionId: connection.id, create: { title: 'x' } } }));
@@ -78,9 +81,15 @@ describe('graph invariants', () => {
     expect(report.edges).toBe(4);
 
     // A single-entry connection and a limited one, used up to their limits.
-    const single: Connection = await ok(api('createConnection', { body: { name: 'Owner task', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'single' } }));
+    const single: Connection = await ok(
+      api('createConnection', {
+        body: { name: 'Owner task', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'single' },
+      }),
+    );
     const limited: Connection = await ok(
-      api('createConnection', { body: { name: 'Two at most', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'multiple', maxChildren: 2 } }),
+      api('createConnection', {
+        body: { name: 'Two at most', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'multiple', maxChildren: 2 },
+      }),
     );
     await ok(api('addCardChild', { params: { cardId: g.a }, body: { connectionId: single.id, childId: g.t3 } }));
     await ok(api('addCardChild', { params: { cardId: g.a }, body: { connectionId: limited.id, childId: g.t1 } }));
@@ -114,17 +123,25 @@ describe('graph invariants', () => {
     const orgId = newOrg('inv-twin2');
     const g = await buildGraph(client(orgId));
     await documentClient.send(new DeleteCommand({ TableName: table(), Key: keys.childEdge(itemPk(orgId, 'card', g.b), g.connection.id, g.t3) }));
-    expect((await graphOf(orgId)).violations).toEqual([
-      `#PARENT# edge ${edge(g.connection.id, g.b, g.t3)} has no CHILD# twin`,
-      `count of parent ${g.b} through connection ${g.connection.id} is 1, but it has 0 CHILD# edges`,
-    ].sort());
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `#PARENT# edge ${edge(g.connection.id, g.b, g.t3)} has no CHILD# twin`,
+        `count of parent ${g.b} through connection ${g.connection.id} is 1, but it has 0 CHILD# edges`,
+      ].sort(),
+    );
   });
 
   it('reports a count that does not match the edges', async () => {
     const orgId = newOrg('inv-count');
     const g = await buildGraph(client(orgId));
     await documentClient.send(
-      new UpdateCommand({ TableName: table(), Key: keys.childCount(itemPk(orgId, 'card', g.a), g.connection.id), UpdateExpression: 'ADD #c :one', ExpressionAttributeNames: { '#c': 'count' }, ExpressionAttributeValues: { ':one': 1 } }),
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.childCount(itemPk(orgId, 'card', g.a), g.connection.id),
+        UpdateExpression: 'ADD #c :one',
+        ExpressionAttributeNames: { '#c': 'count' },
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
     );
     expect((await graphOf(orgId)).violations).toEqual([`count of parent ${g.a} through connection ${g.connection.id} is 4, but it has 3 CHILD# edges`]);
   });
@@ -134,18 +151,26 @@ describe('graph invariants', () => {
     const g = await buildGraph(client(orgId));
     const ghost: ItemSummary = { ...(await summary(orgId, g.t3)), id: MISSING_CARD };
     await plantEdge(orgId, g.connection, await summary(orgId, g.b), ghost);
-    expect((await graphOf(orgId)).violations).toEqual([
-      `CHILD# edge ${edge(g.connection.id, g.b, MISSING_CARD)}: its summary names ${MISSING_CARD}, which is no item of organization ${orgId}`,
-      `edge ${edge(g.connection.id, g.b, MISSING_CARD)}: child ${MISSING_CARD} does not exist`,
-    ].sort());
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `CHILD# edge ${edge(g.connection.id, g.b, MISSING_CARD)}: its summary names ${MISSING_CARD}, which is no item of organization ${orgId}`,
+        `edge ${edge(g.connection.id, g.b, MISSING_CARD)}: child ${MISSING_CARD} does not exist`,
+      ].sort(),
+    );
   });
 
   it('reports a second child on a single-entry connection, and a third on a maximum of two', async () => {
     const orgId = newOrg('inv-single');
     const api = client(orgId);
     const g = await buildGraph(api);
-    const single: Connection = await ok(api('createConnection', { body: { name: 'One', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'single' } }));
-    const two: Connection = await ok(api('createConnection', { body: { name: 'Two', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'multiple', maxChildren: 2 } }));
+    const single: Connection = await ok(
+      api('createConnection', { body: { name: 'One', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'single' } }),
+    );
+    const two: Connection = await ok(
+      api('createConnection', {
+        body: { name: 'Two', parent: { type: 'pipe', id: g.deals.id }, child: { type: 'pipe', id: g.tasks.id }, entries: 'multiple', maxChildren: 2 },
+      }),
+    );
     await ok(api('addCardChild', { params: { cardId: g.a }, body: { connectionId: single.id, childId: g.t1 } }));
     await ok(api('addCardChild', { params: { cardId: g.b }, body: { connectionId: two.id, childId: g.t1 } }));
     await ok(api('addCardChild', { params: { cardId: g.b }, body: { connectionId: two.id, childId: g.t2 } }));
@@ -154,10 +179,12 @@ describe('graph invariants', () => {
 
     await plantEdge(orgId, single, await summary(orgId, g.a), await summary(orgId, g.t2));
     await plantEdge(orgId, two, await summary(orgId, g.b), await summary(orgId, g.t3));
-    expect((await graphOf(orgId)).violations).toEqual([
-      `parent ${g.a} has 2 children through single-entry connection ${single.id} (at most 1)`,
-      `parent ${g.b} has 3 children through connection ${two.id} (maxChildren 2)`,
-    ].sort());
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `parent ${g.a} has 2 children through single-entry connection ${single.id} (at most 1)`,
+        `parent ${g.b} has 3 children through connection ${two.id} (maxChildren 2)`,
+      ].sort(),
+    );
   });
 
   it('reports a summary that names an item of another organization', async () => {
@@ -167,15 +194,22 @@ describe('graph invariants', () => {
     const otherPipe = await ok(other('createPipe', { body: { name: 'Elsewhere' } }));
     const foreign = (await ok(other('createCard', { params: { pipeId: otherPipe.id }, body: { title: 'Foreign' } }))).id as string;
     await documentClient.send(
-      new UpdateCommand({ TableName: table(), Key: keys.childEdge(itemPk(orgId, 'card', g.a), g.connection.id, g.t1), UpdateExpression: 'SET summary.id = :id', ExpressionAttributeValues: { ':id': foreign } }),
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.childEdge(itemPk(orgId, 'card', g.a), g.connection.id, g.t1),
+        UpdateExpression: 'SET summary.id = :id',
+        ExpressionAttributeValues: { ':id': foreign },
+      }),
     );
-    expect((await graphOf(orgId)).violations).toEqual([
-      `CHILD# edge ${edge(g.connection.id, g.a, g.t1)}: its summary names ${foreign}, not the child ${g.t1}`,
-      `CHILD# edge ${edge(g.connection.id, g.a, g.t1)}: its summary names ${foreign}, which is no item of organization ${orgId}`,
-    ].sort());
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `CHILD# edge ${edge(g.connection.id, g.a, g.t1)}: its summary names ${foreign}, not the child ${g.t1}`,
+        `CHILD# edge ${edge(g.connection.id, g.a, g.t1)}: its summary names ${foreign}, which is no item of organization ${orgId}`,
+      ].sort(),
+    );
   });
 
-  it('reports an edge whose child lives outside the connection\'s child pipe, and an edge of an unknown connection', async () => {
+  it("reports an edge whose child lives outside the connection's child pipe, and an edge of an unknown connection", async () => {
     const orgId = newOrg('inv-container');
     const api = client(orgId);
     const g = await buildGraph(api);
@@ -184,10 +218,12 @@ describe('graph invariants', () => {
     await plantEdge(orgId, g.connection, await summary(orgId, g.b), await summary(orgId, stray));
     const ghostConnection: Connection = { ...g.connection, id: 'conn_01JD0000000000000000000000' };
     await plantEdge(orgId, ghostConnection, await summary(orgId, g.b), await summary(orgId, g.t1));
-    expect((await graphOf(orgId)).violations).toEqual([
-      `edge ${edge(g.connection.id, g.b, stray)}: child ${stray} is in pipe ${elsewhere.id}, but connection ${g.connection.id} takes children from pipe ${g.tasks.id}`,
-      `edge ${edge(ghostConnection.id, g.b, g.t1)}: connection ${ghostConnection.id} does not exist`,
-    ].sort());
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `edge ${edge(g.connection.id, g.b, stray)}: child ${stray} is in pipe ${elsewhere.id}, but connection ${g.connection.id} takes children from pipe ${g.tasks.id}`,
+        `edge ${edge(ghostConnection.id, g.b, g.t1)}: connection ${ghostConnection.id} does not exist`,
+      ].sort(),
+    );
   });
 
   it('reports a connection definition missing its copy, a copy without a definition, and a copy out of date', async () => {
@@ -197,13 +233,24 @@ describe('graph invariants', () => {
     const tasksPk = containerPk(orgId, { type: 'pipe', id: g.tasks.id });
     const dealsPk = containerPk(orgId, { type: 'pipe', id: g.deals.id });
     await documentClient.send(new DeleteCommand({ TableName: table(), Key: keys.connectionIn(tasksPk, g.connection.id) }));
-    await documentClient.send(new UpdateCommand({ TableName: table(), Key: keys.connectionOut(dealsPk, g.connection.id), UpdateExpression: 'SET version = :v', ExpressionAttributeValues: { ':v': 7 } }));
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.connectionOut(dealsPk, g.connection.id),
+        UpdateExpression: 'SET version = :v',
+        ExpressionAttributeValues: { ':v': 7 },
+      }),
+    );
     const orphan = 'conn_01JD0000000000000000000001';
-    await documentClient.send(new PutCommand({ TableName: table(), Item: { ...keys.connectionOut(dealsPk, orphan), entity: 'ConnectionOut', orgId, ...g.connection, id: orphan } }));
-    expect((await graphOf(orgId)).violations).toEqual([
-      `CONNOUT# copy of connection ${g.connection.id} in pipe ${g.deals.id} is at version 7, the definition at 1`,
-      `CONNOUT# copy of connection ${orphan} at ${dealsPk} has no definition (no ${keys.connection(orgId, orphan).PK} #META)`,
-      `connection ${g.connection.id} has no CONNIN# copy in its child pipe ${g.tasks.id}`,
-    ].sort());
+    await documentClient.send(
+      new PutCommand({ TableName: table(), Item: { ...keys.connectionOut(dealsPk, orphan), entity: 'ConnectionOut', orgId, ...g.connection, id: orphan } }),
+    );
+    expect((await graphOf(orgId)).violations).toEqual(
+      [
+        `CONNOUT# copy of connection ${g.connection.id} in pipe ${g.deals.id} is at version 7, the definition at 1`,
+        `CONNOUT# copy of connection ${orphan} at ${dealsPk} has no definition (no ${keys.connection(orgId, orphan).PK} #META)`,
+        `connection ${g.connection.id} has no CONNIN# copy in its child pipe ${g.tasks.id}`,
+      ].sort(),
+    );
   });
 });

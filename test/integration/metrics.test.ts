@@ -59,7 +59,11 @@ describe('metrics in Embedded Metric Format', () => {
   it('writes webhook outcomes with the outcome dimension', () => {
     recordWebhookDelivery('retrying');
     expect(emf()).toEqual([
-      expect.objectContaining({ outcome: 'retrying', WebhookDeliveries: 1, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service', 'outcome']] })] }) }),
+      expect.objectContaining({
+        outcome: 'retrying',
+        WebhookDeliveries: 1,
+        _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service', 'outcome']] })] }),
+      }),
     ]);
   });
 

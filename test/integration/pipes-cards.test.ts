@@ -64,7 +64,12 @@ describe('pipes and cards against DynamoDB Local', () => {
   });
 
   it('merges value updates, clears with null, retitles, and bumps the version', async () => {
-    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Grace', [f['Email']!]: 'grace@example.com', [f['Skills']!]: ['AWS'] } } })).body;
+    const card = (
+      await api('createCard', {
+        params: { pipeId: pipe.id },
+        body: { values: { [f['Candidate name']!]: 'Grace', [f['Email']!]: 'grace@example.com', [f['Skills']!]: ['AWS'] } },
+      })
+    ).body;
     const res = await api('updateCard', {
       params: { cardId: card.id },
       body: { values: { [f['Candidate name']!]: 'Grace Hopper', [f['Skills']!]: null, [f['Start date']!]: '2027-01-04' } },
@@ -76,7 +81,9 @@ describe('pipes and cards against DynamoDB Local', () => {
   });
 
   it('keeps both of two concurrent updates of different fields', async () => {
-    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Linus', [f['Email']!]: 'l@example.com' } } })).body;
+    const card = (
+      await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Linus', [f['Email']!]: 'l@example.com' } } })
+    ).body;
     await Promise.all([
       api('updateCard', { params: { cardId: card.id }, body: { values: { [f['Role']!]: 'Sales' } } }),
       api('updateCard', { params: { cardId: card.id }, body: { values: { [f['Start date']!]: '2027-02-01' } } }),
@@ -88,7 +95,9 @@ describe('pipes and cards against DynamoDB Local', () => {
   });
 
   it('honours If-Match: a stale version gets 412 and changes nothing', async () => {
-    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Edsger', [f['Email']!]: 'e@example.com' } } })).body;
+    const card = (
+      await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Edsger', [f['Email']!]: 'e@example.com' } } })
+    ).body;
     const ok = await api('updateCard', { params: { cardId: card.id }, headers: { 'If-Match': '"1"' }, body: { values: { [f['Role']!]: 'Engineer' } } });
     expect(ok.status).toBe(200);
     const stale = await api('updateCard', { params: { cardId: card.id }, headers: { 'If-Match': '"1"' }, body: { values: { [f['Role']!]: 'Sales' } } });
@@ -98,14 +107,18 @@ describe('pipes and cards against DynamoDB Local', () => {
   });
 
   it('blocks leaving a phase with an empty required field, then moves, records history and finishes in a done phase', async () => {
-    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Barbara', [f['Email']!]: 'b@example.com' } } })).body;
+    const card = (
+      await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Barbara', [f['Email']!]: 'b@example.com' } } })
+    ).body;
     const [applied, interview, , hired] = pipe.phases;
     expect((await api('moveCard', { params: { cardId: card.id }, body: { phaseId: interview.id } })).status).toBe(200);
 
     const blocked = await api('moveCard', { params: { cardId: card.id }, body: { phaseId: hired.id } });
     expect(blocked.status).toBe(422);
     expect(blocked.body.code).toBe('card.requiredFieldsMissing');
-    expect(blocked.body.errors).toEqual([{ path: `values.${f['Interview score']}`, message: 'Interview score is required', code: 'phase.requiredFieldMissing' }]);
+    expect(blocked.body.errors).toEqual([
+      { path: `values.${f['Interview score']}`, message: 'Interview score is required', code: 'phase.requiredFieldMissing' },
+    ]);
 
     await api('updateCard', { params: { cardId: card.id }, body: { values: { [f['Interview score']!]: 9 } } });
     const done = await api('moveCard', { params: { cardId: card.id }, body: { phaseId: hired.id } });
@@ -123,7 +136,9 @@ describe('pipes and cards against DynamoDB Local', () => {
 
   it('refuses a move to a phase of another pipe with a 422 that names it', async () => {
     const otherPipe = (await api('createPipe', { body: { name: 'Other' } })).body;
-    const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Alan', [f['Email']!]: 'a@example.com' } } })).body;
+    const card = (
+      await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [f['Candidate name']!]: 'Alan', [f['Email']!]: 'a@example.com' } } })
+    ).body;
     const res = await api('moveCard', { params: { cardId: card.id }, body: { phaseId: otherPipe.phases[0].id } });
     expect(res.status).toBe(422);
     expect(res.body.errors[0].path).toBe('body.phaseId');
@@ -168,7 +183,11 @@ describe('pipes and cards against DynamoDB Local', () => {
   it('renames, reorders phases, adds and deletes phases and fields, versioning the definition', async () => {
     const p = (await api('createPipe', { body: { name: 'Shape', phases: [{ name: 'One' }, { name: 'Two' }] } })).body;
     const [one, two] = p.phases;
-    const renamed = await api('updatePipe', { params: { pipeId: p.id }, headers: { 'If-Match': '"1"' }, body: { name: 'Shaped', phaseOrder: [two.id, one.id] } });
+    const renamed = await api('updatePipe', {
+      params: { pipeId: p.id },
+      headers: { 'If-Match': '"1"' },
+      body: { name: 'Shaped', phaseOrder: [two.id, one.id] },
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.body.name).toBe('Shaped');
     expect(renamed.body.phases.map((x: any) => x.id)).toEqual([two.id, one.id]);
@@ -180,9 +199,15 @@ describe('pipes and cards against DynamoDB Local', () => {
 
     const added = await api('createPhase', { params: { pipeId: p.id }, body: { name: 'Zero', position: 0 } });
     expect(added.body.phases.map((x: any) => x.name)).toEqual(['Zero', 'Two', 'One']);
-    const field = await api('createPipeField', { params: { pipeId: p.id }, body: { label: 'Priority', type: 'single_select', options: ['Low', 'High'], phaseId: one.id, required: true } });
+    const field = await api('createPipeField', {
+      params: { pipeId: p.id },
+      body: { label: 'Priority', type: 'single_select', options: ['Low', 'High'], phaseId: one.id, required: true },
+    });
     expect(field.status).toBe(201);
-    const changed = await api('updatePipeField', { params: { pipeId: p.id, fieldId: field.body.id }, body: { options: ['Low', 'Medium', 'High'], label: 'Urgency' } });
+    const changed = await api('updatePipeField', {
+      params: { pipeId: p.id, fieldId: field.body.id },
+      body: { options: ['Low', 'Medium', 'High'], label: 'Urgency' },
+    });
     expect(changed.body).toMatchObject({ label: 'Urgency', options: ['Low', 'Medium', 'High'], type: 'single_select' });
     const renamedPhase = await api('updatePhase', { params: { pipeId: p.id, phaseId: one.id }, body: { name: 'Uno', done: true } });
     expect(renamedPhase.body.phases[2]).toMatchObject({ name: 'Uno', done: true });

@@ -19,19 +19,44 @@ type Api = ReturnType<typeof client>;
 
 /** Parent pipe → child pipe with the parent's Name synced into the child's Name (the child's title). */
 async function syncedPair(api: Api, childName = 'Child') {
-  const parentPipe = (await api('createPipe', { body: { name: 'Parent', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] }] } })).body;
-  const childPipe = (await api('createPipe', { body: { name: childName, startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] }] } })).body;
+  const parentPipe = (
+    await api('createPipe', {
+      body: {
+        name: 'Parent',
+        startFormFields: [
+          { label: 'Name', type: 'short_text', isTitle: true },
+          { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] },
+        ],
+      },
+    })
+  ).body;
+  const childPipe = (
+    await api('createPipe', {
+      body: {
+        name: childName,
+        startFormFields: [
+          { label: 'Name', type: 'short_text', isTitle: true },
+          { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] },
+        ],
+      },
+    })
+  ).body;
   const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
   const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (await api('createConnection', {
-    body: {
-      name: `to ${childName}`,
-      parent: { type: 'pipe', id: parentPipe.id },
-      child: { type: 'pipe', id: childPipe.id },
-      entries: 'multiple',
-      fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }, { childFieldId: cTier, parentFieldId: pTier, sync: true }],
-    },
-  })).body;
+  const connection = (
+    await api('createConnection', {
+      body: {
+        name: `to ${childName}`,
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: cName, parentFieldId: pName, sync: true },
+          { childFieldId: cTier, parentFieldId: pTier, sync: true },
+        ],
+      },
+    })
+  ).body;
   return { parentPipe, childPipe, connection, f: { pName, pTier, cName, cTier } };
 }
 
@@ -61,19 +86,49 @@ describe('propagation through the real DynamoDB Local stream', () => {
     expect(header.children[0].items.map((i: any) => i.title)).toEqual(['Acme Corp', 'Acme Corp', 'Acme Corp']);
   });
 
-  it('a move refreshes its parents\' copy of its summary in its own write, its children\'s through the stream', async () => {
+  it("a move refreshes its parents' copy of its summary in its own write, its children's through the stream", async () => {
     const api = client(newOrg('moves'));
-    const pipe = (await api('createPipe', { body: { name: 'Steps', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }], phases: [{ name: 'Open' }, { name: 'Done', done: true }] } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Sub-steps', parent: { type: 'pipe', id: pipe.id }, child: { type: 'pipe', id: pipe.id }, entries: 'multiple' } })).body;
+    const pipe = (
+      await api('createPipe', {
+        body: {
+          name: 'Steps',
+          startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }],
+          phases: [{ name: 'Open' }, { name: 'Done', done: true }],
+        },
+      })
+    ).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Sub-steps', parent: { type: 'pipe', id: pipe.id }, child: { type: 'pipe', id: pipe.id }, entries: 'multiple' },
+      })
+    ).body;
     const top = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Top' } } })).body;
-    const middle = (await api('addCardChild', { params: { cardId: top.id }, body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Middle' } } } })).body;
-    const bottom = (await api('addCardChild', { params: { cardId: middle.id }, body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Bottom' } } } })).body;
+    const middle = (
+      await api('addCardChild', {
+        params: { cardId: top.id },
+        body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Middle' } } },
+      })
+    ).body;
+    const bottom = (
+      await api('addCardChild', {
+        params: { cardId: middle.id },
+        body: { connectionId: connection.id, create: { values: { [pipe.startForm.fields[0].id]: 'Bottom' } } },
+      })
+    ).body;
     await stream.poller.drain();
     expect((await api('moveCard', { params: { cardId: middle.id }, body: { phaseId: pipe.phases[1].id } })).status).toBe(200);
     // The parent's rule-relevant copy (finished) is current as soon as the move answers.
-    expect((await api('getCard', { params: { cardId: top.id } })).body.children[0].items[0]).toMatchObject({ id: middle.id, finished: true, phaseId: pipe.phases[1].id });
+    expect((await api('getCard', { params: { cardId: top.id } })).body.children[0].items[0]).toMatchObject({
+      id: middle.id,
+      finished: true,
+      phaseId: pipe.phases[1].id,
+    });
     await stream.poller.drain();
-    expect((await api('getCard', { params: { cardId: bottom.id } })).body.parents[0].items[0]).toMatchObject({ id: middle.id, finished: true, phaseId: pipe.phases[1].id });
+    expect((await api('getCard', { params: { cardId: bottom.id } })).body.parents[0].items[0]).toMatchObject({
+      id: middle.id,
+      finished: true,
+      phaseId: pipe.phases[1].id,
+    });
     // A title change reaches both sides through the stream.
     const renamed = await api('updateCard', { params: { cardId: middle.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Middle (renamed)' } } });
     expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
@@ -87,9 +142,17 @@ describe('propagation through the real DynamoDB Local stream', () => {
     const ab = await syncedPair(api, 'B');
     const bPipe = ab.childPipe;
     const cPipe = (await api('createPipe', { body: { name: 'C', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
-    const bc = (await api('createConnection', {
-      body: { name: 'B→C', parent: { type: 'pipe', id: bPipe.id }, child: { type: 'pipe', id: cPipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: cPipe.startForm.fields[0].id, parentFieldId: ab.f.cName, sync: true }] },
-    })).body;
+    const bc = (
+      await api('createConnection', {
+        body: {
+          name: 'B→C',
+          parent: { type: 'pipe', id: bPipe.id },
+          child: { type: 'pipe', id: cPipe.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: cPipe.startForm.fields[0].id, parentFieldId: ab.f.cName, sync: true }],
+        },
+      })
+    ).body;
     const a = (await api('createCard', { params: { pipeId: ab.parentPipe.id }, body: { values: { [ab.f.pName]: 'one' } } })).body;
     const b = (await api('addCardChild', { params: { cardId: a.id }, body: { connectionId: ab.connection.id, create: {} } })).body;
     const c = (await api('addCardChild', { params: { cardId: b.id }, body: { connectionId: bc.id, create: {} } })).body;
@@ -109,7 +172,8 @@ describe('propagation through the real DynamoDB Local stream', () => {
       for (let i = 0; i < 4; i++) await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } });
       await stream.poller.drain();
       if (faultAt !== undefined) stream.failOnce(faultAt);
-      for (let v = 1; v <= 3; v++) await api('updateCard', { params: { cardId: parent.id }, body: { values: { [f.pName]: `v${v}`, [f.pTier]: v % 2 ? 'Gold' : 'Silver' } } });
+      for (let v = 1; v <= 3; v++)
+        await api('updateCard', { params: { cardId: parent.id }, body: { values: { [f.pName]: `v${v}`, [f.pTier]: v % 2 ? 'Gold' : 'Silver' } } });
       await stream.poller.drain();
       const children = await childrenOf(api, parent.id);
       return children.map((c: any) => ({ name: c.values[f.cName], tier: c.values[f.cTier], title: c.title, parentTitle: c.parents[0].items[0].title }));
@@ -153,7 +217,9 @@ describe('propagation through the real DynamoDB Local stream', () => {
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [f.pName]: 'old' } } })).body;
     const N = 1000;
     for (let i = 0; i < N; i += 5) {
-      const created = await Promise.all(Array.from({ length: 5 }, () => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })));
+      const created = await Promise.all(
+        Array.from({ length: 5 }, () => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })),
+      );
       expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
     }
     await stream.poller.drain();

@@ -1,10 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchWrite } from '../../domain/batch';
-import { READ_BUDGET, SORT_BUDGET } from '../../domain/query';
+import { batchWrite } from '../../domain/items/batch';
+import { READ_BUDGET, SORT_BUDGET } from '../../domain/items/query';
 import { contextFor } from '../../functions/shared/store';
-import { documentClient } from '../../domain/store/client';
-import { keys } from '../../domain/store/keys';
+import { documentClient } from '../../domain/kernel/client';
+import { keys } from '../../domain/kernel/keys';
 import { client, newOrg } from '../support/api';
 import { fieldIds, recruitingPipe } from '../support/fixtures';
 
@@ -61,14 +61,24 @@ describe('card and record queries: filters, sort, pagination', { timeout: 180_00
       params: { pipeId: pipe.id },
       body: {
         items: people.map(([name, role, skills, start]) => ({
-          values: { [f['Candidate name']!]: name, [f['Email']!]: `${name.split(' ')[0]!.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase()}@example.com`, [f['Role']!]: role, ...(skills.length ? { [f['Skills']!]: skills } : {}), ...(start ? { [f['Start date']!]: start } : {}) },
+          values: {
+            [f['Candidate name']!]: name,
+            [f['Email']!]: `${name.split(' ')[0]!.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase()}@example.com`,
+            [f['Role']!]: role,
+            ...(skills.length ? { [f['Skills']!]: skills } : {}),
+            ...(start ? { [f['Start date']!]: start } : {}),
+          },
         })),
       },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     cards = res.body.items;
     // Ada, Grace and Barbara reach Interview with scores; Grace goes on to Offer with a salary.
-    for (const [i, score] of [[0, 7], [2, 9], [4, 5]] as const) {
+    for (const [i, score] of [
+      [0, 7],
+      [2, 9],
+      [4, 5],
+    ] as const) {
       await api('moveCard', { params: { cardId: cards[i].id }, body: { phaseId: pipe.phases[1].id } });
       await api('updateCard', { params: { cardId: cards[i].id }, body: { values: { [f['Interview score']!]: score } } });
     }
@@ -96,7 +106,11 @@ describe('card and record queries: filters, sort, pagination', { timeout: 180_00
   it('filters on phase, finished, title prefix and times', async () => {
     expect(titles(await list({ 'filter[phase]': pipe.phases[1].id })).sort()).toEqual(['Ada Lovelace', 'Barbara Liskov']);
     expect(titles(await list({ phaseId: pipe.phases[1].id })).sort()).toEqual(['Ada Lovelace', 'Barbara Liskov']);
-    expect(titles(await list({ 'filter[phase][in]': `${pipe.phases[2].id},${pipe.phases[1].id}` }))).toEqual(['Ada Lovelace', 'Barbara Liskov', 'Grace Hopper']);
+    expect(titles(await list({ 'filter[phase][in]': `${pipe.phases[2].id},${pipe.phases[1].id}` }))).toEqual([
+      'Ada Lovelace',
+      'Barbara Liskov',
+      'Grace Hopper',
+    ]);
     expect(titles(await list({ 'filter[finished]': 'true' }))).toEqual(['Edsger Dijkstra']);
     expect(titles(await list({ 'filter[title][prefix]': 'al' }))).toEqual(['Alan Turing', 'Álvaro Núñez']);
     expect(titles(await list({ 'filter[title][prefix]': 'AL', [`filter[${f['Role']}]`]: 'Sales' }))).toEqual(['Alan Turing']);
@@ -116,11 +130,27 @@ describe('card and record queries: filters, sort, pagination', { timeout: 180_00
     expect(titles(await list({ sort: '-title', limit: '5' }))).toEqual([...byTitle].reverse());
     const byUpdate = await list({ sort: '-updatedAt', limit: '2' });
     expect(byUpdate).toHaveLength(6);
-    expect(byUpdate.map((c) => c.updatedAt)).toEqual(byUpdate.map((c) => c.updatedAt).sort().reverse());
+    expect(byUpdate.map((c) => c.updatedAt)).toEqual(
+      byUpdate
+        .map((c) => c.updatedAt)
+        .sort()
+        .reverse(),
+    );
     // Empty values sort last either way; ties break by id.
     expect(titles(await list({ sort: f['Interview score']!, limit: '2' })).slice(0, 3)).toEqual(['Barbara Liskov', 'Ada Lovelace', 'Grace Hopper']);
-    expect(titles(await list({ sort: `-${f['Start date']}`, limit: '2' }))).toEqual(['Grace Hopper', 'Álvaro Núñez', 'Barbara Liskov', 'Ada Lovelace', 'Edsger Dijkstra', 'Alan Turing']);
-    expect(titles(await list({ sort: 'createdAt', [`filter[${f['Role']}]`]: 'Engineer', limit: '1' }))).toEqual(['Ada Lovelace', 'Grace Hopper', 'Barbara Liskov']);
+    expect(titles(await list({ sort: `-${f['Start date']}`, limit: '2' }))).toEqual([
+      'Grace Hopper',
+      'Álvaro Núñez',
+      'Barbara Liskov',
+      'Ada Lovelace',
+      'Edsger Dijkstra',
+      'Alan Turing',
+    ]);
+    expect(titles(await list({ sort: 'createdAt', [`filter[${f['Role']}]`]: 'Engineer', limit: '1' }))).toEqual([
+      'Ada Lovelace',
+      'Grace Hopper',
+      'Barbara Liskov',
+    ]);
   });
 
   it('refuses what it cannot answer with a 400 naming the parameter', async () => {
@@ -153,7 +183,17 @@ describe('query budgets at more than 1,000 items', { timeout: 300_000 }, () => {
   let db: any;
 
   beforeAll(async () => {
-    db = (await api('createDatabase', { body: { name: 'Parts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Weight', type: 'number' }] } })).body;
+    db = (
+      await api('createDatabase', {
+        body: {
+          name: 'Parts',
+          fields: [
+            { label: 'Name', type: 'short_text', isTitle: true },
+            { label: 'Weight', type: 'number' },
+          ],
+        },
+      })
+    ).body;
     const [name, weight] = db.fields.map((x: any) => x.id);
     // Setup through the use case itself (the HTTP path of batches is tested in batch.test.ts):
     // 21 transactions of 50 records, without the per-request deadline of the test context.
@@ -252,14 +292,19 @@ describe('incremental sync (updatedSince) with tombstones', { timeout: 180_000 }
     expect((await api('listCards', { params: { pipeId: pipe.id }, query: { updatedSince: since, [`filter[${f['Role']}]`]: 'Sales' } })).status).toBe(400);
   });
 
-  it('a cascade delete leaves a tombstone for the parent and every child it takes, in each container\'s sync', async () => {
+  it("a cascade delete leaves a tombstone for the parent and every child it takes, in each container's sync", async () => {
     const api = client(newOrg('sync-cascade'), 'admin');
     const P = (await api('createPipe', { body: { name: 'Projects' } })).body;
     const K = (await api('createPipe', { body: { name: 'Tasks' } })).body;
-    const conn = (await api('createConnection', { body: { name: 'Tasks', parent: { type: 'pipe', id: P.id }, child: { type: 'pipe', id: K.id }, entries: 'multiple', onParentDelete: 'cascade' } })).body;
+    const conn = (
+      await api('createConnection', {
+        body: { name: 'Tasks', parent: { type: 'pipe', id: P.id }, child: { type: 'pipe', id: K.id }, entries: 'multiple', onParentDelete: 'cascade' },
+      })
+    ).body;
     const root = (await api('createCard', { params: { pipeId: P.id }, body: { title: 'root' } })).body;
     const kids: string[] = [];
-    for (const title of ['k1', 'k2']) kids.push((await api('addCardChild', { params: { cardId: root.id }, body: { connectionId: conn.id, create: { title } } })).body.id);
+    for (const title of ['k1', 'k2'])
+      kids.push((await api('addCardChild', { params: { cardId: root.id }, body: { connectionId: conn.id, create: { title } } })).body.id);
     const keep = (await api('createCard', { params: { pipeId: K.id }, body: { title: 'stays' } })).body;
     const since = root.createdAt;
     expect((await api('deleteCard', { params: { cardId: root.id } })).status).toBe(204);
@@ -284,6 +329,9 @@ describe('incremental sync (updatedSince) with tombstones', { timeout: 180_000 }
     expect(page.body.deleted).toEqual([{ id: r1.id, deletedAt: expect.any(String), version: 1 }]);
     expect(page.body.nextCursor).toBeNull();
     // Plain lists never show tombstones.
-    expect((await api('listRecords', { params: { databaseId: db.id }, query: { sort: '-updatedAt' } })).body).toEqual({ items: [expect.objectContaining({ id: r2.id })], nextCursor: null });
+    expect((await api('listRecords', { params: { databaseId: db.id }, query: { sort: '-updatedAt' } })).body).toEqual({
+      items: [expect.objectContaining({ id: r2.id })],
+      nextCursor: null,
+    });
   });
 });

@@ -6,10 +6,10 @@
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { documentClient } from '../../domain/store/client';
-import { keys } from '../../domain/store/keys';
-import { DynamoApiTokenStore } from '../../domain/store/tokens';
-import { API_TOKEN_PATTERN, ApiTokenAuthenticator, hashApiTokenSecret } from '../../domain/tokens';
+import { documentClient } from '../../domain/kernel/client';
+import { keys } from '../../domain/kernel/keys';
+import { DynamoApiTokenStore } from '../../domain/tokens/store';
+import { API_TOKEN_PATTERN, ApiTokenAuthenticator, hashApiTokenSecret } from '../../domain/tokens/tokens';
 import { createAuthorizer } from '../../functions/auth/authorize';
 import { call, client, newOrg } from '../support/api';
 import { snapshotOrg } from '../support/table';
@@ -20,7 +20,13 @@ const store = new DynamoApiTokenStore(documentClient, table);
 /** The authorizer with a clock the test moves; JWTs play no part here. */
 function authorizerAt(clock: { now: number }) {
   const authenticator = new ApiTokenAuthenticator(store, () => clock.now);
-  return createAuthorizer({ issuer: 'https://issuer.test', audience: ['test'], keys: createLocalJWKSet({ keys: [] }), tokens: () => authenticator, now: () => clock.now });
+  return createAuthorizer({
+    issuer: 'https://issuer.test',
+    audience: ['test'],
+    keys: createLocalJWKSet({ keys: [] }),
+    tokens: () => authenticator,
+    now: () => clock.now,
+  });
 }
 
 async function tokenItem(orgId: string, tokenId: string) {
@@ -34,7 +40,13 @@ describe('creating and listing API tokens', () => {
     const api = client(orgId, 'admin');
     const created = await api('createApiToken', { body: { name: 'ERP sync', role: 'member' } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: expect.stringMatching(/^tok_/), name: 'ERP sync', role: 'member', createdBy: 'user-admin', hint: created.body.secret.slice(0, 8) });
+    expect(created.body).toMatchObject({
+      id: expect.stringMatching(/^tok_/),
+      name: 'ERP sync',
+      role: 'member',
+      createdBy: 'user-admin',
+      hint: created.body.secret.slice(0, 8),
+    });
     expect(created.body.secret).toMatch(API_TOKEN_PATTERN);
 
     // Nowhere in the table: not in the organization's items, not in the lookup item.
@@ -45,7 +57,10 @@ describe('creating and listing API tokens', () => {
 
     const list = await api('listApiTokens');
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ items: [{ id: created.body.id, name: 'ERP sync', role: 'member', hint: created.body.hint, createdBy: 'user-admin', createdAt: created.body.createdAt }], nextCursor: null });
+    expect(list.body).toEqual({
+      items: [{ id: created.body.id, name: 'ERP sync', role: 'member', hint: created.body.hint, createdBy: 'user-admin', createdAt: created.body.createdAt }],
+      nextCursor: null,
+    });
   });
 
   it('refuses non-admins, API tokens themselves, past expiries and unknown roles, writing nothing', async () => {
@@ -54,7 +69,11 @@ describe('creating and listing API tokens', () => {
       expect((await call('createApiToken', { body: { name: 'x', role: 'viewer' } }, { orgId, role })).status).toBe(403);
       expect((await call('listApiTokens', {}, { orgId, role })).status).toBe(403);
     }
-    const asToken = await call('createApiToken', { body: { name: 'x', role: 'admin' } }, { orgId, role: 'admin', userId: 'tok_01JD0000000000000000000000', tokenId: 'tok_01JD0000000000000000000000' });
+    const asToken = await call(
+      'createApiToken',
+      { body: { name: 'x', role: 'admin' } },
+      { orgId, role: 'admin', userId: 'tok_01JD0000000000000000000000', tokenId: 'tok_01JD0000000000000000000000' },
+    );
     expect(asToken.status).toBe(403);
     expect(asToken.body.detail).toMatch(/API tokens cannot/);
     const past = await call('createApiToken', { body: { name: 'x', role: 'viewer', expiresAt: '2020-01-01T00:00:00Z' } }, { orgId, role: 'admin' });
@@ -66,7 +85,15 @@ describe('creating and listing API tokens', () => {
 
   it('bounds the tokens of an organization inside the create transaction', async () => {
     const orgId = newOrg('tok');
-    const token = (id: string) => ({ id, name: id, role: 'viewer' as const, hint: 'cft_x', createdBy: 'u', createdAt: new Date().toISOString(), secretHash: hashApiTokenSecret(id) });
+    const token = (id: string) => ({
+      id,
+      name: id,
+      role: 'viewer' as const,
+      hint: 'cft_x',
+      createdBy: 'u',
+      createdAt: new Date().toISOString(),
+      secretHash: hashApiTokenSecret(id),
+    });
     expect(await store.create(orgId, token('tok_a'), 2)).toBe('ok');
     expect(await store.create(orgId, token('tok_b'), 2)).toBe('ok');
     expect(await store.create(orgId, token('tok_c'), 2)).toBe('limit');

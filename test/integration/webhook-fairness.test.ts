@@ -8,8 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../domain/store/client';
-import { keys } from '../../domain/store/keys';
+import { documentClient } from '../../domain/kernel/client';
+import { keys } from '../../domain/kernel/keys';
 import type { LocalQueue } from '../../infra/local/local-queue';
 import { client, newOrg } from '../support/api';
 import { settle, startDeliveryQueue } from '../support/deliveries';
@@ -46,10 +46,13 @@ async function receiver(hold: () => Promise<void>) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  closers.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return r;
 }
 
@@ -99,13 +102,14 @@ describe('per-organization attempt slots', () => {
     const deliveries = (await slowApi('listWebhookDeliveries', { params: { webhookId: s.hook.id } })).body.items as Array<{ status: string; attempts: number }>;
     expect(deliveries.map((d) => [d.status, d.attempts])).toEqual(Array.from({ length: 6 }, () => ['succeeded', 1]));
     // Every slot given back.
-    const slots = (await documentClient.send(new GetCommand({ TableName: process.env['TABLE_NAME']!, Key: keys.deliverySlots(slowOrg), ConsistentRead: true }))).Item;
+    const slots = (await documentClient.send(new GetCommand({ TableName: process.env['TABLE_NAME']!, Key: keys.deliverySlots(slowOrg), ConsistentRead: true })))
+      .Item;
     expect(slots?.['leases']).toEqual({});
     expect(f.hook.id).toBeTruthy();
   });
 
   it('a lease left by a crashed consumer lapses: the slot is taken over once it expires, not before', async () => {
-    const { WebhookStore } = await import('../../domain/store/webhooks');
+    const { WebhookStore } = await import('../../domain/webhooks/store');
     const store = new WebhookStore(documentClient, process.env['TABLE_NAME']!);
     const orgId = newOrg('slots-lapse');
     const now = Date.now();
@@ -114,7 +118,8 @@ describe('per-organization attempt slots', () => {
     expect(await store.acquireSlot(orgId, 'c', now + 60_000, 2, now)).toBe(false);
     // 'a' crashed and never released: after its expiry, 'c' gets its slot; 'b' is kept.
     expect(await store.acquireSlot(orgId, 'c', now + 60_000, 2, now + 1_000)).toBe(true);
-    const item = (await documentClient.send(new GetCommand({ TableName: process.env['TABLE_NAME']!, Key: keys.deliverySlots(orgId), ConsistentRead: true }))).Item;
+    const item = (await documentClient.send(new GetCommand({ TableName: process.env['TABLE_NAME']!, Key: keys.deliverySlots(orgId), ConsistentRead: true })))
+      .Item;
     expect(Object.keys(item!['leases']).sort()).toEqual(['b', 'c']);
     await store.releaseSlot(orgId, 'b');
     await store.releaseSlot(orgId, 'b');

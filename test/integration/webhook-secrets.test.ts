@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../domain/store/client';
-import { keys } from '../../domain/store/keys';
-import { newSecret } from '../../domain/webhooks';
+import { documentClient } from '../../domain/kernel/client';
+import { keys } from '../../domain/kernel/keys';
+import { newSecret } from '../../domain/webhooks/webhooks';
 import { client, newOrg } from '../support/api';
 import { settle, startDeliveryQueue } from '../support/deliveries';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -36,10 +36,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
 });
 afterAll(async () => {
   await close?.();
@@ -110,7 +111,12 @@ describe('webhook secrets at rest', () => {
     const created = (await api('createWebhook', { body: { url, eventTypes: ['card.created'] } })).body;
     const current = newSecret();
     const previous = newSecret();
-    const legacy: Record<string, unknown> = { ...(await stored(orgId, created.id)), secret: current, previousSecret: previous, previousSecretExpiresAt: new Date(Date.now() + 3600_000).toISOString() };
+    const legacy: Record<string, unknown> = {
+      ...(await stored(orgId, created.id)),
+      secret: current,
+      previousSecret: previous,
+      previousSecretExpiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    };
     delete legacy['secretHint'];
     await documentClient.send(new PutCommand({ TableName: table(), Item: legacy }));
     expect((await api('getWebhook', { params: { webhookId: created.id } })).body.secretHint).toBe(`${current.slice(0, 10)}…`);

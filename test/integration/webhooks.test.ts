@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { verifySignature } from '../../domain/webhooks';
+import { verifySignature } from '../../domain/webhooks/webhooks';
 import { client, fakeContext, newOrg } from '../support/api';
 import { settle as settleBoth, startDeliveryQueue } from '../support/deliveries';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -82,7 +82,14 @@ async function receiver(respond: Receiver['respond'] = () => 200): Promise<Recei
 async function pipeWithPhases(api: Api) {
   return (
     await api('createPipe', {
-      body: { name: 'Deals', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }, { label: 'Amount', type: 'number' }], phases: [{ name: 'Lead' }, { name: 'Proposal' }, { name: 'Won', done: true }] },
+      body: {
+        name: 'Deals',
+        startFormFields: [
+          { label: 'Name', type: 'short_text', isTitle: true },
+          { label: 'Amount', type: 'number' },
+        ],
+        phases: [{ name: 'Lead' }, { name: 'Proposal' }, { name: 'Won', done: true }],
+      },
     })
   ).body;
 }
@@ -94,7 +101,8 @@ async function webhook(api: Api, url: string, eventTypes: string[]) {
 }
 
 /** A card with a value (see the note on empty maps in the report: the local poller drops them). */
-const newCard = async (api: Api, pipe: any) => (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Card' } } })).body;
+const newCard = async (api: Api, pipe: any) =>
+  (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [pipe.startForm.fields[0].id]: 'Card' } } })).body;
 
 /**
  * The event types a receiver got, as a sorted list: deliveries of one webhook are attempted in
@@ -107,11 +115,19 @@ const deliveriesOf = async (api: Api, webhookId: string) => (await api('listWebh
 describe('webhook administration', () => {
   it('creates a webhook whose secret is shown once, never on reads', async () => {
     const api = client(newOrg('whcrud'));
-    const created = await api('createWebhook', { body: { url: 'https://erp.example.com/hooks', eventTypes: ['card.*', 'connection.created', 'card.*'], description: 'ERP' } });
+    const created = await api('createWebhook', {
+      body: { url: 'https://erp.example.com/hooks', eventTypes: ['card.*', 'connection.created', 'card.*'], description: 'ERP' },
+    });
     expect(created.status).toBe(201);
     expect(created.headers['location']).toBe(`/v1/webhooks/${created.body.id}`);
     expect(created.headers['etag']).toBe('"1"');
-    expect(created.body).toMatchObject({ url: 'https://erp.example.com/hooks', eventTypes: ['card.*', 'connection.created'], enabled: true, description: 'ERP', consecutiveFailures: 0 });
+    expect(created.body).toMatchObject({
+      url: 'https://erp.example.com/hooks',
+      eventTypes: ['card.*', 'connection.created'],
+      enabled: true,
+      description: 'ERP',
+      consecutiveFailures: 0,
+    });
     expect(created.body.id).toMatch(/^wh_[0-9A-Z]{26}$/);
     const { secret } = created.body;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
@@ -127,7 +143,11 @@ describe('webhook administration', () => {
 
     const stale = await api('updateWebhook', { params: { webhookId: created.body.id }, body: { enabled: false }, headers: { 'if-match': '"7"' } });
     expect(stale.status).toBe(412);
-    const updated = await api('updateWebhook', { params: { webhookId: created.body.id }, body: { enabled: false, eventTypes: ['record.*'], description: null }, headers: { 'if-match': '"1"' } });
+    const updated = await api('updateWebhook', {
+      params: { webhookId: created.body.id },
+      body: { enabled: false, eventTypes: ['record.*'], description: null },
+      headers: { 'if-match': '"1"' },
+    });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ enabled: false, eventTypes: ['record.*'], version: 2 });
     expect(updated.body).not.toHaveProperty('description');
@@ -147,8 +167,23 @@ describe('webhook administration', () => {
   it('refuses bad URLs (422) and unknown event types (400), writing nothing', async () => {
     const orgId = newOrg('whbad');
     const api = client(orgId);
-    const ssrf = ['https://[::a9fe:a9fe]/', 'https://[::127.0.0.1]/', 'https://[::ffff:0:7f00:1]/', 'https://[2002:a9fe:a9fe::]/', 'https://[2001::7f00:1]/', 'https://192.88.99.1/'];
-    for (const url of ['ftp://example.com/x', 'http://example.com/hook', 'https://10.0.0.8/hook', 'https://169.254.169.254/latest', 'https://user:pw@example.com/', 'not a url', ...ssrf]) {
+    const ssrf = [
+      'https://[::a9fe:a9fe]/',
+      'https://[::127.0.0.1]/',
+      'https://[::ffff:0:7f00:1]/',
+      'https://[2002:a9fe:a9fe::]/',
+      'https://[2001::7f00:1]/',
+      'https://192.88.99.1/',
+    ];
+    for (const url of [
+      'ftp://example.com/x',
+      'http://example.com/hook',
+      'https://10.0.0.8/hook',
+      'https://169.254.169.254/latest',
+      'https://user:pw@example.com/',
+      'not a url',
+      ...ssrf,
+    ]) {
       const res = await api('createWebhook', { body: { url, eventTypes: ['card.created'] } });
       expect(res.status, url).toBe(422);
       expect(res.body.code).toBe('webhook.invalidUrl');
@@ -177,7 +212,9 @@ describe('webhook administration', () => {
 
   it('holds at most 25 webhooks per organization', async () => {
     const api = client(newOrg('whlimit'));
-    const results = await Promise.all(Array.from({ length: 27 }, () => api('createWebhook', { body: { url: 'https://example.com/h', eventTypes: ['card.created'] } })));
+    const results = await Promise.all(
+      Array.from({ length: 27 }, () => api('createWebhook', { body: { url: 'https://example.com/h', eventTypes: ['card.created'] } })),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(25);
     expect(results.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(['webhook.limitReached', 'webhook.limitReached']);
     const first = results.find((r) => r.status === 201)!.body;
@@ -210,7 +247,11 @@ describe('webhook deliveries through the stream', () => {
     expect(new StandardWebhook(hook.secret).verify(d!.body, d!.headers as Record<string, string>)).toEqual(d!.event);
     expect(verifySignature(hook.secret, { id, timestamp, signature }, d!.body)).toBe(true);
     expect(verifySignature(hook.secret, { id, timestamp, signature }, d!.body.replace('Acme', 'Acne'))).toBe(false);
-    expect(d!.event).toMatchObject({ type: 'card.created', orgId, data: { card: { id: card.id, title: 'Acme', phaseId: pipe.phases[0].id, finished: false } } });
+    expect(d!.event).toMatchObject({
+      type: 'card.created',
+      orgId,
+      data: { card: { id: card.id, title: 'Acme', phaseId: pipe.phases[0].id, finished: false } },
+    });
 
     const [logged] = await deliveriesOf(api, hook.id);
     expect(logged).toMatchObject({ eventId: id, eventType: 'card.created', status: 'succeeded', attempts: 1, lastStatusCode: 200, redeliveries: 0 });
@@ -227,11 +268,17 @@ describe('webhook deliveries through the stream', () => {
     const pipe = await pipeWithPhases(api);
     const [fName, fAmount] = pipe.startForm.fields.map((f: any) => f.id);
     const db = (await api('createDatabase', { body: { name: 'Contacts', fields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
-    const connection = (await api('createConnection', { body: { name: 'Contacts', parent: { type: 'pipe', id: pipe.id }, child: { type: 'database', id: db.id }, entries: 'multiple' } })).body;
+    const connection = (
+      await api('createConnection', {
+        body: { name: 'Contacts', parent: { type: 'pipe', id: pipe.id }, child: { type: 'database', id: db.id }, entries: 'multiple' },
+      })
+    ).body;
     const card = (await api('createCard', { params: { pipeId: pipe.id }, body: { values: { [fName]: 'Acme', [fAmount]: 10 } } })).body;
     await api('moveCard', { params: { cardId: card.id }, body: { phaseId: pipe.phases[1].id } });
     await api('updateCard', { params: { cardId: card.id }, body: { values: { [fAmount]: 20 } } });
-    const child = (await api('addCardChild', { params: { cardId: card.id }, body: { connectionId: connection.id, create: { values: { [db.fields[0].id]: 'Ada' } } } })).body;
+    const child = (
+      await api('addCardChild', { params: { cardId: card.id }, body: { connectionId: connection.id, create: { values: { [db.fields[0].id]: 'Ada' } } } })
+    ).body;
     expect((await api('removeCardChild', { params: { cardId: card.id, childId: child.id }, query: { connectionId: connection.id } })).status).toBe(204);
     expect((await api('deleteCard', { params: { cardId: card.id } })).status).toBe(204);
     await settle();
@@ -240,11 +287,22 @@ describe('webhook deliveries through the stream', () => {
     const byType = Object.fromEntries(r.received.map((d) => [d.event.type, d.event]));
     expect(new Set(r.received.map((d) => d.event.id)).size).toBe(6);
     expect(byType['card.created'].data.card).toMatchObject({ id: card.id, values: { [fName]: 'Acme', [fAmount]: 10 } });
-    expect(byType['card.moved'].data).toMatchObject({ fromPhaseId: pipe.phases[0].id, toPhaseId: pipe.phases[1].id, card: { id: card.id, phaseId: pipe.phases[1].id } });
+    expect(byType['card.moved'].data).toMatchObject({
+      fromPhaseId: pipe.phases[0].id,
+      toPhaseId: pipe.phases[1].id,
+      card: { id: card.id, phaseId: pipe.phases[1].id },
+    });
     expect(byType['card.updated'].data).toMatchObject({ changedFieldIds: [fAmount], card: { values: { [fAmount]: 20 } } });
     expect(byType['card.updated'].data).not.toHaveProperty('previousTitle');
     for (const type of ['connection.created', 'connection.deleted']) {
-      expect(byType[type].data).toMatchObject({ connectionId: connection.id, parentId: card.id, parentType: 'card', childId: child.id, childType: 'record', child: { id: child.id, title: 'Ada' } });
+      expect(byType[type].data).toMatchObject({
+        connectionId: connection.id,
+        parentId: card.id,
+        parentType: 'card',
+        childId: child.id,
+        childType: 'record',
+        child: { id: child.id, title: 'Ada' },
+      });
     }
     expect(byType['card.deleted'].data.card).toMatchObject({ id: card.id, phaseId: pipe.phases[1].id });
     for (const d of r.received) {
@@ -323,12 +381,21 @@ describe('webhook deliveries through the stream', () => {
     const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: [{ label: 'Name', type: 'short_text', isTitle: true }] } })).body;
     const [pName] = parentPipe.startForm.fields.map((f: any) => f.id);
     const [cName] = childPipe.startForm.fields.map((f: any) => f.id);
-    const connection = (await api('createConnection', {
-      body: { name: 'kids', parent: { type: 'pipe', id: parentPipe.id }, child: { type: 'pipe', id: childPipe.id }, entries: 'multiple', fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }] },
-    })).body;
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'kids',
+          parent: { type: 'pipe', id: parentPipe.id },
+          child: { type: 'pipe', id: childPipe.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: cName, parentFieldId: pName, sync: true }],
+        },
+      })
+    ).body;
     const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'one' } } })).body;
     const kids = [];
-    for (let i = 0; i < 3; i++) kids.push((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })).body);
+    for (let i = 0; i < 3; i++)
+      kids.push((await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } })).body);
     await settle();
     await webhook(api, r.url, ['card.updated']);
     await api('updateCard', { params: { cardId: parent.id }, body: { values: { [pName]: 'two' } } });
@@ -417,7 +484,10 @@ describe('webhook deliveries through the stream', () => {
     }
     const outcomes = lines
       .filter((l) => l.includes('"WebhookDeliveries"'))
-      .map((l) => JSON.parse(l) as { outcome: string; WebhookDeliveries: number; _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> } });
+      .map(
+        (l) =>
+          JSON.parse(l) as { outcome: string; WebhookDeliveries: number; _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> } },
+      );
     expect(outcomes.map((o) => [o.outcome, o.WebhookDeliveries])).toEqual([
       ['enqueued', 1],
       ['retrying', 1],

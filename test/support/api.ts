@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { Role } from '../../domain/auth';
+import type { Role } from '../../domain/kernel/auth';
 import type { ApiEvent, ApiResult } from '../../functions/api/http';
 import { areaOf } from '../../functions/api/areas';
 import { routes, type RouteId } from '../../functions/api/routes';
@@ -89,7 +89,17 @@ export function buildEvent(routeId: RouteId, options: CallOptions, caller: Calle
       timeEpoch: now,
       // What the Lambda authorizer (functions/auth) hands over for a signed-in user.
       ...(caller
-        ? { authorizer: { lambda: { orgId: caller.orgId, role: caller.role, sub: caller.userId ?? `user-${caller.role}`, kind: caller.tokenId ? 'token' : 'user', ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } } }
+        ? {
+            authorizer: {
+              lambda: {
+                orgId: caller.orgId,
+                role: caller.role,
+                sub: caller.userId ?? `user-${caller.role}`,
+                kind: caller.tokenId ? 'token' : 'user',
+                ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
+              },
+            },
+          }
         : {}),
     },
     ...(body !== undefined ? { body } : {}),

@@ -19,7 +19,7 @@
  * are random noise, valid or not, since the poison alone decides the outcome.
  */
 import fc from 'fast-check';
-import { z } from '../../domain/schemas';
+import { z } from '../../functions/api/schemas';
 import { MAX_BODY_BYTES } from '../../functions/api/http';
 import type { RouteId, RouteSpec } from '../../functions/api/routes';
 
@@ -45,8 +45,7 @@ interface JsonSchema {
   maximum?: number;
 }
 
-export const jsonSchemaOf = (schema: z.ZodType): JsonSchema =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+export const jsonSchemaOf = (schema: z.ZodType): JsonSchema => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
 
 // ---------------------------------------------------------------------------------------------
 // Raw JSON tokens that JSON.stringify cannot produce (1e999, NaN, 30-digit integers): a value is
@@ -83,14 +82,59 @@ function withOwn(target: Record<string, unknown>, key: string, value: unknown): 
 // Hostile values
 // ---------------------------------------------------------------------------------------------
 const NASTY_STRINGS = [
-  '', ' ', '\t', '\r\n', '\u0000', '\uFEFF', '\u200B', '\u202Egnp.exe', '\u0085', '\u2028',
-  'NaN', 'Infinity', '-Infinity', '1e999', '-0', '0x1F', '١٢٣', 'null', 'undefined', 'true', '[]', '{}',
-  '__proto__', 'constructor', 'prototype', '__proto__.polluted', 'constructor.prototype.polluted',
-  '<script>alert(1)</script>', "' OR '1'='1' --", '${jndi:ldap://x/a}', '{{7*7}}', '../../etc/passwd', '%00', '%2e%2e%2f',
-  'ORG#other#CARD#card_01JD0000000000000000000000', '#META', 'ORG#', 'card_', 'pipe_01JD000000000000000000000',
-  'pipe_01jd0000000000000000000000', 'pipe_01JD0000000000000000000000 ', 'pipe_01JD00000000000000000000UU',
-  'Ω≈ç√∫˜µ≤≥÷', '😀'.repeat(80), 'ｆｕｌｌｗｉｄｔｈ', 'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇', '\uD800', '\uDFFF', 'a\uD83Db',
-  'x'.repeat(121), 'x'.repeat(256), 'y'.repeat(2_001), 'z'.repeat(20_001),
+  '',
+  ' ',
+  '\t',
+  '\r\n',
+  '\u0000',
+  '\uFEFF',
+  '\u200B',
+  '\u202Egnp.exe',
+  '\u0085',
+  '\u2028',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e999',
+  '-0',
+  '0x1F',
+  '١٢٣',
+  'null',
+  'undefined',
+  'true',
+  '[]',
+  '{}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__proto__.polluted',
+  'constructor.prototype.polluted',
+  '<script>alert(1)</script>',
+  "' OR '1'='1' --",
+  '${jndi:ldap://x/a}',
+  '{{7*7}}',
+  '../../etc/passwd',
+  '%00',
+  '%2e%2e%2f',
+  'ORG#other#CARD#card_01JD0000000000000000000000',
+  '#META',
+  'ORG#',
+  'card_',
+  'pipe_01JD000000000000000000000',
+  'pipe_01jd0000000000000000000000',
+  'pipe_01JD0000000000000000000000 ',
+  'pipe_01JD00000000000000000000UU',
+  'Ω≈ç√∫˜µ≤≥÷',
+  '😀'.repeat(80),
+  'ｆｕｌｌｗｉｄｔｈ',
+  'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇',
+  '\uD800',
+  '\uDFFF',
+  'a\uD83Db',
+  'x'.repeat(121),
+  'x'.repeat(256),
+  'y'.repeat(2_001),
+  'z'.repeat(20_001),
 ];
 
 const controlChars = fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 20 });
@@ -119,13 +163,11 @@ const hugeNumber: fc.Arbitrary<unknown> = fc.oneof(
 /** Tokens that are not JSON at all. */
 const notJson = fc.constantFrom('NaN', 'Infinity', '-Infinity', 'undefined', "'single'", '0x10', '+1', '.5', '01').map(raw);
 
-const deepNest: fc.Arbitrary<unknown> = fc
-  .tuple(fc.integer({ min: 50, max: 800 }), fc.constantFrom('object', 'array', 'mixed'))
-  .map(([depth, kind]) => {
-    let value: unknown = 'bottom';
-    for (let i = 0; i < depth; i++) value = kind === 'array' || (kind === 'mixed' && i % 2) ? [value] : { a: value };
-    return value;
-  });
+const deepNest: fc.Arbitrary<unknown> = fc.tuple(fc.integer({ min: 50, max: 800 }), fc.constantFrom('object', 'array', 'mixed')).map(([depth, kind]) => {
+  let value: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) value = kind === 'array' || (kind === 'mixed' && i % 2) ? [value] : { a: value };
+  return value;
+});
 
 export const protoKey = fc.constantFrom('__proto__', 'constructor', 'prototype');
 
@@ -185,9 +227,10 @@ export function fromJsonSchema(schema: JsonSchema): fc.Arbitrary<unknown> {
         return fc.record(model, { requiredKeys: (schema.required ?? []) as never[] });
       }
       const keys = schema.propertyNames ? fromJsonSchema(schema.propertyNames).map(String) : fc.string({ maxLength: 10 });
-      const values = typeof schema.additionalProperties === 'object' && Object.keys(schema.additionalProperties).length
-        ? fromJsonSchema(schema.additionalProperties)
-        : fc.jsonValue({ maxDepth: 2 });
+      const values =
+        typeof schema.additionalProperties === 'object' && Object.keys(schema.additionalProperties).length
+          ? fromJsonSchema(schema.additionalProperties)
+          : fc.jsonValue({ maxDepth: 2 });
       return fc.dictionary(keys, values, { maxKeys: 4 });
     }
     default:
@@ -321,7 +364,16 @@ export function anyBody(schema: z.ZodType): fc.Arbitrary<string> {
 const malformedId = (pattern: string, valid: string): fc.Arbitrary<string> =>
   fc.oneof(
     hostileString,
-    fc.constantFrom(valid.toLowerCase(), `${valid}0`, valid.slice(0, -1), ` ${valid}`, `${valid}\n`, valid.replace(/_/, '-'), `${valid}/../x`, encodeURIComponent(`${valid}#`)),
+    fc.constantFrom(
+      valid.toLowerCase(),
+      `${valid}0`,
+      valid.slice(0, -1),
+      ` ${valid}`,
+      `${valid}\n`,
+      valid.replace(/_/, '-'),
+      `${valid}/../x`,
+      encodeURIComponent(`${valid}#`),
+    ),
     fc.constantFrom('pipe', 'ph', 'fld', 'card', 'db', 'rec', 'conn').map((kind) => `${kind}_01JD0000000000000000000000`),
     fc.stringMatching(new RegExp(pattern)).map((id) => id.replace(/[0-9A-Z]$/, 'U')),
   );
@@ -369,7 +421,10 @@ function domainPoison(route: WriteRoute): fc.Arbitrary<unknown> | undefined {
   const someValues = fc
     .tuple(freshId('fld'), fc.oneof(hostileValue, fc.jsonValue({ maxDepth: 2 })), fc.dictionary(freshId('fld'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }))
     .map(([unknownField, value, more]) => withOwn({ ...more }, unknownField, value));
-  const title = fc.option(fc.string({ minLength: 1, maxLength: 40 }).filter((t) => t.trim().length > 0), { nil: undefined });
+  const title = fc.option(
+    fc.string({ minLength: 1, maxLength: 40 }).filter((t) => t.trim().length > 0),
+    { nil: undefined },
+  );
   const withTitle = fc.record({ title, values: someValues }).map(({ title: t, values }) => (t === undefined ? { values } : { title: t, values }));
   switch (route.id) {
     case 'createCard':
@@ -427,7 +482,14 @@ const idempotencyKeyNoise = sometimes(
 );
 
 const contentTypeNoise = sometimes(
-  fc.constantFrom('application/json; charset=utf-8', 'application/merge-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
+  fc.constantFrom(
+    'application/json; charset=utf-8',
+    'application/merge-patch+json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    '',
+  ),
   0.1,
 );
 
@@ -438,9 +500,7 @@ export function badRequest(route: WriteRoute, fixtures: Fixtures): fc.Arbitrary<
   const props = paramsSchema ? (jsonSchemaOf(paramsSchema).properties ?? {}) : {};
   const names = Object.keys(props);
   const good = fc.constant(validParams(route, fixtures)).map((params) => ({ ...params }));
-  const noiseBody: fc.Arbitrary<string | undefined> = bodySchema
-    ? anyBody(bodySchema)
-    : sometimes(fc.jsonValue({ maxDepth: 2 }).map(toWire), 0.3);
+  const noiseBody: fc.Arbitrary<string | undefined> = bodySchema ? anyBody(bodySchema) : sometimes(fc.jsonValue({ maxDepth: 2 }).map(toWire), 0.3);
   const headers = fc
     .record({ ifMatch: ifMatchNoise, key: route.method === 'POST' ? idempotencyKeyNoise : fc.constant(undefined), contentType: contentTypeNoise })
     .map(({ ifMatch, key, contentType }) => ({
@@ -465,14 +525,16 @@ export function badRequest(route: WriteRoute, fixtures: Fixtures): fc.Arbitrary<
         for (const name of which) next[name] = values[name]!;
         return next;
       });
-    const broken = replaceSome(Object.fromEntries(names.map((name) => [name, malformedId(props[name]!.pattern ?? '.*', valid[name]!)])))
-      .filter((params) => Object.values(params).every(wellFormed) && !paramsSchema.safeParse(params).success);
+    const broken = replaceSome(Object.fromEntries(names.map((name) => [name, malformedId(props[name]!.pattern ?? '.*', valid[name]!)]))).filter(
+      (params) => Object.values(params).every(wellFormed) && !paramsSchema.safeParse(params).success,
+    );
     options.push({
       weight: 2,
       arbitrary: fc.record({ params: broken, rawBody: noiseBody, headers }).map((r) => ({ poison: 'params' as const, ...r })),
     });
-    const missing = replaceSome(Object.fromEntries(names.map((name) => [name, fromJsonSchema(props[name]!).map(String)])))
-      .filter((params) => differs(params, fixtures, names));
+    const missing = replaceSome(Object.fromEntries(names.map((name) => [name, fromJsonSchema(props[name]!).map(String)]))).filter((params) =>
+      differs(params, fixtures, names),
+    );
     options.push({
       weight: 2,
       arbitrary: fc.record({ params: missing, rawBody: noiseBody, headers }).map((r) => ({ poison: 'missing' as const, ...r })),
@@ -519,7 +581,11 @@ export function badRequest(route: WriteRoute, fixtures: Fixtures): fc.Arbitrary<
 
 function queryStrings(value: unknown): Record<string, string> {
   if (!value || typeof value !== 'object') return {};
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
 }
 
 function fixtureFor(name: string, params: object, fixtures: Fixtures): string | undefined {

@@ -29,8 +29,13 @@ export interface ObservedResponse {
 }
 
 export class ContractViolation extends Error {
-  constructor(readonly response: ObservedResponse, readonly problems: string[]) {
-    super(`${response.method} ${response.path} → ${response.status} breaks the OpenAPI document:\n  ${problems.join('\n  ')}\n  body: ${response.text.slice(0, 800)}`);
+  constructor(
+    readonly response: ObservedResponse,
+    readonly problems: string[],
+  ) {
+    super(
+      `${response.method} ${response.path} → ${response.status} breaks the OpenAPI document:\n  ${problems.join('\n  ')}\n  body: ${response.text.slice(0, 800)}`,
+    );
     this.name = 'ContractViolation';
   }
 }
@@ -162,7 +167,8 @@ export class Contract {
       // Not an operation: the gateway must answer 404 (no such path) or 405 (no such method), as a problem.
       const pathKnown = this.paths.some((p) => p.pattern.test(response.path));
       const expected = pathKnown ? 405 : 404;
-      if (response.status !== expected) return [`no operation ${response.method} ${response.path} in the document, so the answer must be ${expected}, not ${response.status}`];
+      if (response.status !== expected)
+        return [`no operation ${response.method} ${response.path} in the document, so the answer must be ${expected}, not ${response.status}`];
       return this.bodyProblems('openapi.json#/components/schemas/Problem', response, 'application/problem+json');
     }
     const declared = op.responses[String(response.status)] ?? op.responses['default'];
@@ -171,7 +177,8 @@ export class Contract {
     const content = declared['content'] as Json | undefined;
     if (!content) return response.text === '' ? [] : [`${op.id} ${response.status} declares no body, but one was sent`];
     const mediaType = (response.contentType ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!(mediaType in content)) return [`${op.id} ${response.status} declares ${Object.keys(content).join(', ')}, but the response is ${mediaType || 'untyped'}`];
+    if (!(mediaType in content))
+      return [`${op.id} ${response.status} declares ${Object.keys(content).join(', ')}, but the response is ${mediaType || 'untyped'}`];
     return this.bodyProblems(`${op.pointer}/${escapePointer(key)}/content/${escapePointer(mediaType)}/schema`, response, mediaType);
   }
 
@@ -187,7 +194,9 @@ export class Contract {
     }
     const validate = this.validator(pointer);
     if (validate(body)) return [];
-    return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+    return (validate.errors ?? []).map(
+      (e) => `${e.instancePath || '/'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+    );
   }
 
   /** Throws a ContractViolation when the response breaks the document. */
@@ -210,7 +219,11 @@ export function checkedFetch(contract: Contract, baseUrl: string, inner: typeof 
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const text = await response.text();
     contract.check({ method, path: new URL(url).pathname, status: response.status, contentType: response.headers.get('content-type'), text });
-    return new Response(response.status === 204 || response.status === 304 ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(response.status === 204 || response.status === 304 ? null : text, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 

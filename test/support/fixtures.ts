@@ -17,7 +17,10 @@ export const recruitingPipe = {
 };
 
 /** Field ids of a pipe view by label (start form and phases). */
-export function fieldIds(pipe: { startForm: { fields: Array<{ id: string; label: string }> }; phases: Array<{ fields: Array<{ id: string; label: string }> }> }) {
+export function fieldIds(pipe: {
+  startForm: { fields: Array<{ id: string; label: string }> };
+  phases: Array<{ fields: Array<{ id: string; label: string }> }>;
+}) {
   const all = [...pipe.startForm.fields, ...pipe.phases.flatMap((p) => p.fields)];
   return Object.fromEntries(all.map((f) => [f.label, f.id])) as Record<string, string>;
 }

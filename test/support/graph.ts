@@ -1,7 +1,7 @@
 /** The graph checker as a test assertion: a test ends by proving it left the graph sound. */
 import { afterEach, expect } from 'vitest';
-import { documentClient } from '../../domain/store/client';
-import { checkGraph, type GraphReport } from '../../domain/store/invariants';
+import { documentClient } from '../../domain/kernel/client';
+import { checkGraph, type GraphReport } from '../../domain/connections/invariants';
 import { newOrg } from './api';
 
 /** Every violation of an organization's graph (empty when sound). */

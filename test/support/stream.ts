@@ -7,7 +7,7 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../infra/local/dynamodb-local';
 import { StreamPoller } from '../../infra/local/stream-poller';
-import type { FanOutTuning, StreamHooks } from '../../domain/stream';
+import type { FanOutTuning, StreamHooks } from '../../domain/propagation/stream';
 
 export interface StreamHarness {
   poller: StreamPoller;
@@ -64,7 +64,13 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
     harness.delivered.push(event);
     return inner(event, context);
   };
-  harness.poller = new StreamPoller({ endpoint, tableName, handler: harness.handler, idleMs: 20, settings: options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {} });
+  harness.poller = new StreamPoller({
+    endpoint,
+    tableName,
+    handler: harness.handler,
+    idleMs: 20,
+    settings: options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {},
+  });
   await harness.poller.start();
   harness.stop = async () => {
     await harness.poller.stop();

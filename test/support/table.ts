@@ -1,7 +1,7 @@
 /** Direct table reads for assertions: what an organization holds, item by item. */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../domain/store/client';
-import { orgPrefix } from '../../domain/store/keys';
+import { documentClient } from '../../domain/kernel/client';
+import { orgPrefix } from '../../domain/kernel/keys';
 
 /**
  * Every item of an organization (a Scan is fine in tests; no request path uses one). Sorted, so

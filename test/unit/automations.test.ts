@@ -9,11 +9,11 @@ import {
   firedByCardChange,
   writerOf,
   type CardImage,
-} from '../../domain/automation-run';
-import type { Automation } from '../../domain/automation-model';
-import { principalFromClaims } from '../../domain/auth';
-import { isId } from '../../domain/ids';
-import { CreateAutomation } from '../../domain/schemas';
+} from '../../domain/automations/runs';
+import type { Automation } from '../../domain/automations/model';
+import { principalFromClaims } from '../../domain/kernel/auth';
+import { isId } from '../../domain/kernel/ids';
+import { CreateAutomation } from '../../functions/api/schemas';
 
 const AUTO_A = 'auto_01JD0000000000000000000000';
 const AUTO_B = 'auto_01JD0000000000000000000001';
@@ -35,7 +35,16 @@ function automation(id: string, trigger: Automation['trigger'], extra: Partial<A
 }
 
 function card(extra: Partial<CardImage> = {}): CardImage {
-  return { id: 'card_1', pipeId: 'pipe_1', phaseId: 'ph_a', values: { fld_x: 'one' }, version: 1, updatedAt: '2026-11-27T10:00:00.000Z', createdBy: 'user-1', ...extra };
+  return {
+    id: 'card_1',
+    pipeId: 'pipe_1',
+    phaseId: 'ph_a',
+    values: { fld_x: 'one' },
+    version: 1,
+    updatedAt: '2026-11-27T10:00:00.000Z',
+    createdBy: 'user-1',
+    ...extra,
+  };
 }
 
 const all = [
@@ -129,14 +138,28 @@ describe('automation requests and failures', () => {
     const base = { name: 'x', pipeId: 'pipe_01JD0000000000000000000000' };
     const ok = (trigger: unknown, action: unknown) => CreateAutomation.safeParse({ ...base, trigger, action }).success;
     expect(ok({ type: 'card.created' }, { type: 'set_field', fieldId: 'fld_01JD0000000000000000000000', value: null })).toBe(true);
-    expect(ok({ type: 'children.all_finished', connectionId: 'conn_01JD0000000000000000000000' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' })).toBe(true);
+    expect(
+      ok({ type: 'children.all_finished', connectionId: 'conn_01JD0000000000000000000000' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' }),
+    ).toBe(true);
     expect(ok({ type: 'card.entered_phase' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' })).toBe(false);
-    expect(ok({ type: 'card.created', fieldId: 'fld_01JD0000000000000000000000' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' })).toBe(false);
+    expect(ok({ type: 'card.created', fieldId: 'fld_01JD0000000000000000000000' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' })).toBe(
+      false,
+    );
     expect(ok({ type: 'card.created' }, { type: 'create_connected_card', connectionId: 'pipe_01JD0000000000000000000000' })).toBe(false);
   });
 
   it('a failure names the automation, the card and the reason', () => {
-    const error = new AutomationFailedError([{ automationId: AUTO_A, name: 'Hired → onboarding', subjectId: 'card_1', code: 'connection.unknown', message: 'could not create a connected card through conn_1: Connection conn_1 does not exist' }]);
-    expect(error.message).toBe(`Automation "Hired → onboarding" (${AUTO_A}) failed for card_1: could not create a connected card through conn_1: Connection conn_1 does not exist [connection.unknown]`);
+    const error = new AutomationFailedError([
+      {
+        automationId: AUTO_A,
+        name: 'Hired → onboarding',
+        subjectId: 'card_1',
+        code: 'connection.unknown',
+        message: 'could not create a connected card through conn_1: Connection conn_1 does not exist',
+      },
+    ]);
+    expect(error.message).toBe(
+      `Automation "Hired → onboarding" (${AUTO_A}) failed for card_1: could not create a connected card through conn_1: Connection conn_1 does not exist [connection.unknown]`,
+    );
   });
 });

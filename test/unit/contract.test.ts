@@ -14,7 +14,14 @@ const contract = new Contract(doc);
 const now = '2026-12-01T10:00:00.000Z';
 const ulid = '01JD0000000000000000000000';
 const dbSummary = { id: `db_${ulid}`, name: 'Suppliers', version: 1, createdAt: now, updatedAt: now };
-const problem = { type: 'urn:cardflow:problem:x', title: 'Precondition Failed', status: 412, detail: 'stale', code: 'request.preconditionFailed', requestId: 'r1' };
+const problem = {
+  type: 'urn:cardflow:problem:x',
+  title: 'Precondition Failed',
+  status: 412,
+  detail: 'stale',
+  code: 'request.preconditionFailed',
+  requestId: 'r1',
+};
 
 const json = (method: string, path: string, status: number, body: unknown, contentType = 'application/json'): ObservedResponse => ({
   method,
@@ -40,7 +47,9 @@ describe('the contract validator', () => {
     expect(wrongId.join()).toMatch(/pattern/);
     const { version: _version, ...missing } = dbSummary;
     expect(contract.problemsOf(json('GET', '/v1/databases', 200, { items: [missing], nextCursor: null })).join()).toMatch(/version/);
-    expect(contract.problemsOf(json('GET', '/v1/databases', 200, { items: [{ ...dbSummary, secret: 1 }], nextCursor: null })).join()).toMatch(/unevaluated.*secret/);
+    expect(contract.problemsOf(json('GET', '/v1/databases', 200, { items: [{ ...dbSummary, secret: 1 }], nextCursor: null })).join()).toMatch(
+      /unevaluated.*secret/,
+    );
   });
 
   it('refuses a content type the response does not declare, and a body where none is declared', () => {
@@ -90,5 +99,4 @@ describe('the statuses each operation declares', () => {
     expect(changes.map((r) => r.id)).toEqual(expect.arrayContaining(['addCardChild', 'removeCardChild', 'addRecordChild', 'removeRecordChild']));
     for (const route of changes) expect(route.ifMatch, route.id).toBe(true);
   });
-
 });

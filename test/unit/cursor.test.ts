@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, setCursorKey } from '../../domain/store/cursor';
+import { decodeCursor, encodeCursor, setCursorKey } from '../../domain/kernel/cursor';
 
 const secret = randomBytes(32);
 beforeAll(() => setCursorKey(secret));

@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CardflowEvent } from '../../domain/events';
+import type { CardflowEvent } from '../../domain/webhooks/events';
 import { EventBusError, publishEvents } from '../../functions/streams/event-bus';
 
 const eventBridge = mockClient(EventBridgeClient);

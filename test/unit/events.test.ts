@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changedFieldIds, EVENT_ID, eventId, eventsFromChange, fitEvent, matchesSubscription, type ChangeRecord } from '../../domain/events';
+import { changedFieldIds, EVENT_ID, eventId, eventsFromChange, fitEvent, matchesSubscription, type ChangeRecord } from '../../domain/webhooks/events';
 
 const card = (over: Record<string, unknown> = {}) => ({
   PK: 'ORG#o1#CARD#card_1',
@@ -21,7 +21,12 @@ const card = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-const change = (eventName: ChangeRecord['eventName'], before?: Record<string, unknown>, after?: Record<string, unknown>, eventID = 'stream-event-1'): ChangeRecord => ({
+const change = (
+  eventName: ChangeRecord['eventName'],
+  before?: Record<string, unknown>,
+  after?: Record<string, unknown>,
+  eventID = 'stream-event-1',
+): ChangeRecord => ({
   eventID,
   eventName,
   approximateCreationTime: 1_767_225_600,
@@ -100,7 +105,12 @@ describe('events from stream records', () => {
   });
 
   it('writes made by propagation give no event; bookkeeping-only writes give none either', () => {
-    const propagated = card({ values: { fld_a: 'New' }, title: 'New', version: 2, changedBy: { source: 'propagation', parentId: 'card_p', connectionId: 'conn_1' } });
+    const propagated = card({
+      values: { fld_a: 'New' },
+      title: 'New',
+      version: 2,
+      changedBy: { source: 'propagation', parentId: 'card_p', connectionId: 'conn_1' },
+    });
     expect(eventsFromChange(change('MODIFY', card(), propagated))).toEqual([]);
     expect(eventsFromChange(change('MODIFY', card(), card({ closing: true, 'syncVersion:conn_1': 4 })))).toEqual([]);
     // A user write after propagation removes the marker: it is heard again.
@@ -115,11 +125,33 @@ describe('events from stream records', () => {
   });
 
   it('records give record.created / updated / deleted, never moved', () => {
-    const record = { PK: 'ORG#o1#REC#rec_1', SK: '#META', entity: 'Record', orgId: 'o1', id: 'rec_1', databaseId: 'db_1', title: 'R', values: { f: 1 }, version: 1, createdBy: 'u', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+    const record = {
+      PK: 'ORG#o1#REC#rec_1',
+      SK: '#META',
+      entity: 'Record',
+      orgId: 'o1',
+      id: 'rec_1',
+      databaseId: 'db_1',
+      title: 'R',
+      values: { f: 1 },
+      version: 1,
+      createdBy: 'u',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
     expect(eventsFromChange(change('INSERT', undefined, record)).map((e) => e.type)).toEqual(['record.created']);
     const updated = eventsFromChange(change('MODIFY', record, { ...record, values: { f: 2 }, version: 2 }));
     expect(updated.map((e) => e.type)).toEqual(['record.updated']);
-    expect(updated[0]!.data['record']).toEqual({ id: 'rec_1', databaseId: 'db_1', title: 'R', values: { f: 2 }, version: 2, createdBy: 'u', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(updated[0]!.data['record']).toEqual({
+      id: 'rec_1',
+      databaseId: 'db_1',
+      title: 'R',
+      values: { f: 2 },
+      version: 2,
+      createdBy: 'u',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
     expect(eventsFromChange(change('REMOVE', record)).map((e) => e.type)).toEqual(['record.deleted']);
   });
 
@@ -139,7 +171,15 @@ describe('events from stream records', () => {
     const [created] = eventsFromChange(change('INSERT', undefined, edge));
     expect(created!.type).toBe('connection.created');
     expect(created!.occurredAt).toBe('2026-01-03T00:00:00.000Z');
-    expect(created!.data).toEqual({ connectionId: 'conn_1', parentId: 'card_p', parentType: 'card', childId: 'rec_1', childType: 'record', child: edge.summary, actor: { type: 'user', id: 'u1' } });
+    expect(created!.data).toEqual({
+      connectionId: 'conn_1',
+      parentId: 'card_p',
+      parentType: 'card',
+      childId: 'rec_1',
+      childType: 'record',
+      child: edge.summary,
+      actor: { type: 'user', id: 'u1' },
+    });
     const [deleted] = eventsFromChange(change('REMOVE', edge));
     expect(deleted!.type).toBe('connection.deleted');
     expect(deleted!.data).toMatchObject({ connectionId: 'conn_1', parentId: 'card_p', childId: 'rec_1' });

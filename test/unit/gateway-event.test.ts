@@ -4,15 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { routeList } from '../../functions/api/routes';
-import {
-  apiGatewayTime,
-  buildEvent,
-  compileRoutes,
-  isTextContentType,
-  MalformedResultError,
-  matchRoute,
-  toHttpReply,
-} from '../../infra/local/gateway';
+import { apiGatewayTime, buildEvent, compileRoutes, isTextContentType, MalformedResultError, matchRoute, toHttpReply } from '../../infra/local/gateway';
 
 const compiled = compileRoutes(routeList);
 
@@ -143,7 +135,14 @@ describe('buildEvent', () => {
   it('base64-encodes bodies that are not text', () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
     const binary = buildEvent({
-      request: { method: 'POST', url: '/v1/pipes', headers: { 'content-type': 'application/octet-stream' }, body: bytes, sourceIp: '127.0.0.1', protocol: 'HTTP/1.1' },
+      request: {
+        method: 'POST',
+        url: '/v1/pipes',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
+        sourceIp: '127.0.0.1',
+        protocol: 'HTTP/1.1',
+      },
       route: { method: 'POST', path: '/v1/pipes' },
       pathParameters: {},
     });
@@ -152,7 +151,14 @@ describe('buildEvent', () => {
   });
 
   it('knows text content types', () => {
-    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/problem+json', 'text/plain', 'application/xml', 'application/x-www-form-urlencoded']) {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/problem+json',
+      'text/plain',
+      'application/xml',
+      'application/x-www-form-urlencoded',
+    ]) {
       expect(isTextContentType(type), type).toBe(true);
     }
     for (const type of [undefined, 'application/octet-stream', 'image/png', 'multipart/form-data; boundary=x']) {
@@ -169,8 +175,18 @@ describe('apiGatewayTime', () => {
 
 describe('toHttpReply (payload format 2.0 responses)', () => {
   it('passes a structured result through', () => {
-    const reply = toHttpReply({ statusCode: 201, headers: { 'Content-Type': 'application/json', ETag: '"1"', 'X-Count': 3 as unknown as string }, body: '{"id":"x"}', cookies: ['a=1', 'b=2'] });
-    expect(reply).toEqual({ statusCode: 201, headers: { 'content-type': 'application/json', etag: '"1"', 'x-count': '3' }, cookies: ['a=1', 'b=2'], body: Buffer.from('{"id":"x"}') });
+    const reply = toHttpReply({
+      statusCode: 201,
+      headers: { 'Content-Type': 'application/json', ETag: '"1"', 'X-Count': 3 as unknown as string },
+      body: '{"id":"x"}',
+      cookies: ['a=1', 'b=2'],
+    });
+    expect(reply).toEqual({
+      statusCode: 201,
+      headers: { 'content-type': 'application/json', etag: '"1"', 'x-count': '3' },
+      cookies: ['a=1', 'b=2'],
+      body: Buffer.from('{"id":"x"}'),
+    });
   });
 
   it('decodes base64 bodies', () => {
@@ -179,7 +195,11 @@ describe('toHttpReply (payload format 2.0 responses)', () => {
   });
 
   it('treats a result without statusCode as a 200 JSON body', () => {
-    expect(toHttpReply({ hello: 'world' })).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"hello":"world"}') });
+    expect(toHttpReply({ hello: 'world' })).toMatchObject({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"hello":"world"}'),
+    });
     expect(toHttpReply('plain')).toMatchObject({ statusCode: 200, body: Buffer.from('plain') });
     expect(toHttpReply([1, 2])).toMatchObject({ statusCode: 200, body: Buffer.from('[1,2]') });
   });

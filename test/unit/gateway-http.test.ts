@@ -79,7 +79,13 @@ describe('the authorizer (JWTs and API tokens)', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
-    expect(await response.json()).toMatchObject({ status: 401, code: 'auth.unauthorized', title: 'Unauthorized', type: expect.any(String), detail: expect.any(String) });
+    expect(await response.json()).toMatchObject({
+      status: 401,
+      code: 'auth.unauthorized',
+      title: 'Unauthorized',
+      type: expect.any(String),
+      detail: expect.any(String),
+    });
     expect(calls).toHaveLength(0);
   });
 
@@ -151,7 +157,11 @@ describe('the event and context a handler receives', () => {
       cookies: ['a=1', 'b=2'],
       body: '{"title":"Hello"}',
       isBase64Encoded: false,
-      requestContext: { stage: '$default', routeKey: 'POST /v1/pipes/{pipeId}/cards', http: { method: 'POST', path: '/v1/pipes/pipe_x%20y/cards', protocol: 'HTTP/1.1' } },
+      requestContext: {
+        stage: '$default',
+        routeKey: 'POST /v1/pipes/{pipeId}/cards',
+        http: { method: 'POST', path: '/v1/pipes/pipe_x%20y/cards', protocol: 'HTTP/1.1' },
+      },
     });
     expect(event.headers).toMatchObject({ 'content-type': 'application/json', 'x-trace': 't1' });
     expect(event.requestContext.http.sourceIp).toMatch(/^(127\.0\.0\.1|::1)$/);
@@ -171,14 +181,22 @@ describe('the event and context a handler receives', () => {
 
   it('base64-encodes a binary body', async () => {
     const bytes = new Uint8Array([0, 159, 146, 150]);
-    await fetch(`${gateway.url}/v1/pipes`, { method: 'POST', headers: { ...bearer(await memberToken()), 'content-type': 'application/octet-stream' }, body: bytes });
+    await fetch(`${gateway.url}/v1/pipes`, {
+      method: 'POST',
+      headers: { ...bearer(await memberToken()), 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     const { event } = calls[0]!;
     expect(event.isBase64Encoded).toBe(true);
     expect(new Uint8Array(Buffer.from(event.body!, 'base64'))).toEqual(bytes);
   });
 
   it('refuses a body above the gateway limit with 413 before invoking', async () => {
-    const response = await fetch(`${gateway.url}/v1/pipes`, { method: 'POST', headers: { ...bearer(await memberToken()), 'content-type': 'application/json' }, body: 'x'.repeat(2048) });
+    const response = await fetch(`${gateway.url}/v1/pipes`, {
+      method: 'POST',
+      headers: { ...bearer(await memberToken()), 'content-type': 'application/json' },
+      body: 'x'.repeat(2048),
+    });
     expect(response.status).toBe(413);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(calls).toHaveLength(0);
@@ -187,7 +205,12 @@ describe('the event and context a handler receives', () => {
 
 describe('responses', () => {
   it('writes status, headers, cookies and body of a structured result', async () => {
-    behaviour = () => ({ statusCode: 201, headers: { 'content-type': 'application/json', etag: '"1"', location: '/v1/cards/c' }, cookies: ['a=1; Path=/', 'b=2'], body: '{"id":"c"}' });
+    behaviour = () => ({
+      statusCode: 201,
+      headers: { 'content-type': 'application/json', etag: '"1"', location: '/v1/cards/c' },
+      cookies: ['a=1; Path=/', 'b=2'],
+      body: '{"id":"c"}',
+    });
     const response = await fetch(`${gateway.url}/v1/health`);
     expect(response.status).toBe(201);
     expect(response.headers.get('etag')).toBe('"1"');
@@ -204,7 +227,12 @@ describe('responses', () => {
   });
 
   it('decodes a base64 result', async () => {
-    behaviour = () => ({ statusCode: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from([137, 80, 78, 71]).toString('base64'), isBase64Encoded: true });
+    behaviour = () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'image/png' },
+      body: Buffer.from([137, 80, 78, 71]).toString('base64'),
+      isBase64Encoded: true,
+    });
     const response = await fetch(`${gateway.url}/v1/health`);
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
   });
@@ -258,7 +286,13 @@ describe('responses', () => {
     const notFound = await fetch(`${gateway.url}/v2/nothing`);
     expect(notFound.status).toBe(404);
     expect(notFound.headers.get('content-type')).toBe('application/problem+json');
-    expect(await notFound.json()).toMatchObject({ status: 404, code: 'route.notFound', title: 'Not Found', type: expect.any(String), detail: expect.any(String) });
+    expect(await notFound.json()).toMatchObject({
+      status: 404,
+      code: 'route.notFound',
+      title: 'Not Found',
+      type: expect.any(String),
+      detail: expect.any(String),
+    });
     const wrongMethod = await fetch(`${gateway.url}/v1/health`, { method: 'DELETE' });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET');
@@ -314,7 +348,10 @@ describe('CORS (origins from settings; none by default)', () => {
     await cors?.close();
   });
   const preflight = (url: string, origin: string) =>
-    fetch(`${url}/v1/pipes`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    fetch(`${url}/v1/pipes`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
 
   it('answers a preflight from an allowed origin without a token', async () => {
     const response = await preflight(cors.url, allowed);

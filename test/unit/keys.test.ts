@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_TOKEN_SK_PREFIX, AUTOMATION_RUN_PREFIX, gsi1, gsi2, gsi3, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/store/keys';
+import { API_TOKEN_SK_PREFIX, AUTOMATION_RUN_PREFIX, gsi1, gsi2, gsi3, keys, WEBHOOK_PREFIX, webhookPartitions } from '../../domain/kernel/keys';
 
 // A change to any of these strings is a data migration: this test is the tripwire.
 describe('single-table keys', () => {

@@ -94,7 +94,12 @@ describe('local queue: the event source mapping drives the handler', () => {
     const q = await queue({
       settings: { visibilityTimeoutSeconds: 1 },
       handler: async (event: SQSEvent) => {
-        for (const r of event.Records) seen.push({ body: r.body, receiveCount: r.attributes.ApproximateReceiveCount, group: (r.attributes as unknown as Record<string, string>)['MessageGroupId'] });
+        for (const r of event.Records)
+          seen.push({
+            body: r.body,
+            receiveCount: r.attributes.ApproximateReceiveCount,
+            group: (r.attributes as unknown as Record<string, string>)['MessageGroupId'],
+          });
         const failOnce = event.Records.filter((r) => r.body === 'flaky' && r.attributes.ApproximateReceiveCount === '1');
         return { batchItemFailures: failOnce.map((r) => ({ itemIdentifier: r.messageId })) };
       },
@@ -191,7 +196,9 @@ describe('local queue: the SQS JSON protocol through @aws-sdk/client-sqs', () =>
       const [m] = q.receive(1);
       await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: q.url, ReceiptHandle: m!.receiptHandle!, VisibilityTimeout: 0 }));
       expect(q.receive(3).map((r) => r.messageId)).toContain(m!.messageId);
-      await expect(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: q.url, ReceiptHandle: 'nope', VisibilityTimeout: 5 }))).rejects.toThrow(/receipt handle/);
+      await expect(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: q.url, ReceiptHandle: 'nope', VisibilityTimeout: 5 }))).rejects.toThrow(
+        /receipt handle/,
+      );
     } finally {
       sqs.destroy();
     }

@@ -23,7 +23,10 @@ describe('OpenAPI document', () => {
   });
 
   it('passes redocly lint with no errors', () => {
-    const out = execFileSync('npx', ['--no-install', 'redocly', 'lint', '--format', 'json', committedPath.pathname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npx', ['--no-install', 'redocly', 'lint', '--format', 'json', committedPath.pathname], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const report = JSON.parse(out.slice(out.indexOf('{')));
     expect(report.totals.errors).toBe(0);
   }, 60_000);

@@ -57,7 +57,12 @@ describe('429 answers', () => {
     expect(res.headers.get('ratelimit-policy')).toBe('"api";q=1;w=1');
     expect(res.headers.get('ratelimit')).toMatch(/^"api";r=0;t=[1-9][0-9]*$/);
     const body = JSON.parse(text);
-    expect(body).toMatchObject({ status: 429, code: 'request.throttled', title: 'Too Many Requests', retryAfterSeconds: Number(res.headers.get('retry-after')) });
+    expect(body).toMatchObject({
+      status: 429,
+      code: 'request.throttled',
+      title: 'Too Many Requests',
+      retryAfterSeconds: Number(res.headers.get('retry-after')),
+    });
     // The served document declares this answer: body and headers.
     contract.check({ method: 'GET', path: '/v1/health', status: 429, contentType: res.headers.get('content-type'), text });
     expect(Object.keys(doc.paths['/v1/health'].get.responses['429'].headers)).toEqual(['Retry-After', 'RateLimit', 'RateLimit-Policy']);
@@ -67,10 +72,21 @@ describe('429 answers', () => {
     const error = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
     const result = problemResponse(error, 'req-1', '/v1/cards/card_01JD0000000000000000000000');
     expect(result.statusCode).toBe(429);
-    expect(result.headers).toMatchObject({ 'content-type': 'application/problem+json', 'retry-after': '1', ratelimit: '"api";r=0;t=1', 'ratelimit-policy': '"api";q=100;w=1' });
+    expect(result.headers).toMatchObject({
+      'content-type': 'application/problem+json',
+      'retry-after': '1',
+      ratelimit: '"api";r=0;t=1',
+      'ratelimit-policy': '"api";q=100;w=1',
+    });
     const body = JSON.parse(result.body as string);
     expect(body).toMatchObject({ status: 429, code: 'request.throttled', retryAfterSeconds: 1, requestId: 'req-1' });
-    contract.check({ method: 'GET', path: '/v1/cards/card_01JD0000000000000000000000', status: 429, contentType: 'application/problem+json', text: result.body as string });
+    contract.check({
+      method: 'GET',
+      path: '/v1/cards/card_01JD0000000000000000000000',
+      status: 429,
+      contentType: 'application/problem+json',
+      text: result.body as string,
+    });
     // Every operation declares its 429 with the same headers.
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(item)) expect(Object.keys(op.responses['429']?.headers ?? {}), `${method} ${path}`).toContain('Retry-After');

@@ -23,7 +23,8 @@ beforeEach(() => {
   kms.on(DecryptCommand).callsFake((input: { CiphertextBlob: Uint8Array; EncryptionContext: Record<string, string> }) => {
     const wrapped = Buffer.from(input.CiphertextBlob).toString();
     // KMS refuses a data key under another encryption context.
-    if (!wrapped.startsWith(`wrapped:${input.EncryptionContext['orgId']}:`)) throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException' });
+    if (!wrapped.startsWith(`wrapped:${input.EncryptionContext['orgId']}:`))
+      throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException' });
     return { Plaintext: dataKeys.get(wrapped)! };
   });
 });

@@ -49,7 +49,7 @@ describe('delivery-time address check', () => {
     expect(await resolveChecked('mixed.example', strict)).toMatch(/non-public address \(::ffff:169\.254\.169\.254\)/);
   });
 
-  it('refuses names resolving to the issue\'s embedded forms', async () => {
+  it("refuses names resolving to the issue's embedded forms", async () => {
     for (const address of ['::a9fe:a9fe', '::127.0.0.1', '::ffff:0:7f00:1', '2002:a9fe:a9fe::', '2001::7f00:1', '192.88.99.1', '64:ff9b::a9fe:a9fe']) {
       answers.push([{ address, family: address.includes(':') ? 6 : 4 }]);
       expect(await resolveChecked('evil.example', local), address).toMatch(/EADDRREFUSED/);

@@ -1,6 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { newSecret, sign, signatureHeader, signingSecrets, verifySignature } from '../../domain/webhooks';
+import { newSecret, sign, signatureHeader, signingSecrets, verifySignature } from '../../domain/webhooks/webhooks';
 
 const body = JSON.stringify({ id: 'evt_01JD0000000000000000000000', type: 'card.created', data: { title: 'Ünïcode ✓' } });
 const id = 'evt_01JD0000000000000000000000';
@@ -53,7 +53,13 @@ describe('webhook signatures (Standard Webhooks)', () => {
     expect(header.split(' ')).toHaveLength(2);
     expect(verifySignature(old, { id, timestamp: String(ts), signature: header }, body, ts)).toBe(true);
     expect(verifySignature(fresh, { id, timestamp: String(ts), signature: header }, body, ts)).toBe(true);
-    expect(new StandardWebhook(old).verify(body, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': signatureHeader(secrets, id, Math.floor(Date.now() / 1000), body) })).toBeTruthy();
+    expect(
+      new StandardWebhook(old).verify(body, {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': signatureHeader(secrets, id, Math.floor(Date.now() / 1000), body),
+      }),
+    ).toBeTruthy();
     expect(signingSecrets(webhook, new Date('2026-01-02T00:00:01Z'))).toEqual([fresh]);
   });
 });

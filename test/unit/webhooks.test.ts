@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { addressAllowed, addressRange, afterAttempt, backoffMs, checkWebhookUrl, DEFAULT_DELIVERY_POLICY, isNonPublicAddress, type DeliveryPolicy } from '../../domain/webhooks';
+import {
+  addressAllowed,
+  addressRange,
+  afterAttempt,
+  backoffMs,
+  checkWebhookUrl,
+  DEFAULT_DELIVERY_POLICY,
+  isNonPublicAddress,
+  type DeliveryPolicy,
+} from '../../domain/webhooks/webhooks';
 
 const strict = { allowLoopback: false };
 const local = { allowLoopback: true };
@@ -39,7 +48,14 @@ describe('webhook URL policy', () => {
   });
 
   it('loopback (localhost, 127/8, ::1) only where the deployment allows it, and then over http too', () => {
-    for (const url of ['http://localhost:4000/h', 'http://127.0.0.1:4000/h', 'https://127.1.2.3/h', 'http://[::1]:4000/h', 'http://api.localhost/h', 'http://2130706433/h']) {
+    for (const url of [
+      'http://localhost:4000/h',
+      'http://127.0.0.1:4000/h',
+      'https://127.1.2.3/h',
+      'http://[::1]:4000/h',
+      'http://api.localhost/h',
+      'http://2130706433/h',
+    ]) {
       expect(checkWebhookUrl(url, strict), url).toMatch(/loopback/);
       expect(checkWebhookUrl(url, local), url).toBeNull();
     }
@@ -64,9 +80,16 @@ describe('webhook URL policy', () => {
 
 describe('SSRF: address classification by ipaddr.js', () => {
   // The cases from issue 8: IPv4 embedded in IPv6 (compatible, translated, 6to4, Teredo) and the 6to4 relay anycast.
-  const issueCases = ['https://[::a9fe:a9fe]/', 'https://[::127.0.0.1]/', 'https://[::ffff:0:7f00:1]/', 'https://[2002:a9fe:a9fe::]/', 'https://[2001::7f00:1]/', 'https://192.88.99.1/'];
+  const issueCases = [
+    'https://[::a9fe:a9fe]/',
+    'https://[::127.0.0.1]/',
+    'https://[::ffff:0:7f00:1]/',
+    'https://[2002:a9fe:a9fe::]/',
+    'https://[2001::7f00:1]/',
+    'https://192.88.99.1/',
+  ];
 
-  it('refuses the issue\'s embedded-IPv4 and relay addresses at registration, with loopback allowed or not', () => {
+  it("refuses the issue's embedded-IPv4 and relay addresses at registration, with loopback allowed or not", () => {
     for (const url of issueCases) {
       expect(checkWebhookUrl(url, strict), url).toMatch(/public address/);
       expect(checkWebhookUrl(url, local), url).toMatch(/public address|https/);
@@ -137,12 +160,18 @@ describe('delivery policy', () => {
   });
 
   it('a 2xx succeeds; anything else is retried later, from the end of the attempt', () => {
-    expect(afterAttempt(fresh, { statusCode: 204, durationMs: 12 }, 0, now, policy)).toMatchObject({ status: 'succeeded', attempt: { attempt: 1, statusCode: 204 } });
+    expect(afterAttempt(fresh, { statusCode: 204, durationMs: 12 }, 0, now, policy)).toMatchObject({
+      status: 'succeeded',
+      attempt: { attempt: 1, statusCode: 204 },
+    });
     const failed = afterAttempt(fresh, { statusCode: 500, durationMs: 100 }, 0, now, policy);
     expect(failed).toMatchObject({ status: 'pending', attempt: { attempt: 1, statusCode: 500, error: 'HTTP 500' } });
     expect(failed.nextAttemptAt).toBe('2026-01-01T00:00:01.100Z');
     expect(afterAttempt(fresh, { statusCode: 301, durationMs: 1 }, 0, now, policy).status).toBe('pending');
-    expect(afterAttempt(fresh, { error: 'ECONNREFUSED', durationMs: 1 }, 0, now, policy)).toMatchObject({ status: 'pending', attempt: { error: 'ECONNREFUSED' } });
+    expect(afterAttempt(fresh, { error: 'ECONNREFUSED', durationMs: 1 }, 0, now, policy)).toMatchObject({
+      status: 'pending',
+      attempt: { error: 'ECONNREFUSED' },
+    });
   });
 
   it('fails for good after the attempts of a round; a redelivery starts a new round', () => {
