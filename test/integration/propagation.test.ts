@@ -210,6 +210,8 @@ describe('propagation through the real DynamoDB Local stream', () => {
     expect(await snapshotOrg(orgId)).toEqual(settled);
   });
 
+  // The timeout is a budget, not a measure (bench/fanout.ts measures): alone this takes ~35 s;
+  // beside another stream-heavy file on two cores it once took over 180 s.
   it('propagates to 1,000 children in chunks that continue from a stored cursor', async () => {
     const orgId = newOrg('fanout');
     const api = client(orgId);
@@ -232,5 +234,5 @@ describe('propagation through the real DynamoDB Local stream', () => {
     expect(items.filter((i) => i['entity'] === 'ParentEdge' && (i['summary'] as any).title === 'new')).toHaveLength(N);
     expect(items.filter((i) => i['entity'] === 'PropagationJob')).toEqual([]);
     expect(stream.poller.deadLetters).toEqual([]);
-  }, 180_000);
+  }, 600_000);
 });
