@@ -341,7 +341,11 @@ describe('webhook deliveries through the stream', () => {
     expect(moves.received[0]!.event.data).toMatchObject({ toPhaseId: pipe.phases[2].id, card: { finished: true } });
     expect(types(records)).toEqual(['record.created', 'record.updated', 'record.deleted'].sort());
     // Deliveries run concurrently (the queue promises no order between events), so find it by type.
-    expect(records.received.find((d) => d.event.type === 'record.updated')!.event.data).toMatchObject({ changedFieldIds: [db.fields[0].id], previousTitle: 'x', record: { title: 'y' } });
+    expect(records.received.find((d) => d.event.type === 'record.updated')!.event.data).toMatchObject({
+      changedFieldIds: [db.fields[0].id],
+      previousTitle: 'x',
+      record: { title: 'y' },
+    });
     expect(off.received).toEqual([]);
     expect(stranger.received).toEqual([]);
   });
