@@ -38,7 +38,7 @@ import { EDGE_PREFIX, gsi2, keys, orgPrefix } from '../domain/kernel/keys';
 import { createStreamHandler } from '../functions/streams/processor';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../infra/local/dynamodb-local';
 import { StreamPoller } from '../infra/local/stream-poller';
-import { createDirect } from './propagation';
+import { createDirect, createSyncedPipes } from './propagation';
 import type { Api } from './scenarios';
 
 export interface FanoutBenchOptions {
@@ -391,24 +391,7 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
   return result;
 
   async function syncedWorld(api: Api) {
-    const parentPipe = (await api('createPipe', { body: PIPE('Accounts') })).body;
-    const childPipe = (await api('createPipe', { body: PIPE('Account tasks') })).body;
-    const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-    const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-    const connection = (
-      await api('createConnection', {
-        body: {
-          name: 'Tasks',
-          parent: { type: 'pipe', id: parentPipe.id },
-          child: { type: 'pipe', id: childPipe.id },
-          entries: 'multiple',
-          fieldMap: [
-            { childFieldId: cName, parentFieldId: pName, sync: true },
-            { childFieldId: cTier, parentFieldId: pTier, sync: true },
-          ],
-        },
-      })
-    ).body;
+    const { parentPipe, childPipe, connection, pName, pTier, cName, cTier } = await createSyncedPipes(api, PIPE);
     return { parentPipe: parentPipe.id as string, childPipe: childPipe.id as string, connection: connection.id as string, pName, pTier, cName, cTier };
   }
 

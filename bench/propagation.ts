@@ -155,18 +155,13 @@ const TWO_FIELD_PIPE = (name: string) => ({
   ],
 });
 
-export async function runPropagation(options: PropagationOptions): Promise<PropagationResult> {
-  const { orgId, api, endpoint, tableName } = options;
-  const log = options.log ?? (() => undefined);
-  installCounter();
-
-  // Uncounted reads and the poller's own clients are separate from the handlers' client.
-  const raw = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const rawDoc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-
-  // --- pipes and the synced connection
-  const parentPipe = (await api('createPipe', { body: TWO_FIELD_PIPE('Accounts') })).body;
-  const childPipe = (await api('createPipe', { body: TWO_FIELD_PIPE('Account tasks') })).body;
+/**
+ * A parent and a child pipe made from `pipe` (Name, the title field, then Tier) and a connection
+ * whose field map syncs both fields from parent to child.
+ */
+export async function createSyncedPipes(api: Api, pipe: (name: string) => object) {
+  const parentPipe = (await api('createPipe', { body: pipe('Accounts') })).body;
+  const childPipe = (await api('createPipe', { body: pipe('Account tasks') })).body;
   const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
   const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
   const connection = (
@@ -183,6 +178,20 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
       },
     })
   ).body;
+  return { parentPipe, childPipe, connection, pName, pTier, cName, cTier };
+}
+
+export async function runPropagation(options: PropagationOptions): Promise<PropagationResult> {
+  const { orgId, api, endpoint, tableName } = options;
+  const log = options.log ?? (() => undefined);
+  installCounter();
+
+  // Uncounted reads and the poller's own clients are separate from the handlers' client.
+  const raw = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const rawDoc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+
+  // --- pipes and the synced connection
+  const { parentPipe, childPipe, connection, pName, pTier, cName, cTier } = await createSyncedPipes(api, TWO_FIELD_PIPE);
 
   // A card of the parent pipe without children: its updates mark the end of the stream (catchUp).
   const marker = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'Stream marker', [pTier]: 'Gold' } } })).body;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { client } from '../support/api';
 import { graphCheckedOrgs } from '../support/graph';
+import { accountAndTaskPipes } from '../support/fixtures';
 import { snapshotOrg } from '../support/table';
 
 type Api = ReturnType<typeof client>;
@@ -13,15 +14,7 @@ type Api = ReturnType<typeof client>;
 const newOrg = graphCheckedOrgs();
 
 async function world(api: Api) {
-  const fields = [
-    { label: 'Name', type: 'short_text', isTitle: true },
-    { label: 'Region', type: 'short_text' },
-    { label: 'Note', type: 'short_text' },
-  ];
-  const parentPipe = (await api('createPipe', { body: { name: 'Accounts', startFormFields: fields } })).body;
-  const childPipe = (await api('createPipe', { body: { name: 'Tasks', startFormFields: fields } })).body;
-  const [pName, pRegion] = parentPipe.startForm.fields.map((f: any) => f.id);
-  const [cName, cRegion, cNote] = childPipe.startForm.fields.map((f: any) => f.id);
+  const { parentPipe, childPipe, pName, pRegion, cName, cRegion, cNote } = await accountAndTaskPipes(api);
   const connection = (
     await api('createConnection', {
       body: {

@@ -1,3 +1,4 @@
+import type { client } from './api';
 /** Request bodies shared by tests: a recruiting pipe with one field of every kind that matters. */
 export const recruitingPipe = {
   name: 'Recruiting',
@@ -23,4 +24,18 @@ export function fieldIds(pipe: {
 }) {
   const all = [...pipe.startForm.fields, ...pipe.phases.flatMap((p) => p.fields)];
   return Object.fromEntries(all.map((f) => [f.label, f.id])) as Record<string, string>;
+}
+
+/** An Accounts and a Tasks pipe with the same start form: Name (the title field), Region, Note. */
+export async function accountAndTaskPipes(api: ReturnType<typeof client>) {
+  const fields = [
+    { label: 'Name', type: 'short_text', isTitle: true },
+    { label: 'Region', type: 'short_text' },
+    { label: 'Note', type: 'short_text' },
+  ];
+  const parentPipe = (await api('createPipe', { body: { name: 'Accounts', startFormFields: fields } })).body;
+  const childPipe = (await api('createPipe', { body: { name: 'Tasks', startFormFields: fields } })).body;
+  const [pName, pRegion] = parentPipe.startForm.fields.map((f: any) => f.id);
+  const [cName, cRegion, cNote] = childPipe.startForm.fields.map((f: any) => f.id);
+  return { parentPipe, childPipe, pName, pRegion, cName, cRegion, cNote };
 }
