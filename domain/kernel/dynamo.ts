@@ -29,6 +29,37 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * The transaction item that takes one slot of an organization's bounded count (webhooks, API
+ * tokens): it fails its condition when `max` are taken, so the write it goes with is refused whole.
+ */
+export function takeCountSlot(table: string, key: Item, entity: string, orgId: string, max: number): TransactItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: key,
+      UpdateExpression: 'SET entity = :entity, orgId = :org ADD #count :one',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':entity': entity, ':org': orgId, ':one': 1, ':max': max },
+    },
+  };
+}
+
+/** The transaction item that gives a slot of a bounded count back. */
+export function returnCountSlot(table: string, key: Item): TransactItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: key,
+      UpdateExpression: 'ADD #count :minus',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':minus': -1 },
+    },
+  };
+}
+
 const CONFLICT_ATTEMPTS = 10;
 
 /**

@@ -7,7 +7,7 @@
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Role } from '../kernel/auth';
 import type { ApiTokenLookup, ApiTokenStore, StoredApiToken } from './tokens';
-import { isConditionFailure, TransactionCancelled, transactWrite, type Item } from '../kernel/dynamo';
+import { isConditionFailure, returnCountSlot, takeCountSlot, TransactionCancelled, transactWrite, type Item } from '../kernel/dynamo';
 import { API_TOKEN_SK_PREFIX, ENTITY, keys } from '../kernel/keys';
 
 /** The lookup item of an expiring token is removed by TTL a day after it expires (auth checks expiry itself). */
@@ -46,16 +46,7 @@ export class DynamoApiTokenStore implements ApiTokenStore {
             ConditionExpression: 'attribute_not_exists(PK)',
           },
         },
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.apiTokenCount(orgId),
-            UpdateExpression: 'SET entity = :entity, orgId = :org ADD #count :one',
-            ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':entity': ENTITY.apiTokenCount, ':org': orgId, ':one': 1, ':max': max },
-          },
-        },
+        takeCountSlot(this.table, keys.apiTokenCount(orgId), ENTITY.apiTokenCount, orgId, max),
         {
           Put: {
             TableName: this.table,
@@ -100,16 +91,7 @@ export class DynamoApiTokenStore implements ApiTokenStore {
         { Delete: { TableName: this.table, Key: keys.apiToken(orgId, tokenId), ConditionExpression: 'attribute_exists(PK)' } },
         // Unconditional: TTL may already have removed the lookup item of an expired token.
         { Delete: { TableName: this.table, Key: keys.apiTokenLookup(item['secretHash'] as string) } },
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.apiTokenCount(orgId),
-            UpdateExpression: 'ADD #count :minus',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':minus': -1 },
-          },
-        },
+        returnCountSlot(this.table, keys.apiTokenCount(orgId)),
       ]);
       return true;
     } catch (error) {

@@ -8,7 +8,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery } from './model';
-import { isConditionFailure, queryAll, setClauses, TransactionCancelled, transactWrite, type Item } from '../kernel/dynamo';
+import { isConditionFailure, queryAll, returnCountSlot, setClauses, takeCountSlot, TransactionCancelled, transactWrite, type Item } from '../kernel/dynamo';
 import { ENTITY, keys, WEBHOOK_PREFIX, webhookPartitions } from '../kernel/keys';
 
 const BOOKKEEPING = ['PK', 'SK', 'entity', 'orgId', 'expiresAt'];
@@ -65,16 +65,7 @@ export class WebhookStore {
             ConditionExpression: 'attribute_not_exists(PK)',
           },
         },
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.webhookCount(orgId),
-            UpdateExpression: 'SET entity = :entity, orgId = :org ADD #count :one',
-            ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':entity': ENTITY.webhookCount, ':org': orgId, ':one': 1, ':max': max },
-          },
-        },
+        takeCountSlot(this.table, keys.webhookCount(orgId), ENTITY.webhookCount, orgId, max),
       ]);
       return 'ok';
     } catch (error) {
@@ -150,16 +141,7 @@ export class WebhookStore {
             ...(expectedVersion !== undefined ? { ExpressionAttributeValues: { ':expected': expectedVersion } } : {}),
           },
         },
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.webhookCount(orgId),
-            UpdateExpression: 'ADD #count :minus',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':minus': -1 },
-          },
-        },
+        returnCountSlot(this.table, keys.webhookCount(orgId)),
       ]);
       return true;
     } catch (error) {
