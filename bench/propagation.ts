@@ -29,7 +29,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { prepareCard } from '../domain/cards/cards';
-import { convertValue } from '../domain/connections/field-map';
+import { presetFromParent } from '../domain/connections/field-map';
 import type { UseCaseContext } from '../domain/kernel/context';
 import { bornWithParent, summaryOf } from '../domain/connections/edges';
 import type { Card } from '../domain/cards/model';
@@ -507,19 +507,7 @@ export async function createDirect(
   const parentDef = (await store.containers.loadPipe(orgId, parentPipe.id)) as PipeDefinition;
   const conn = (await store.connections.get(orgId, connection.id))!;
   const parentCard = (await store.items.get<Card>(orgId, 'card', parentId))!;
-  // As domain/connections/children.ts createChild fills a new child from its parent.
-  const preset: Record<string, unknown> = {};
-  for (const entry of conn.fieldMap) {
-    const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
-    if (!childField) continue;
-    if (entry.parentFieldId === undefined) {
-      preset[childField.id] = entry.value;
-      continue;
-    }
-    const parentField = parentDef.fields.find((f) => f.id === entry.parentFieldId);
-    const value = parentCard.values[entry.parentFieldId];
-    if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
-  }
+  const preset = presetFromParent(conn.fieldMap, parentDef.fields, childDef.fields, parentCard.values);
   const parentSummary: ItemSummary = summaryOf('card', parentCard);
   // Written as the API writes them: stamped with the caller as lastActor.
   const firstDirect = await runAs(actorOfPrincipal(ctx.principal), () => writeDirect());

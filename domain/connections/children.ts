@@ -1,6 +1,6 @@
 /** Adding children to a parent card or record: connect an existing item, or create one from the parent. */
 import { prepareCard, cardView } from '../cards/cards';
-import { convertValue } from './field-map';
+import { presetFromParent } from './field-map';
 import { nowIso, type UseCaseContext } from '../kernel/context';
 import {
   assertIfMatch,
@@ -70,18 +70,7 @@ export async function createChild(
   const parentDef = await containerDefinition(ctx, parentType, containerOf(parentType, header.item));
   const childType: ItemType = connection.child.type === 'pipe' ? 'card' : 'record';
   const childDef = await containerDefinition(ctx, childType, connection.child.id);
-  const preset: Record<string, unknown> = {};
-  for (const entry of connection.fieldMap) {
-    const childField = childDef.fields.find((f) => f.id === entry.childFieldId);
-    if (!childField) continue;
-    if (entry.parentFieldId === undefined) {
-      preset[childField.id] = entry.value;
-      continue;
-    }
-    const parentField = parentDef.fields.find((f) => f.id === entry.parentFieldId);
-    const value = header.item.values[entry.parentFieldId];
-    if (parentField && value !== undefined && value !== null) preset[childField.id] = convertValue(parentField, childField, value);
-  }
+  const preset = presetFromParent(connection.fieldMap, parentDef.fields, childDef.fields, header.item.values);
   const prepared =
     childType === 'card'
       ? await prepareCard(ctx, childDef as PipeDefinition, input, preset, id).then(({ card, steps }) => ({ child: card as AnyItem, steps }))
