@@ -206,10 +206,18 @@ export function edgeSteps(
     });
   // The children's versions move on too: their parents are part of what they show.
   for (const child of childrenExist ? adds : []) {
+    const guard = guards?.get(child.id);
     list.push({
-      item: guards?.get(child.id) ?? ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true, asChild: true }),
-      fail: () =>
-        new ValidationError(`${child.id} no longer exists`, [{ path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' }]),
+      item: guard ?? ctx.store.connections.edgeTouch(orgId, child.type, child.id, child.containerId, now, { adding: true, asChild: true }),
+      fail: guard
+        ? () =>
+            new ChildChanged(`${child.id} changed or was deleted while being connected; try again`, 'resource.concurrentChange', {
+              childId: child.id,
+            })
+        : () =>
+            new ValidationError(`${child.id} no longer exists`, [
+              { path: 'body', message: `${child.id} was deleted meanwhile`, code: 'connection.unknownChild' },
+            ]),
     });
   }
   for (const child of removes) {
@@ -280,6 +288,26 @@ export function assertIfMatch(type: ItemType, item: AnyItem, ifMatch: number | u
 class ParentChanged extends ConflictError {}
 
 /**
+ * An existing child changed (or went) between the connect's read of it and its transaction. The
+ * parent's new edge holds the child's summary as read, and the child's own stream record of that
+ * change may have run before the edge existed (or skipped the parents Query, see PARENT_LINKS):
+ * so the child's touch is guarded by the version read, and a connect that lost is read again.
+ */
+export class ChildChanged extends ConflictError {}
+
+/**
+ * The child's part of a connect: its version moves on (and it counts one more parent), only if it
+ * is still at the version whose summary the parent's edge gets.
+ */
+function childTouch(ctx: UseCaseContext, child: ItemSummary, readVersion: number, now: string): TransactItem {
+  return ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, {
+    adding: true,
+    asChild: true,
+    expectedVersion: readVersion,
+  });
+}
+
+/**
  * Connects an existing child. When the connection syncs fields, the child takes the parent's
  * synced values in the same transaction as the edges (and its new title, in the edge summary the
  * parent holds), guarded by the parent's version: a connect acknowledged is a child that already
@@ -292,8 +320,11 @@ export async function connectExisting(ctx: UseCaseContext, parentType: ItemType,
     try {
       return await connectOnce(ctx, connection, parentType, parentId, childId, ifMatch);
     } catch (error) {
-      if (!(error instanceof ParentChanged)) throw error;
-      if (attempt >= 3) throw new ConflictError(`${label(parentType)} ${parentId} kept changing; try again`, 'resource.concurrentChange');
+      if (!(error instanceof ParentChanged || error instanceof ChildChanged)) throw error;
+      if (attempt >= 3) {
+        const what = error instanceof ChildChanged ? `${label(itemTypeOf(childId))} ${childId}` : `${label(parentType)} ${parentId}`;
+        throw new ConflictError(`${what} kept changing; try again`, 'resource.concurrentChange');
+      }
     }
   }
 }
@@ -325,7 +356,8 @@ async function connectOnce(ctx: UseCaseContext, connection: Connection, parentTy
           fail: () => new ParentChanged(`${label(parentType)} ${parentId} changed meanwhile`, 'resource.concurrentChange'),
         }
       : parentStep(ctx, parent, now, { adding: true, ...(ifMatch === undefined ? {} : { ifMatch }) });
-  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now, true, sync ? new Map([[child.id, sync.guard]]) : undefined), guardParent]);
+  const touch = sync?.guard ?? childTouch(ctx, found, childItem.version, now);
+  await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now, true, new Map([[child.id, touch]])), guardParent]);
   return { connectionId: connection.id, ...child, connectedAt: now };
 }
 
@@ -353,7 +385,7 @@ async function syncOnConnect(
   );
   if (!changed.length) return undefined;
   // The touch already moves the version and updatedAt on; the sync adds its values to it.
-  const update = ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, { adding: true, asChild: true }).Update!;
+  const update = childTouch(ctx, child, childItem.version, now).Update!;
   const names: Record<string, string> = {
     ...update.ExpressionAttributeNames,
     '#values': 'values',
@@ -549,7 +581,7 @@ export async function connectionFieldSteps(
     for (const id of adds) {
       const { summary, item } = await childItemFor(ctx, connection, id, path);
       const sync = await syncOnConnect(ctx, connection, parentType, parentItem, summary, item, now);
-      if (sync) guards.set(id, sync.guard);
+      guards.set(id, sync?.guard ?? childTouch(ctx, summary, item.version, now));
       children.push(sync?.summary ?? summary);
     }
     const removed = [...removes].map((id) => ({ id, type: itemTypeOf(id) }) as ItemSummary);
