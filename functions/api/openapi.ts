@@ -1,6 +1,7 @@
 /** Builds the OpenAPI 3.1 document from the route manifest and its zod schemas. */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { ConnectionChange, DeadLetter, FieldValueSchemas, fieldValueComponent, Problem, z } from './schemas';
+import { once } from './lazy';
 import { MAX_BODY_BYTES } from './limits';
 import { routeList } from './routes';
 
@@ -41,19 +42,25 @@ export function problemStatuses(route: Route): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-const ifMatchHeader = z.string().optional().openapi({
-  description:
-    "ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent's ETag: connecting, creating and disconnecting children move the parent's version on.",
-});
+const ifMatchHeader = once(() =>
+  z.string().optional().openapi({
+    description:
+      "ETag of the version you read; the change is refused with 412 if it is not current. On …/children routes it is the parent's ETag: connecting, creating and disconnecting children move the parent's version on.",
+  }),
+);
 
-const ifNoneMatchHeader = z.string().optional().openapi({
-  description: 'An ETag you hold from an earlier GET; 304 with no body when it is still current.',
-});
+const ifNoneMatchHeader = once(() =>
+  z.string().optional().openapi({
+    description: 'An ETag you hold from an earlier GET; 304 with no body when it is still current.',
+  }),
+);
 
-const idempotencyKeyHeader = z.string().min(1).max(255).optional().openapi({
-  description:
-    'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
-});
+const idempotencyKeyHeader = once(() =>
+  z.string().min(1).max(255).optional().openapi({
+    description:
+      'Makes a retried POST safe: within 24 hours the same key and body return the first response (header idempotent-replayed: true) and create nothing new; the same key with another body is 422, and 409 while the first is still running.',
+  }),
+);
 
 /** The headers every 429 the API produces carries (functions/api/rate-limit.ts). */
 const THROTTLE_HEADERS = {
@@ -69,7 +76,7 @@ function problemResponseOf(status: number) {
   return {
     description: PROBLEM_STATUSES[status]!,
     ...(status === 429 ? { headers: THROTTLE_HEADERS } : {}),
-    content: { 'application/problem+json': { schema: Problem } },
+    content: { 'application/problem+json': { schema: Problem() } },
   };
 }
 
@@ -83,15 +90,16 @@ export function buildOpenApiDocument() {
     bearerFormat: 'JWT',
     description: 'A JWT whose claims carry org_id, role (viewer, member, admin) and sub.',
   });
-  registry.register('Problem', Problem);
+  registry.register('Problem', Problem());
   // Each field type's value: referenced by FieldValue, which the card and record schemas use.
-  for (const [type, schema] of Object.entries(FieldValueSchemas)) registry.register(fieldValueComponent(type as keyof typeof FieldValueSchemas), schema);
-  registry.register('ConnectionChange', ConnectionChange);
+  for (const [type, schema] of Object.entries(FieldValueSchemas()))
+    registry.register(fieldValueComponent(type as keyof ReturnType<typeof FieldValueSchemas>), schema);
+  registry.register('ConnectionChange', ConnectionChange());
   for (const route of routeList) {
     const headers = {
-      ...(route.ifMatch ? { 'If-Match': ifMatchHeader } : {}),
-      ...(conditionalGet(route) ? { 'If-None-Match': ifNoneMatchHeader } : {}),
-      ...(route.method === 'POST' && route.role !== null ? { 'Idempotency-Key': idempotencyKeyHeader } : {}),
+      ...(route.ifMatch ? { 'If-Match': ifMatchHeader() } : {}),
+      ...(conditionalGet(route) ? { 'If-None-Match': ifNoneMatchHeader() } : {}),
+      ...(route.method === 'POST' && route.role !== null ? { 'Idempotency-Key': idempotencyKeyHeader() } : {}),
     };
     registry.registerPath({
       operationId: route.id,
@@ -151,7 +159,7 @@ export function buildOpenApiDocument() {
     responses: {
       200: {
         description: 'The dead letters, oldest first',
-        content: { 'application/json': { schema: z.object({ items: z.array(DeadLetter) }).openapi('DeadLetterList') } },
+        content: { 'application/json': { schema: z.object({ items: z.array(DeadLetter()) }).openapi('DeadLetterList') } },
       },
       ...problems([401, 403, 429, 500]),
     },

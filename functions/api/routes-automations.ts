@@ -1,9 +1,10 @@
 /** Routes of automations; merged into the route manifest (functions/api/routes.ts). */
 import * as s from './schemas';
+import { deferred, once } from './lazy';
 import { z } from './schemas';
 import type { RouteSpec } from './route-spec';
 
-const automationParams = z.strictObject({ automationId: s.Id('automation') });
+const automationParams = once(() => z.strictObject({ automationId: s.Id('automation') }));
 
 export const automationRoutes = {
   createAutomation: {
@@ -14,8 +15,8 @@ export const automationRoutes = {
     role: 'admin',
     summary: 'Create an automation: when a trigger fires on a card of the pipe, run an action',
     tag: 'Automations',
-    request: { body: s.CreateAutomation },
-    success: { status: 201, description: 'The automation', schema: s.Automation, etag: true },
+    request: deferred({ body: s.CreateAutomation }),
+    success: deferred({ status: 201, description: 'The automation', schema: s.Automation, etag: true }),
   },
   listAutomations: {
     method: 'GET',
@@ -25,8 +26,8 @@ export const automationRoutes = {
     role: 'viewer',
     summary: 'List the automations of a pipe, or of the whole organization without pipeId',
     tag: 'Automations',
-    request: { query: s.ListAutomationsQuery },
-    success: { status: 200, description: 'A page of automations', schema: s.page(s.Automation, 'AutomationPage') },
+    request: deferred({ query: s.ListAutomationsQuery }),
+    success: deferred({ status: 200, description: 'A page of automations', schema: () => s.page(s.Automation(), 'AutomationPage') }),
   },
   getAutomation: {
     method: 'GET',
@@ -36,8 +37,8 @@ export const automationRoutes = {
     role: 'viewer',
     summary: 'Get an automation',
     tag: 'Automations',
-    request: { params: automationParams },
-    success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
+    request: deferred({ params: automationParams }),
+    success: deferred({ status: 200, description: 'The automation', schema: s.Automation, etag: true }),
   },
   updateAutomation: {
     method: 'PATCH',
@@ -47,9 +48,9 @@ export const automationRoutes = {
     role: 'admin',
     summary: 'Rename, switch on or off, or change the trigger or action of an automation (its pipe is fixed)',
     tag: 'Automations',
-    request: { params: automationParams, body: s.UpdateAutomation },
+    request: deferred({ params: automationParams, body: s.UpdateAutomation }),
     ifMatch: true,
-    success: { status: 200, description: 'The automation', schema: s.Automation, etag: true },
+    success: deferred({ status: 200, description: 'The automation', schema: s.Automation, etag: true }),
   },
   deleteAutomation: {
     method: 'DELETE',
@@ -59,7 +60,7 @@ export const automationRoutes = {
     role: 'admin',
     summary: 'Delete an automation',
     tag: 'Automations',
-    request: { params: automationParams },
+    request: deferred({ params: automationParams }),
     ifMatch: true,
     success: { status: 204, description: 'Deleted' },
   },
@@ -71,7 +72,7 @@ export const automationRoutes = {
     role: 'viewer',
     summary: 'The runs of an automation: one per trigger it fired on, with its status and, if it failed or was skipped, why',
     tag: 'Automations',
-    request: { params: automationParams, query: s.Pagination },
-    success: { status: 200, description: 'A page of runs', schema: s.page(s.AutomationRun, 'AutomationRunPage') },
+    request: deferred({ params: automationParams, query: s.Pagination }),
+    success: deferred({ status: 200, description: 'A page of runs', schema: () => s.page(s.AutomationRun(), 'AutomationRunPage') }),
   },
 } satisfies Record<string, RouteSpec>;

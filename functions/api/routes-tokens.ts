@@ -1,9 +1,10 @@
 /** Routes of API tokens; merged into the route manifest (functions/api/routes.ts). */
 import * as s from './schemas';
+import { deferred, once } from './lazy';
 import { z } from './schemas';
 import type { RouteSpec } from './route-spec';
 
-const tokenParams = z.strictObject({ tokenId: s.Id('token') });
+const tokenParams = once(() => z.strictObject({ tokenId: s.Id('token') }));
 const m = { module: 'tokens' } as const;
 
 export const tokenRoutes = {
@@ -15,8 +16,8 @@ export const tokenRoutes = {
     role: 'admin',
     summary: 'Create an API token for a machine; the response shows its secret, this once',
     tag: 'API tokens',
-    request: { body: s.CreateApiToken },
-    success: { status: 201, description: 'The token with its secret', schema: s.ApiTokenWithSecret },
+    request: deferred({ body: s.CreateApiToken }),
+    success: deferred({ status: 201, description: 'The token with its secret', schema: s.ApiTokenWithSecret }),
   },
   listApiTokens: {
     method: 'GET',
@@ -26,7 +27,7 @@ export const tokenRoutes = {
     role: 'admin',
     summary: "List the organization's API tokens with their last use (never their secrets)",
     tag: 'API tokens',
-    success: { status: 200, description: 'All tokens of the organization (one page)', schema: s.page(s.ApiToken, 'ApiTokenPage') },
+    success: deferred({ status: 200, description: 'All tokens of the organization (one page)', schema: () => s.page(s.ApiToken(), 'ApiTokenPage') }),
   },
   revokeApiToken: {
     method: 'DELETE',
@@ -36,7 +37,7 @@ export const tokenRoutes = {
     role: 'admin',
     summary: 'Revoke an API token: requests that present it are refused from now on',
     tag: 'API tokens',
-    request: { params: tokenParams },
+    request: deferred({ params: tokenParams }),
     success: { status: 204, description: 'Revoked' },
   },
 } satisfies Record<string, RouteSpec>;

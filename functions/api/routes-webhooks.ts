@@ -1,13 +1,16 @@
 /** Routes of webhooks; merged into the route manifest (functions/api/routes.ts). */
 import * as s from './schemas';
+import { deferred, once } from './lazy';
 import { z } from './schemas';
 import type { RouteSpec } from './route-spec';
 
-const webhookParams = z.strictObject({ webhookId: s.Id('webhook') });
-const deliveryParams = z.strictObject({
-  webhookId: s.Id('webhook'),
-  eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be an event id (evt_…)' }),
-});
+const webhookParams = once(() => z.strictObject({ webhookId: s.Id('webhook') }));
+const deliveryParams = once(() =>
+  z.strictObject({
+    webhookId: s.Id('webhook'),
+    eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be an event id (evt_…)' }),
+  }),
+);
 const m = { module: 'webhooks' } as const;
 
 export const webhookRoutes = {
@@ -19,8 +22,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Register a webhook; the response shows its signing secret, this once',
     tag: 'Webhooks',
-    request: { body: s.CreateWebhook },
-    success: { status: 201, description: 'The webhook with its secret', schema: s.WebhookWithSecret, etag: true },
+    request: deferred({ body: s.CreateWebhook }),
+    success: deferred({ status: 201, description: 'The webhook with its secret', schema: s.WebhookWithSecret, etag: true }),
   },
   listWebhooks: {
     method: 'GET',
@@ -30,8 +33,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'List webhooks',
     tag: 'Webhooks',
-    request: { query: s.Pagination },
-    success: { status: 200, description: 'A page of webhooks', schema: s.page(s.Webhook, 'WebhookPage') },
+    request: deferred({ query: s.Pagination }),
+    success: deferred({ status: 200, description: 'A page of webhooks', schema: () => s.page(s.Webhook(), 'WebhookPage') }),
   },
   getWebhook: {
     method: 'GET',
@@ -41,8 +44,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Get a webhook (never its secret)',
     tag: 'Webhooks',
-    request: { params: webhookParams },
-    success: { status: 200, description: 'The webhook', schema: s.Webhook, etag: true },
+    request: deferred({ params: webhookParams }),
+    success: deferred({ status: 200, description: 'The webhook', schema: s.Webhook, etag: true }),
   },
   updateWebhook: {
     method: 'PATCH',
@@ -52,9 +55,9 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Change the URL, event types, enabled flag or description of a webhook',
     tag: 'Webhooks',
-    request: { params: webhookParams, body: s.UpdateWebhook },
+    request: deferred({ params: webhookParams, body: s.UpdateWebhook }),
     ifMatch: true,
-    success: { status: 200, description: 'The webhook', schema: s.Webhook, etag: true },
+    success: deferred({ status: 200, description: 'The webhook', schema: s.Webhook, etag: true }),
   },
   deleteWebhook: {
     method: 'DELETE',
@@ -64,7 +67,7 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Delete a webhook (its pending deliveries end failed)',
     tag: 'Webhooks',
-    request: { params: webhookParams },
+    request: deferred({ params: webhookParams }),
     ifMatch: true,
     success: { status: 204, description: 'Deleted' },
   },
@@ -76,8 +79,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Replace the signing secret; for 24 hours deliveries carry signatures made with both',
     tag: 'Webhooks',
-    request: { params: webhookParams },
-    success: { status: 200, description: 'The webhook with its new secret', schema: s.WebhookWithSecret, etag: true },
+    request: deferred({ params: webhookParams }),
+    success: deferred({ status: 200, description: 'The webhook with its new secret', schema: s.WebhookWithSecret, etag: true }),
   },
   listWebhookDeliveries: {
     method: 'GET',
@@ -87,8 +90,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'The delivery log of a webhook, newest first: status, attempts, last status code and error',
     tag: 'Webhooks',
-    request: { params: webhookParams, query: s.ListDeliveriesQuery },
-    success: { status: 200, description: 'A page of deliveries', schema: s.page(s.WebhookDelivery, 'WebhookDeliveryPage') },
+    request: deferred({ params: webhookParams, query: s.ListDeliveriesQuery }),
+    success: deferred({ status: 200, description: 'A page of deliveries', schema: () => s.page(s.WebhookDelivery(), 'WebhookDeliveryPage') }),
   },
   getWebhookDelivery: {
     method: 'GET',
@@ -98,8 +101,8 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'One delivery with the event it carries',
     tag: 'Webhooks',
-    request: { params: deliveryParams },
-    success: { status: 200, description: 'The delivery', schema: s.WebhookDeliveryWithEvent },
+    request: deferred({ params: deliveryParams }),
+    success: deferred({ status: 200, description: 'The delivery', schema: s.WebhookDeliveryWithEvent }),
   },
   redeliverWebhookDelivery: {
     method: 'POST',
@@ -109,7 +112,7 @@ export const webhookRoutes = {
     role: 'admin',
     summary: 'Send a finished delivery again (a new round of attempts)',
     tag: 'Webhooks',
-    request: { params: deliveryParams },
-    success: { status: 202, description: 'The delivery, pending again', schema: s.WebhookDelivery },
+    request: deferred({ params: deliveryParams }),
+    success: deferred({ status: 202, description: 'The delivery, pending again', schema: s.WebhookDelivery }),
   },
 } satisfies Record<string, RouteSpec>;

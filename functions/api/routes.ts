@@ -5,6 +5,7 @@
  * validate with its schemas and the OpenAPI document is generated from it.
  */
 import type { RouteSpec } from './route-spec';
+import { deferred, once } from './lazy';
 import * as s from './schemas';
 import { z } from './schemas';
 import * as items from './item-schemas';
@@ -17,17 +18,17 @@ import { webhookRoutes } from './routes-webhooks';
 export type { HttpMethod, RouteSpec } from './route-spec';
 
 const params = z.strictObject;
-const pipeParams = params({ pipeId: s.Id('pipe') });
-const phaseParams = params({ pipeId: s.Id('pipe'), phaseId: s.Id('phase') });
-const pipeFieldParams = params({ pipeId: s.Id('pipe'), fieldId: s.Id('field') });
-const cardParams = params({ cardId: s.Id('card') });
-const dbParams = params({ databaseId: s.Id('database') });
-const dbFieldParams = params({ databaseId: s.Id('database'), fieldId: s.Id('field') });
-const recordParams = params({ recordId: s.Id('record') });
-const connectionParams = params({ connectionId: s.Id('connection') });
-const childId = z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be a card or record id' });
-const cardChildParams = params({ cardId: s.Id('card'), childId });
-const recordChildParams = params({ recordId: s.Id('record'), childId });
+const pipeParams = once(() => params({ pipeId: s.Id('pipe') }));
+const phaseParams = once(() => params({ pipeId: s.Id('pipe'), phaseId: s.Id('phase') }));
+const pipeFieldParams = once(() => params({ pipeId: s.Id('pipe'), fieldId: s.Id('field') }));
+const cardParams = once(() => params({ cardId: s.Id('card') }));
+const dbParams = once(() => params({ databaseId: s.Id('database') }));
+const dbFieldParams = once(() => params({ databaseId: s.Id('database'), fieldId: s.Id('field') }));
+const recordParams = once(() => params({ recordId: s.Id('record') }));
+const connectionParams = once(() => params({ connectionId: s.Id('connection') }));
+const childId = once(() => z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be a card or record id' }));
+const cardChildParams = once(() => params({ cardId: s.Id('card'), childId: childId() }));
+const recordChildParams = once(() => params({ recordId: s.Id('record'), childId: childId() }));
 
 const noContent = { status: 204, description: 'Deleted' };
 
@@ -40,7 +41,7 @@ export const routes = {
     role: null,
     summary: 'Liveness check',
     tag: 'Operations',
-    success: { status: 200, description: 'Up', schema: s.Health },
+    success: deferred({ status: 200, description: 'Up', schema: s.Health }),
   },
   openapi: {
     method: 'GET',
@@ -70,7 +71,7 @@ export const routes = {
     role: null,
     summary: "The reference page's scripts and stylesheet",
     tag: 'Operations',
-    request: { params: s.DocsAssetParams },
+    request: deferred({ params: s.DocsAssetParams }),
     answers: [404],
     success: { status: 200, description: 'swagger-ui-bundle.js, swagger-ui.css or init.js' },
   },
@@ -83,8 +84,8 @@ export const routes = {
     role: 'admin',
     summary: 'Create a pipe, optionally with its phases and fields',
     tag: 'Pipes',
-    request: { body: s.CreatePipe },
-    success: { status: 201, description: 'Created', schema: s.Pipe, etag: true },
+    request: deferred({ body: s.CreatePipe }),
+    success: deferred({ status: 201, description: 'Created', schema: s.Pipe, etag: true }),
   },
   listPipes: {
     method: 'GET',
@@ -94,8 +95,8 @@ export const routes = {
     role: 'viewer',
     summary: 'List pipes',
     tag: 'Pipes',
-    request: { query: s.Pagination },
-    success: { status: 200, description: 'A page of pipes', schema: s.page(s.PipeSummary, 'PipePage') },
+    request: deferred({ query: s.Pagination }),
+    success: deferred({ status: 200, description: 'A page of pipes', schema: () => s.page(s.PipeSummary(), 'PipePage') }),
   },
   getPipe: {
     method: 'GET',
@@ -105,8 +106,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Get a pipe definition: phases in order, start form and phase fields',
     tag: 'Pipes',
-    request: { params: pipeParams },
-    success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+    request: deferred({ params: pipeParams }),
+    success: deferred({ status: 200, description: 'The pipe', schema: s.Pipe, etag: true }),
   },
   updatePipe: {
     method: 'PATCH',
@@ -116,9 +117,9 @@ export const routes = {
     role: 'admin',
     summary: 'Rename a pipe, reorder its phases or choose its title field',
     tag: 'Pipes',
-    request: { params: pipeParams, body: s.UpdatePipe },
+    request: deferred({ params: pipeParams, body: s.UpdatePipe }),
     ifMatch: true,
-    success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+    success: deferred({ status: 200, description: 'The pipe', schema: s.Pipe, etag: true }),
   },
   deletePipe: {
     method: 'DELETE',
@@ -128,7 +129,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete a pipe that has no cards',
     tag: 'Pipes',
-    request: { params: pipeParams },
+    request: deferred({ params: pipeParams }),
     ifMatch: true,
     success: noContent,
   },
@@ -140,9 +141,9 @@ export const routes = {
     role: 'admin',
     summary: 'Add a phase',
     tag: 'Pipes',
-    request: { params: pipeParams, body: s.CreatePhase },
+    request: deferred({ params: pipeParams, body: s.CreatePhase }),
     ifMatch: true,
-    success: { status: 201, description: 'The pipe', schema: s.Pipe, etag: true },
+    success: deferred({ status: 201, description: 'The pipe', schema: s.Pipe, etag: true }),
   },
   updatePhase: {
     method: 'PATCH',
@@ -152,9 +153,9 @@ export const routes = {
     role: 'admin',
     summary: 'Rename a phase or mark it done',
     tag: 'Pipes',
-    request: { params: phaseParams, body: s.UpdatePhase },
+    request: deferred({ params: phaseParams, body: s.UpdatePhase }),
     ifMatch: true,
-    success: { status: 200, description: 'The pipe', schema: s.Pipe, etag: true },
+    success: deferred({ status: 200, description: 'The pipe', schema: s.Pipe, etag: true }),
   },
   deletePhase: {
     method: 'DELETE',
@@ -164,7 +165,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete an empty phase and its fields',
     tag: 'Pipes',
-    request: { params: phaseParams },
+    request: deferred({ params: phaseParams }),
     ifMatch: true,
     success: noContent,
   },
@@ -176,9 +177,9 @@ export const routes = {
     role: 'admin',
     summary: 'Add a field to the start form or a phase',
     tag: 'Pipes',
-    request: { params: pipeParams, body: s.CreatePipeField },
+    request: deferred({ params: pipeParams, body: s.CreatePipeField }),
     ifMatch: true,
-    success: { status: 201, description: 'The field', schema: s.Field },
+    success: deferred({ status: 201, description: 'The field', schema: s.Field }),
   },
   updatePipeField: {
     method: 'PATCH',
@@ -188,9 +189,9 @@ export const routes = {
     role: 'admin',
     summary: 'Change a field (its type is fixed)',
     tag: 'Pipes',
-    request: { params: pipeFieldParams, body: s.UpdateField },
+    request: deferred({ params: pipeFieldParams, body: s.UpdateField }),
     ifMatch: true,
-    success: { status: 200, description: 'The field', schema: s.Field },
+    success: deferred({ status: 200, description: 'The field', schema: s.Field }),
   },
   deletePipeField: {
     method: 'DELETE',
@@ -200,7 +201,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete a field',
     tag: 'Pipes',
-    request: { params: pipeFieldParams },
+    request: deferred({ params: pipeFieldParams }),
     ifMatch: true,
     success: noContent,
   },
@@ -213,8 +214,8 @@ export const routes = {
     role: 'member',
     summary: 'Create a card in the start phase',
     tag: 'Cards',
-    request: { params: pipeParams, body: s.CreateCard },
-    success: { status: 201, description: 'The card', schema: s.Card, etag: true },
+    request: deferred({ params: pipeParams, body: s.CreateCard }),
+    success: deferred({ status: 201, description: 'The card', schema: s.Card, etag: true }),
   },
   listCards: {
     method: 'GET',
@@ -224,8 +225,8 @@ export const routes = {
     role: 'viewer',
     summary: 'List, filter and sort the cards of a pipe, or sync its changes (updatedSince)',
     tag: 'Cards',
-    request: { params: pipeParams, query: items.ListCardsQuery },
-    success: { status: 200, description: 'A page of cards', schema: items.CardListPage },
+    request: deferred({ params: pipeParams, query: items.ListCardsQuery }),
+    success: deferred({ status: 200, description: 'A page of cards', schema: items.CardListPage }),
   },
   batchCards: {
     method: 'POST',
@@ -235,9 +236,9 @@ export const routes = {
     role: 'member',
     summary: 'Create or update up to 50 cards, all-or-nothing (one transaction); a refusal lists every failing item by index',
     tag: 'Cards',
-    request: { params: pipeParams, body: items.BatchCards },
+    request: deferred({ params: pipeParams, body: items.BatchCards }),
     answers: [412],
-    success: { status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult },
+    success: deferred({ status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult }),
   },
   getCard: {
     method: 'GET',
@@ -247,8 +248,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Get a card with its parents and children (the card header), in one read',
     tag: 'Cards',
-    request: { params: cardParams },
-    success: { status: 200, description: 'The card', schema: s.CardWithConnections, etag: true },
+    request: deferred({ params: cardParams }),
+    success: deferred({ status: 200, description: 'The card', schema: s.CardWithConnections, etag: true }),
   },
   updateCard: {
     method: 'PATCH',
@@ -258,9 +259,9 @@ export const routes = {
     role: 'member',
     summary: 'Update field values (merged; null clears)',
     tag: 'Cards',
-    request: { params: cardParams, body: s.UpdateCard },
+    request: deferred({ params: cardParams, body: s.UpdateCard }),
     ifMatch: true,
-    success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+    success: deferred({ status: 200, description: 'The card', schema: s.Card, etag: true }),
   },
   moveCard: {
     method: 'POST',
@@ -270,9 +271,9 @@ export const routes = {
     role: 'member',
     summary: 'Move a card to another phase',
     tag: 'Cards',
-    request: { params: cardParams, body: s.MoveCard },
+    request: deferred({ params: cardParams, body: s.MoveCard }),
     ifMatch: true,
-    success: { status: 200, description: 'The card', schema: s.Card, etag: true },
+    success: deferred({ status: 200, description: 'The card', schema: s.Card, etag: true }),
   },
   deleteCard: {
     method: 'DELETE',
@@ -282,7 +283,7 @@ export const routes = {
     role: 'member',
     summary: 'Delete a card, and what its cascade policies take with it (204, or 202 with a job for large cascades)',
     tag: 'Cards',
-    request: { params: cardParams },
+    request: deferred({ params: cardParams }),
     ifMatch: true,
     success: noContent,
     accepted: acceptedDelete,
@@ -296,8 +297,8 @@ export const routes = {
     role: 'admin',
     summary: 'Create a database with its fields',
     tag: 'Databases',
-    request: { body: s.CreateDatabase },
-    success: { status: 201, description: 'Created', schema: s.Database, etag: true },
+    request: deferred({ body: s.CreateDatabase }),
+    success: deferred({ status: 201, description: 'Created', schema: s.Database, etag: true }),
   },
   listDatabases: {
     method: 'GET',
@@ -307,8 +308,8 @@ export const routes = {
     role: 'viewer',
     summary: 'List databases',
     tag: 'Databases',
-    request: { query: s.Pagination },
-    success: { status: 200, description: 'A page of databases', schema: s.page(s.DatabaseSummary, 'DatabasePage') },
+    request: deferred({ query: s.Pagination }),
+    success: deferred({ status: 200, description: 'A page of databases', schema: () => s.page(s.DatabaseSummary(), 'DatabasePage') }),
   },
   getDatabase: {
     method: 'GET',
@@ -318,8 +319,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Get a database with its fields',
     tag: 'Databases',
-    request: { params: dbParams },
-    success: { status: 200, description: 'The database', schema: s.Database, etag: true },
+    request: deferred({ params: dbParams }),
+    success: deferred({ status: 200, description: 'The database', schema: s.Database, etag: true }),
   },
   updateDatabase: {
     method: 'PATCH',
@@ -329,9 +330,9 @@ export const routes = {
     role: 'admin',
     summary: 'Rename a database or choose its title field',
     tag: 'Databases',
-    request: { params: dbParams, body: s.UpdateDatabase },
+    request: deferred({ params: dbParams, body: s.UpdateDatabase }),
     ifMatch: true,
-    success: { status: 200, description: 'The database', schema: s.Database, etag: true },
+    success: deferred({ status: 200, description: 'The database', schema: s.Database, etag: true }),
   },
   deleteDatabase: {
     method: 'DELETE',
@@ -341,7 +342,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete a database that has no records',
     tag: 'Databases',
-    request: { params: dbParams },
+    request: deferred({ params: dbParams }),
     ifMatch: true,
     success: noContent,
   },
@@ -353,9 +354,9 @@ export const routes = {
     role: 'admin',
     summary: 'Add a field',
     tag: 'Databases',
-    request: { params: dbParams, body: s.CreateDatabaseField },
+    request: deferred({ params: dbParams, body: s.CreateDatabaseField }),
     ifMatch: true,
-    success: { status: 201, description: 'The field', schema: s.Field },
+    success: deferred({ status: 201, description: 'The field', schema: s.Field }),
   },
   updateDatabaseField: {
     method: 'PATCH',
@@ -365,9 +366,9 @@ export const routes = {
     role: 'admin',
     summary: 'Change a field (its type is fixed)',
     tag: 'Databases',
-    request: { params: dbFieldParams, body: s.UpdateField },
+    request: deferred({ params: dbFieldParams, body: s.UpdateField }),
     ifMatch: true,
-    success: { status: 200, description: 'The field', schema: s.Field },
+    success: deferred({ status: 200, description: 'The field', schema: s.Field }),
   },
   deleteDatabaseField: {
     method: 'DELETE',
@@ -377,7 +378,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete a field',
     tag: 'Databases',
-    request: { params: dbFieldParams },
+    request: deferred({ params: dbFieldParams }),
     ifMatch: true,
     success: noContent,
   },
@@ -390,8 +391,8 @@ export const routes = {
     role: 'member',
     summary: 'Create a record',
     tag: 'Records',
-    request: { params: dbParams, body: s.CreateRecord },
-    success: { status: 201, description: 'The record', schema: s.DbRecord, etag: true },
+    request: deferred({ params: dbParams, body: s.CreateRecord }),
+    success: deferred({ status: 201, description: 'The record', schema: s.DbRecord, etag: true }),
   },
   listRecords: {
     method: 'GET',
@@ -401,8 +402,8 @@ export const routes = {
     role: 'viewer',
     summary: 'List, filter and sort the records of a database, or sync its changes (updatedSince)',
     tag: 'Records',
-    request: { params: dbParams, query: items.ListRecordsQuery },
-    success: { status: 200, description: 'A page of records', schema: items.RecordListPage },
+    request: deferred({ params: dbParams, query: items.ListRecordsQuery }),
+    success: deferred({ status: 200, description: 'A page of records', schema: items.RecordListPage }),
   },
   batchRecords: {
     method: 'POST',
@@ -412,9 +413,9 @@ export const routes = {
     role: 'member',
     summary: 'Create or update up to 50 records, all-or-nothing (one transaction); a refusal lists every failing item by index',
     tag: 'Records',
-    request: { params: dbParams, body: items.BatchRecords },
+    request: deferred({ params: dbParams, body: items.BatchRecords }),
     answers: [412],
-    success: { status: 200, description: 'The records as written, in request order', schema: items.BatchRecordsResult },
+    success: deferred({ status: 200, description: 'The records as written, in request order', schema: items.BatchRecordsResult }),
   },
   getRecord: {
     method: 'GET',
@@ -424,8 +425,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Get a record with its parents and children, in one read',
     tag: 'Records',
-    request: { params: recordParams },
-    success: { status: 200, description: 'The record', schema: s.RecordWithConnections, etag: true },
+    request: deferred({ params: recordParams }),
+    success: deferred({ status: 200, description: 'The record', schema: s.RecordWithConnections, etag: true }),
   },
   updateRecord: {
     method: 'PATCH',
@@ -435,9 +436,9 @@ export const routes = {
     role: 'member',
     summary: 'Update field values (merged; null clears)',
     tag: 'Records',
-    request: { params: recordParams, body: s.UpdateRecord },
+    request: deferred({ params: recordParams, body: s.UpdateRecord }),
     ifMatch: true,
-    success: { status: 200, description: 'The record', schema: s.DbRecord, etag: true },
+    success: deferred({ status: 200, description: 'The record', schema: s.DbRecord, etag: true }),
   },
   deleteRecord: {
     method: 'DELETE',
@@ -447,7 +448,7 @@ export const routes = {
     role: 'member',
     summary: 'Delete a record, and what its cascade policies take with it (204, or 202 with a job for large cascades)',
     tag: 'Records',
-    request: { params: recordParams },
+    request: deferred({ params: recordParams }),
     ifMatch: true,
     success: noContent,
     accepted: acceptedDelete,
@@ -461,8 +462,8 @@ export const routes = {
     role: 'admin',
     summary: 'Connect a parent pipe or database to a child pipe or database',
     tag: 'Connections',
-    request: { body: s.CreateConnection },
-    success: { status: 201, description: 'The connection', schema: s.Connection, etag: true },
+    request: deferred({ body: s.CreateConnection }),
+    success: deferred({ status: 201, description: 'The connection', schema: s.Connection, etag: true }),
   },
   listConnections: {
     method: 'GET',
@@ -472,8 +473,8 @@ export const routes = {
     role: 'viewer',
     summary: 'List connections, of the organization or of one pipe or database (either side)',
     tag: 'Connections',
-    request: { query: s.ListConnectionsQuery },
-    success: { status: 200, description: 'A page of connections', schema: s.page(s.Connection, 'ConnectionPage') },
+    request: deferred({ query: s.ListConnectionsQuery }),
+    success: deferred({ status: 200, description: 'A page of connections', schema: () => s.page(s.Connection(), 'ConnectionPage') }),
   },
   getConnection: {
     method: 'GET',
@@ -483,8 +484,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Get a connection',
     tag: 'Connections',
-    request: { params: connectionParams },
-    success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
+    request: deferred({ params: connectionParams }),
+    success: deferred({ status: 200, description: 'The connection', schema: s.Connection, etag: true }),
   },
   updateConnection: {
     method: 'PATCH',
@@ -494,9 +495,9 @@ export const routes = {
     role: 'admin',
     summary: 'Change a connection (its parent and child are fixed)',
     tag: 'Connections',
-    request: { params: connectionParams, body: s.UpdateConnection },
+    request: deferred({ params: connectionParams, body: s.UpdateConnection }),
     ifMatch: true,
-    success: { status: 200, description: 'The connection', schema: s.Connection, etag: true },
+    success: deferred({ status: 200, description: 'The connection', schema: s.Connection, etag: true }),
   },
   deleteConnection: {
     method: 'DELETE',
@@ -506,7 +507,7 @@ export const routes = {
     role: 'admin',
     summary: 'Delete a connection (409 while it joins items, unless ?cascade=true)',
     tag: 'Connections',
-    request: { params: connectionParams, query: s.DeleteConnectionQuery },
+    request: deferred({ params: connectionParams, query: s.DeleteConnectionQuery }),
     ifMatch: true,
     success: noContent,
   },
@@ -518,8 +519,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Connectable children by title prefix, marking those already connected to the parent',
     tag: 'Connections',
-    request: { params: connectionParams, query: s.CandidatesQuery },
-    success: { status: 200, description: 'A page of candidates', schema: s.page(s.Candidate, 'CandidatePage') },
+    request: deferred({ params: connectionParams, query: s.CandidatesQuery }),
+    success: deferred({ status: 200, description: 'A page of candidates', schema: () => s.page(s.Candidate(), 'CandidatePage') }),
   },
   addCardChild: {
     method: 'POST',
@@ -529,9 +530,9 @@ export const routes = {
     role: 'member',
     summary: "Connect an existing child, or create one from this card (the card's version, its ETag, moves on; If-Match guards it)",
     tag: 'Connections',
-    request: { params: cardParams, body: s.ConnectChild },
+    request: deferred({ params: cardParams, body: s.ConnectChild }),
     ifMatch: true,
-    success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
+    success: deferred({ status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild }),
   },
   listCardChildren: {
     method: 'GET',
@@ -541,8 +542,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Page through the children of a card through one connection',
     tag: 'Connections',
-    request: { params: cardParams, query: s.ChildrenQuery },
-    success: { status: 200, description: 'A page of children', schema: s.page(s.ConnectedItem, 'ChildPage') },
+    request: deferred({ params: cardParams, query: s.ChildrenQuery }),
+    success: deferred({ status: 200, description: 'A page of children', schema: () => s.page(s.ConnectedItem(), 'ChildPage') }),
   },
   removeCardChild: {
     method: 'DELETE',
@@ -552,7 +553,7 @@ export const routes = {
     role: 'member',
     summary: 'Disconnect a child',
     tag: 'Connections',
-    request: { params: cardChildParams, query: s.RemoveChildQuery },
+    request: deferred({ params: cardChildParams, query: s.RemoveChildQuery }),
     ifMatch: true,
     success: noContent,
   },
@@ -564,9 +565,9 @@ export const routes = {
     role: 'member',
     summary: "Connect an existing child, or create one from this record (the record's version, its ETag, moves on; If-Match guards it)",
     tag: 'Connections',
-    request: { params: recordParams, body: s.ConnectChild },
+    request: deferred({ params: recordParams, body: s.ConnectChild }),
     ifMatch: true,
-    success: { status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild },
+    success: deferred({ status: 201, description: 'The connected child (connect) or the new child (create)', schema: s.AddedChild }),
   },
   listRecordChildren: {
     method: 'GET',
@@ -576,8 +577,8 @@ export const routes = {
     role: 'viewer',
     summary: 'Page through the children of a record through one connection',
     tag: 'Connections',
-    request: { params: recordParams, query: s.ChildrenQuery },
-    success: { status: 200, description: 'A page of children', schema: s.page(s.ConnectedItem, 'RecordChildPage') },
+    request: deferred({ params: recordParams, query: s.ChildrenQuery }),
+    success: deferred({ status: 200, description: 'A page of children', schema: () => s.page(s.ConnectedItem(), 'RecordChildPage') }),
   },
   removeRecordChild: {
     method: 'DELETE',
@@ -587,7 +588,7 @@ export const routes = {
     role: 'member',
     summary: 'Disconnect a child',
     tag: 'Connections',
-    request: { params: recordChildParams, query: s.RemoveChildQuery },
+    request: deferred({ params: recordChildParams, query: s.RemoveChildQuery }),
     ifMatch: true,
     success: noContent,
   },

@@ -136,7 +136,7 @@ describe('trigger keys and derived ids', () => {
 describe('automation requests and failures', () => {
   it('the schema takes each trigger and action with exactly its own properties', () => {
     const base = { name: 'x', pipeId: 'pipe_01JD0000000000000000000000' };
-    const ok = (trigger: unknown, action: unknown) => CreateAutomation.safeParse({ ...base, trigger, action }).success;
+    const ok = (trigger: unknown, action: unknown) => CreateAutomation().safeParse({ ...base, trigger, action }).success;
     expect(ok({ type: 'card.created' }, { type: 'set_field', fieldId: 'fld_01JD0000000000000000000000', value: null })).toBe(true);
     expect(
       ok({ type: 'children.all_finished', connectionId: 'conn_01JD0000000000000000000000' }, { type: 'move_card', phaseId: 'ph_01JD0000000000000000000000' }),
