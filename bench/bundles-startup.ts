@@ -32,7 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { BASELINE_HANDLER_SOURCE, LAMBDA_BUILD_OPTIONS, LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS } from '../infra/bundling/options';
+import { BASELINE_HANDLER_SOURCE, LAMBDA_BUILD_OPTIONS, LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS, tracerChunkOptions } from '../infra/bundling/options';
 
 /** The targets. */
 export const MAX_API_BUNDLE_BYTES = 500 * 1024;
@@ -224,6 +224,8 @@ export async function bundleStartup(root: string, runs: number, env: { dynamoEnd
     entries.push({ name: entry.split('/').slice(1).join('/'), entry, kind: 'other', exportName: 'handler', modes: [] });
   }
 
+  // As shipped: the Tracer's file beside the bundles, for the sampled probes.
+  await build(tracerChunkOptions(root, outDir));
   const rows: BundleRow[] = [];
   const files: Array<string | undefined> = [];
   for (const [i, e] of entries.entries()) {

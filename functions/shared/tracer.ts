@@ -1,10 +1,10 @@
 /**
  * X-Ray tracing with Powertools Tracer, loaded only when an invocation is to be traced.
  *
- * Why lazily: the Tracer pulls in aws-xray-sdk-core (~96 KiB of each bundle), and that SDK, once
- * evaluated, enables an async_hooks hook (cls-hooked) that runs on every promise of the
- * container for the rest of its life, traced or not. So the Tracer module is imported (esbuild
- * keeps it in the bundle, evaluated on first use) on the first invocation that
+ * Why lazily: the Tracer pulls in aws-xray-sdk-core, and that SDK, once evaluated, enables an
+ * async_hooks hook (cls-hooked) that runs on every promise of the container for the rest of its
+ * life, traced or not. So the Tracer module is imported (deployed: a file beside the bundle, see
+ * TRACER_MODULE) on the first invocation that
  * - runs where Powertools itself would trace (in Lambda: AWS_EXECUTION_ENV set, not SAM local or
  *   Amplify mock; POWERTOOLS_TRACE_ENABLED not "false" — the local runtime and tests set "false"),
  * - and is sampled (`Sampled=1` in the invocation's trace header; an unsampled invocation sends
@@ -30,6 +30,13 @@ const ENABLED = tracingEnabled();
 
 type Middleware = MiddlewareObj<unknown, unknown, Error>;
 
+/**
+ * Where the Tracer comes from. In a bundle it is the file beside it (TRACER_CHUNK in
+ * infra/bundling/options.ts): a path esbuild cannot follow, so the X-Ray SDK's ~125 KB and their
+ * source map stay out of what every cold start parses. From source (tests, npm start), the module.
+ */
+const TRACER_MODULE = import.meta.url.endsWith('.ts') ? './xray-tracer.ts' : './xray-tracer.mjs';
+
 // The document client shares the DynamoDB client's middleware stack: capturing it traces both.
 const pending: object[] = [dynamoClient];
 let tracer: Tracer | undefined;
@@ -38,10 +45,7 @@ let loading: Promise<Middleware | undefined> | undefined;
 
 async function load(): Promise<Middleware | undefined> {
   try {
-    const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([
-      import('@aws-lambda-powertools/tracer'),
-      import('@aws-lambda-powertools/tracer/middleware'),
-    ]);
+    const { Tracer, captureLambdaHandler } = (await import(TRACER_MODULE)) as typeof import('./xray-tracer');
     const instance = new Tracer({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'cardflow' });
     for (const client of pending.splice(0)) instance.captureAWSv3Client(client);
     tracer = instance;

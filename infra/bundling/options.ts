@@ -16,7 +16,11 @@
  * - NODE_OPTIONS=--enable-source-maps (LAMBDA_NODE_OPTIONS), so stack traces in the logs name
  *   source lines. It costs start-up (Node reads and parses the map when the bundle loads), so the
  *   bench probes with it too.
+ * - The Powertools Tracer and the X-Ray SDK (~125 KB, ~170 KB of map) are a second file beside
+ *   the bundle (TRACER_CHUNK), which functions/shared/tracer.ts imports on the first sampled
+ *   invocation: a cold start that is not traced neither parses nor source-maps them.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 
@@ -75,3 +79,27 @@ export const handler = async (event) => {
   return { statusCode: 200, body: JSON.stringify(out.Items) };
 };
 `;
+
+/** The Tracer's own file beside each bundle (see the file comment and functions/shared/tracer.ts). */
+export const TRACER_CHUNK = { entry: 'functions/shared/xray-tracer.ts', file: 'xray-tracer.mjs' } as const;
+
+/** esbuild options that write the Tracer chunk, with its linked map, into `outDir`: the bundles' own options. */
+export function tracerChunkOptions(root: string, outDir: string): BuildOptions {
+  return {
+    ...LAMBDA_BUILD_OPTIONS,
+    entryPoints: [join(root, TRACER_CHUNK.entry)],
+    absWorkingDir: root,
+    outfile: join(outDir, TRACER_CHUNK.file),
+    write: true,
+    metafile: false,
+    sourcemap: LAMBDA_BUNDLE.sourceMap,
+    sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+  };
+}
+
+const ESBUILD_JSON = fileURLToPath(new URL('./esbuild-json.mjs', import.meta.url));
+
+/** Commands for NodejsFunction's afterBundling hook (before stableSourceMapCommands, which then fixes the chunk's map too). */
+export const tracerChunkCommands = (inputDir: string, outputDir: string): string[] => [
+  `node "${ESBUILD_JSON}" ${Buffer.from(JSON.stringify(tracerChunkOptions(inputDir, outputDir))).toString('base64')}`,
+];

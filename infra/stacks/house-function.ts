@@ -15,7 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../../domain/kernel/table';
-import { LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS, stableSourceMapCommands } from '../bundling/options';
+import { LAMBDA_BUNDLE, LAMBDA_NODE_OPTIONS, stableSourceMapCommands, tracerChunkCommands } from '../bundling/options';
 
 /** Repository root: every entry path and the lock file are resolved from here, whatever the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,6 +115,8 @@ export class HouseFunction extends Construct {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => [
+            // The Tracer beside the bundle, loaded on the first sampled invocation (functions/shared/tracer.ts).
+            ...tracerChunkCommands(inputDir, outputDir),
             // Source map paths made independent of the output directory: stable asset hashes.
             ...stableSourceMapCommands(inputDir, outputDir),
             ...(props.bundleFiles ?? []).flatMap(({ from, to }) => [

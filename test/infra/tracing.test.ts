@@ -1,19 +1,19 @@
 /**
  * Tracing as shipped (functions/shared/tracer.ts): an API area bundle, built with the stacks'
  * options, run in a fresh Node process with the environment Lambda gives a function with active
- * tracing. The X-Ray SDK (whose cls-hooked namespace puts an async hook on every promise) is
- * evaluated only for a sampled invocation, and then the trace is whole: the handler subsegment
+ * tracing. The X-Ray SDK (whose cls-hooked namespace puts an async hook on every promise) is a
+ * file beside the bundle, loaded only for a sampled invocation, and then the trace is whole: the handler subsegment
  * and the DynamoDB call reach the X-Ray daemon (a UDP socket of this test). Untraced and
  * unsampled invocations never load it and send nothing.
  */
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_BUILD_OPTIONS } from '../../infra/bundling/options';
+import { LAMBDA_BUILD_OPTIONS, TRACER_CHUNK, tracerChunkOptions } from '../../infra/bundling/options';
 import { REPO_ROOT } from '../../infra/stacks/house-function';
 import { tracingEnabled } from '../../functions/shared/tracer';
 
@@ -29,6 +29,7 @@ process.stdout.write('\\n' + JSON.stringify({ status: result.statusCode, namespa
 
 let dir: string;
 let file: string;
+let bundleInputs: string[] = [];
 const daemon = createSocket('udp4');
 let segments: Array<{ name: string; namespace?: string; aws?: { operation?: string } }> = [];
 daemon.on('message', (m) => {
@@ -43,6 +44,9 @@ beforeAll(async () => {
   file = join(dir, 'index.mjs');
   const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(REPO_ROOT, 'functions/api/areas/pipes.ts')], absWorkingDir: REPO_ROOT });
   await writeFile(file, result.outputFiles!.find((f) => f.path.endsWith('.mjs'))!.contents);
+  bundleInputs = Object.keys(result.metafile!.inputs);
+  // As HouseFunction ships it: the Tracer in its own file beside the bundle.
+  await build(tracerChunkOptions(REPO_ROOT, dir));
   await new Promise<void>((ready) => daemon.bind(0, '127.0.0.1', ready));
 }, 60_000);
 
@@ -100,6 +104,11 @@ describe('X-Ray tracing in the shipped bundle', () => {
     expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
     expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
     expect(tracingEnabled({})).toBe(false);
+  });
+
+  it('keeps the Tracer and the X-Ray SDK out of the bundle, in a file beside it', async () => {
+    expect(bundleInputs.filter((p) => /aws-xray-sdk|powertools\/tracer|cls-hooked/.test(p))).toEqual([]);
+    expect((await stat(join(dir, TRACER_CHUNK.file))).size).toBeGreaterThan(50_000);
   });
 
   it('a sampled invocation in Lambda sends the handler subsegment and the DynamoDB call', async () => {
