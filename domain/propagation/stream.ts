@@ -40,6 +40,8 @@ export interface FanOutTuning {
   maxWaitMs: number;
   /** Stop and hand the rest over (job item) when the invocation has less time left than this. */
   marginMs: number;
+  /** A waiting job whose wake-up is this late was lost (dead-lettered): the parent's next record schedules another. */
+  lostAfterMs: number;
 }
 
 export const FAN_OUT_TUNING: Readonly<FanOutTuning> = {
@@ -49,10 +51,41 @@ export const FAN_OUT_TUNING: Readonly<FanOutTuning> = {
   quietMs: 1000,
   maxWaitMs: 10_000,
   marginMs: 15_000,
+  // Above the wake-up queue's visibility timeout (functions/fanout/settings.ts): a crashed consumer's message is back by then.
+  lostAfterMs: 120_000,
 };
 
+/**
+ * Where a waiting fan-out's wake-up goes: a delay queue (functions/fanout/queue.ts in AWS and
+ * locally). The message is the job's key only; whoever receives it reads the job and the parent.
+ */
+export interface FanOutWakeups {
+  send(key: { orgId: string; parentId: string }, delaySeconds: number): Promise<void>;
+}
+
+/** What a wake-up did: ran nothing (stale or duplicate), re-scheduled, handed the job to its stream record, or came early. */
+export type WakeOutcome = { outcome: 'stale' | 'rescheduled' | 'handed' } | { outcome: 'early'; dueInSeconds: number };
+
+/** SQS delays are whole seconds, at most 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
+/** A wake-up this much before its due time is early (a duplicate sent before a re-schedule), not clock skew. */
+const EARLY_TOLERANCE_MS = 250;
+
 /** Points inside a fan-out where tests inject faults (a throw there kills the processing). */
-export type FanOutPoint = 'fanout.begin' | 'fanout.chunk' | 'fanout.child' | 'fanout.saved' | 'fanout.done';
+export type FanOutPoint =
+  | 'fanout.begin'
+  | 'fanout.chunk'
+  | 'fanout.child'
+  | 'fanout.saved'
+  | 'fanout.done'
+  /** A wait stored (stream); its wake-up not sent yet. */
+  | 'fanout.waiting'
+  /** About to send a waiting job's wake-up (the job's own stream record). */
+  | 'fanout.send'
+  /** A wake-up read the job and the parent (consumer), before its conditional write. */
+  | 'fanout.wake'
+  /** A wake-up's write done (re-scheduled or handed over), its message not yet acknowledged. */
+  | 'fanout.woken';
 
 export interface StreamHooks {
   at?: (point: FanOutPoint, detail: { parentId: string; step: number }) => void | Promise<void>;
@@ -63,6 +96,8 @@ export interface StreamWorkOptions {
   remainingMs?: () => number;
   hooks?: StreamHooks;
   tuning?: Partial<FanOutTuning>;
+  /** The delay queue for waits until a hot parent is quiet (required once a parent is hot). */
+  wakeups?: FanOutWakeups;
 }
 
 type AnyItem = Card | DbRecord;
@@ -93,6 +128,24 @@ export interface FanOutJob {
   again?: boolean;
   /** Bumped when the job is handed to its own stream record to continue in another invocation. */
   handoff?: number;
+  /** Waiting for the parent to be quiet: nobody runs the job until a wake-up hands it over. */
+  wait?: FanOutWait;
+}
+
+/**
+ * A fan-out waiting outside any invocation: the job item holds it, a delayed message on the
+ * wake-up queue comes back for it. Each write of a wait bumps the job's `handoff`, so the job's
+ * own stream record sends the message (retried until sent: the wait is durable before its message).
+ */
+export interface FanOutWait {
+  /** Bumped by each re-schedule; a wake-up's write is conditional on the one it read. */
+  n: number;
+  /** The parent's version when last looked at: the same at the wake-up means quiet for quietMs. */
+  version: number;
+  /** When the wait began (epoch ms); after maxWaitMs the fan-out runs whatever the parent does. */
+  since: number;
+  /** When the wake-up is due (epoch ms). */
+  due: number;
 }
 
 /**
@@ -124,8 +177,6 @@ export function summaryOfItem(type: ItemType, item: AnyItem): ItemSummary {
     version: item.version,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `task` over `items` with at most `limit` in flight. */
 async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -231,19 +282,22 @@ export class StreamWork {
   async fanOut(orgId: string, parentType: ItemType, parentId: string, version: number, before: ItemSummary): Promise<void> {
     const [mark, existing] = await Promise.all([this.getMark(orgId, parentId), this.getJob(orgId, parentId)]);
     if (mark && mark.version >= version) {
-      // A job that reached its end but died before it was removed.
-      if (existing && existing.state.version <= mark.version) await this.deleteJob(existing, existing.step);
+      // A job that reached its end but died before it was removed (a waiting one has not run yet).
+      if (existing && !existing.wait && existing.state.version <= mark.version) await this.deleteJob(existing, existing.step);
       return;
     }
     await this.hook('fanout.begin', { parentId });
+    // Waiting: its wake-up takes the parent's newest state, this version included.
+    if (existing?.wait) return this.stillWaiting(existing, existing.wait);
     if (existing) return this.run(existing);
-    let parent = await this.store.items.get<AnyItem>(orgId, parentType, parentId);
-    if (!parent) return;
-    if (mark && Date.now() - mark.at < this.tuning.hotMs) parent = await this.quiet(orgId, parentType, parent);
+    const parent = await this.store.items.get<AnyItem>(orgId, parentType, parentId);
     if (!parent) return;
     const state = await this.stateOf(orgId, parentType, parent);
     const summary = summaryDiffers(mark?.summary ?? before, state.summary);
-    await this.run({ orgId, parentType, parentId, state, summary, step: 0 });
+    const job: FanOutJob = { orgId, parentType, parentId, state, summary, step: 0 };
+    // A burst of edits: wait until the parent is quiet, outside this batch (see waitForQuiet).
+    if (mark && Date.now() - mark.at < this.tuning.hotMs) return this.waitForQuiet(job, parent.version);
+    await this.run(job);
   }
 
   /**
@@ -273,25 +327,112 @@ export class StreamWork {
     await this.doc.send(new DeleteCommand({ TableName: this.store.table, Key: key }));
   }
 
-  /** Continues a job handed over by its own stream record. */
+  /**
+   * Continues a job handed over by its own stream record: runs it, or, for a waiting job, sends
+   * its wake-up (a retried record sends it again; a duplicate wake-up does nothing twice).
+   */
   async resume(job: FanOutJob): Promise<void> {
     const current = await this.getJob(job.orgId, job.parentId);
     // Finished meanwhile, or taken further by another runner: nothing to do here.
     if (!current || current.step !== job.step) return;
+    if (current.wait) {
+      // Only the record of the wait in place sends: an older one's message would be a spare.
+      if (job.wait?.n === current.wait.n) await this.sendWake(current, current.wait);
+      return;
+    }
+    // The record of a wait since handed over: the hand-over's own record runs the job.
+    if (job.wait) return;
     await this.run(current);
   }
 
-  /** Waits until the parent has not changed for `quietMs` (bounded); returns it as it then is. */
-  private async quiet(orgId: string, type: ItemType, parent: AnyItem): Promise<AnyItem | null> {
-    const started = Date.now();
-    let current: AnyItem | null = parent;
-    while (current && Date.now() - started < this.tuning.maxWaitMs && this.remaining() > this.tuning.marginMs + this.tuning.quietMs) {
-      await sleep(this.tuning.quietMs);
-      const next: AnyItem | null = await this.store.items.get<AnyItem>(orgId, type, current.id);
-      if (!next || next.version === current.version) return next;
-      current = next;
+  /**
+   * A hot parent's fan-out waits for quiet without holding this batch: the job is stored waiting
+   * (from the current step, under the step guard), its wake-up is due in quietMs, and the job's
+   * own stream record sends it (handoff bumped). Edits meanwhile find the job waiting and return.
+   */
+  private async waitForQuiet(job: FanOutJob, parentVersion: number): Promise<void> {
+    const now = Date.now();
+    const next: FanOutJob = {
+      ...job,
+      step: job.step + 1,
+      handoff: (job.handoff ?? 0) + 1,
+      wait: { n: 1, version: parentVersion, since: now, due: now + this.tuning.quietMs },
+    };
+    delete next.cursor;
+    if (!this.options.wakeups) throw new Error('A hot parent must wait for quiet, and no wake-up queue is configured (FANOUT_QUEUE_URL)');
+    if (!(await this.saveJob(next, job.step))) return this.lost(job);
+    await this.hook('fanout.waiting', next);
+  }
+
+  /** A record of the parent found its job waiting: nothing to do, unless the wake-up was lost (then another is scheduled). */
+  private async stillWaiting(job: FanOutJob, wait: FanOutWait): Promise<void> {
+    if (Date.now() < wait.due + this.tuning.lostAfterMs) return;
+    const parent = await this.store.items.get<AnyItem>(job.orgId, job.parentType, job.parentId);
+    await this.rewait(job, wait, parent?.version ?? wait.version);
+  }
+
+  private async sendWake(job: FanOutJob, wait: FanOutWait): Promise<void> {
+    if (!this.options.wakeups) throw new Error('No wake-up queue is configured (FANOUT_QUEUE_URL)');
+    await this.hook('fanout.send', job);
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((wait.due - Date.now()) / 1000)));
+    await this.options.wakeups.send({ orgId: job.orgId, parentId: job.parentId }, delaySeconds);
+  }
+
+  /**
+   * A wake-up (the delay queue's consumer) for the job of `parentId`: if the parent is unchanged
+   * since the wait last looked (quiet for quietMs), or the wait is older than maxWaitMs, the job is
+   * handed to its stream record to run (wait removed, handoff bumped); otherwise it waits on,
+   * another quietMs. Both are one write conditional on the wait read, so a duplicate or late
+   * message does nothing twice; a message for a job that no longer waits does nothing.
+   */
+  async wake(orgId: string, parentId: string): Promise<WakeOutcome> {
+    const job = await this.getJob(orgId, parentId);
+    const wait = job?.wait;
+    if (!job || !wait) return { outcome: 'stale' };
+    const now = Date.now();
+    if (now < wait.due - EARLY_TOLERANCE_MS) return { outcome: 'early', dueInSeconds: Math.min(MAX_DELAY_SECONDS, Math.ceil((wait.due - now) / 1000)) };
+    const parent = await this.store.items.get<AnyItem>(orgId, job.parentType, parentId);
+    const quiet = !parent || parent.version === wait.version || now - wait.since >= this.tuning.maxWaitMs;
+    await this.hook('fanout.wake', job);
+    const done = quiet ? await this.handOver(job, wait) : await this.rewait(job, wait, parent.version);
+    if (!done) return { outcome: 'stale' };
+    await this.hook('fanout.woken', job);
+    return { outcome: quiet ? 'handed' : 'rescheduled' };
+  }
+
+  /** Waits another quietMs from now (a new wake-up, sent by the job's record); false if the wait read is gone. */
+  private async rewait(job: FanOutJob, wait: FanOutWait, parentVersion: number): Promise<boolean> {
+    const now = Date.now();
+    const next: FanOutWait = { ...wait, n: wait.n + 1, version: parentVersion, due: now + this.tuning.quietMs };
+    return this.updateWait(job, wait, 'SET job.#wait = :wait, job.handoff = :handoff', { ':wait': next });
+  }
+
+  /** Ends the wait: the job becomes a running one at the next step, and its record runs it (resume). */
+  private async handOver(job: FanOutJob, wait: FanOutWait): Promise<boolean> {
+    return this.updateWait(job, wait, 'SET step = :next, job.step = :next, job.again = :false, job.handoff = :handoff REMOVE job.#wait', {
+      ':next': job.step + 1,
+      ':false': false,
+    });
+  }
+
+  private async updateWait(job: FanOutJob, wait: FanOutWait, update: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.store.table,
+          Key: keys.fanOut(job.orgId, job.parentId),
+          UpdateExpression: update,
+          ConditionExpression: 'step = :step AND job.#wait.n = :n',
+          // WAIT is a DynamoDB reserved word.
+          ExpressionAttributeNames: { '#wait': 'wait' },
+          ExpressionAttributeValues: { ...values, ':step': job.step, ':n': wait.n, ':handoff': (job.handoff ?? 0) + 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
-    return current;
   }
 
   /**
@@ -303,14 +444,17 @@ export class StreamWork {
    */
   private async run(job: FanOutJob): Promise<void> {
     const { orgId } = job;
+    // A waiting job runs only once a wake-up hands it over.
+    if (job.wait) return;
     for (;;) {
       await this.hook('fanout.chunk', job);
-      let parent = await this.store.items.get<AnyItem>(orgId, job.parentType, job.parentId);
+      const parent = await this.store.items.get<AnyItem>(orgId, job.parentType, job.parentId);
       if (!parent) {
         await this.deleteJob(job);
         return;
       }
-      if (!job.cursor && job.again) parent = (await this.quiet(orgId, job.parentType, parent)) ?? parent;
+      // The second pass waits until the parent is quiet (a wake-up, not here).
+      if (!job.cursor && job.again) return this.waitForQuiet(job, parent.version);
       if (parent.version > job.state.version) {
         const state = await this.stateOf(orgId, job.parentType, parent);
         const summaryMoved = summaryDiffers(job.state.summary, state.summary);

@@ -26,6 +26,7 @@ import { automationStep } from './automations';
 import { eventsStep } from './events';
 import { cascadeJobStep } from './jobs';
 import { store } from '../shared/store';
+import { fanOutWakeups } from '../fanout/queue';
 
 const image = (value: Record<string, unknown> | undefined) => (value ? unmarshall(value as Record<string, AttributeValue>) : undefined);
 
@@ -74,6 +75,7 @@ export function createStreamHandler(options: StreamHandlerOptions = {}) {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     const work = new StreamWork(store, documentClient, {
       remainingMs: () => context.getRemainingTimeInMillis(),
+      wakeups: fanOutWakeups,
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.tuning ? { tuning: { ...options.tuning } } : {}),
     });

@@ -1,11 +1,15 @@
 /**
- * A local SQS queue with the semantics the webhook delivery consumer relies on, and the event
- * source mapping that drives the consumer from it — both configured by DELIVERY_QUEUE_SETTINGS
- * (functions/deliveries/settings.ts), as the CDK queue and mapping are:
+ * A local SQS queue with the semantics the webhook delivery consumer and the fan-out wake-up
+ * consumer rely on, and the event source mapping that drives a consumer from it — configured by
+ * DELIVERY_QUEUE_SETTINGS (functions/deliveries/settings.ts) or FANOUT_QUEUE_SETTINGS
+ * (functions/fanout/settings.ts), as the CDK queues and mappings are:
  *
  * - the SQS JSON protocol for SendMessage, SendMessageBatch and ChangeMessageVisibility on a
  *   local HTTP endpoint, so the unchanged handlers talk to it through @aws-sdk/client-sqs
  *   (AWS_ENDPOINT_URL_SQS and DELIVERY_QUEUE_URL are the only differences, as for DynamoDB);
+ * - DelaySeconds (0–900) per message: a message is not received before its delay is over;
+ * - one endpoint for every queue of the process on a host (as SQS has one per region), requests
+ *   routed by their QueueUrl;
  * - visibility timeout: a received message is invisible until it is deleted or its visibility
  *   runs out, then it is received again (ChangeMessageVisibility moves that moment);
  * - receive count: each receive counts; a message due for receive number maxReceiveCount + 1 is
@@ -54,6 +58,7 @@ export interface LocalQueueOptions {
 
 const ACCOUNT = '000000000000';
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
+const MAX_DELAY_SECONDS = 900;
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 class QueueError extends Error {
@@ -76,7 +81,7 @@ export class LocalQueue {
   /** Every invocation's messages (ids), in order: what the tests inspect. */
   readonly invocations: Array<{ messageIds: string[]; groups: string[]; at: number }> = [];
   private readonly messages = new Map<string, LocalMessage>();
-  private server?: Server;
+  private endpointServer?: SharedEndpoint;
   private running = false;
   private loop?: Promise<void>;
   private readonly inFlightInvocations = new Set<Promise<void>>();
@@ -88,12 +93,13 @@ export class LocalQueue {
     this.arn = `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${this.name}`;
   }
 
-  /** Starts the HTTP endpoint (and the consumer poller, if there is a handler). */
+  /**
+   * Starts the HTTP endpoint (and the consumer poller, if there is a handler). Every queue of the
+   * process on one host shares one endpoint, as SQS's is one per region (AWS_ENDPOINT_URL_SQS
+   * names one origin); requests go to the queue their QueueUrl names.
+   */
   async start(host = '127.0.0.1'): Promise<void> {
-    this.server = createServer((req, res) => void this.serve(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, host, resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://${host}:${port}/${ACCOUNT}/${this.name}`;
+    this.endpointServer = await joinEndpoint(host, this);
     if (this.options.handler) {
       this.running = true;
       this.loop = this.run();
@@ -110,11 +116,8 @@ export class LocalQueue {
     this.wake?.();
     await this.loop;
     await Promise.allSettled([...this.inFlightInvocations]);
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.closeAllConnections();
-      this.server.close(() => resolve());
-    });
+    await this.endpointServer?.leave(this);
+    this.endpointServer = undefined;
   }
 
   // ——— queue semantics ———
@@ -301,47 +304,100 @@ export class LocalQueue {
 
   // ——— the SQS JSON protocol (the subset the handlers use) ———
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
-    };
-    try {
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      if (input['QueueUrl'] !== undefined && new URL(String(input['QueueUrl'])).pathname !== new URL(this.url).pathname) {
-        throw new QueueError('AWS.SimpleQueueService.NonExistentQueue', `No queue at ${input['QueueUrl']}`);
+  /** One request of the SQS JSON protocol addressed to this queue: the reply's body, or a QueueError. */
+  handle(target: string, input: Record<string, unknown>): unknown {
+    switch (target) {
+      case 'AmazonSQS.SendMessage': {
+        const m = this.send(String(input['MessageBody']), input['MessageGroupId'] as string | undefined, delayOf(input['DelaySeconds']));
+        return { MessageId: m.messageId, MD5OfMessageBody: md5(m.body) };
       }
-      switch (target) {
-        case 'AmazonSQS.SendMessage': {
-          const m = this.send(String(input['MessageBody']), input['MessageGroupId'] as string | undefined, (input['DelaySeconds'] as number | undefined) ?? 0);
-          return reply(200, { MessageId: m.messageId, MD5OfMessageBody: md5(m.body) });
-        }
-        case 'AmazonSQS.SendMessageBatch': {
-          const entries = (input['Entries'] ?? []) as Array<Record<string, unknown>>;
-          if (!entries.length || entries.length > 10)
-            throw new QueueError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries');
-          const Successful = entries.map((e) => {
-            const m = this.send(String(e['MessageBody']), e['MessageGroupId'] as string | undefined, (e['DelaySeconds'] as number | undefined) ?? 0);
-            return { Id: e['Id'], MessageId: m.messageId, MD5OfMessageBody: md5(m.body) };
-          });
-          return reply(200, { Successful, Failed: [] });
-        }
-        case 'AmazonSQS.ChangeMessageVisibility':
-          this.changeVisibility(String(input['ReceiptHandle']), Number(input['VisibilityTimeout']));
-          return reply(200, {});
-        case 'AmazonSQS.DeleteMessage':
-          this.delete(String(input['ReceiptHandle']));
-          return reply(200, {});
-        default:
-          throw new QueueError('UnsupportedOperation', `The local queue does not implement ${target || 'this request'}`);
+      case 'AmazonSQS.SendMessageBatch': {
+        const entries = (input['Entries'] ?? []) as Array<Record<string, unknown>>;
+        if (!entries.length || entries.length > 10)
+          throw new QueueError('AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries');
+        // All valid or none sent, as SQS validates the request before sending any entry.
+        for (const e of entries) delayOf(e['DelaySeconds']);
+        const Successful = entries.map((e) => {
+          const m = this.send(String(e['MessageBody']), e['MessageGroupId'] as string | undefined, delayOf(e['DelaySeconds']));
+          return { Id: e['Id'], MessageId: m.messageId, MD5OfMessageBody: md5(m.body) };
+        });
+        return { Successful, Failed: [] };
       }
-    } catch (error) {
-      const e = error instanceof QueueError ? error : new QueueError('InternalError', (error as Error).message, 500);
-      res.setHeader('x-amzn-query-error', `${e.type};Sender`);
-      return reply(e.status, { __type: `com.amazonaws.sqs#${e.type}`, message: e.message });
+      case 'AmazonSQS.ChangeMessageVisibility':
+        this.changeVisibility(String(input['ReceiptHandle']), Number(input['VisibilityTimeout']));
+        return {};
+      case 'AmazonSQS.DeleteMessage':
+        this.delete(String(input['ReceiptHandle']));
+        return {};
+      default:
+        throw new QueueError('UnsupportedOperation', `The local queue does not implement ${target || 'this request'}`);
     }
+  }
+}
+
+/** SQS's DelaySeconds: an integer from 0 to 900 (15 minutes). */
+function delayOf(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_SECONDS) {
+    throw new QueueError('InvalidParameterValue', `DelaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}`);
+  }
+  return value;
+}
+
+/** The one HTTP endpoint of the queues on a host (SQS's endpoint), routing by QueueUrl. */
+interface SharedEndpoint {
+  leave(queue: LocalQueue): Promise<void>;
+}
+
+const endpoints = new Map<string, Promise<{ server: Server; origin: string; queues: Map<string, LocalQueue> }>>();
+
+async function joinEndpoint(host: string, queue: LocalQueue): Promise<SharedEndpoint> {
+  let opened = endpoints.get(host);
+  if (!opened) {
+    opened = (async () => {
+      const queues = new Map<string, LocalQueue>();
+      const server = createServer((req, res) => void serve(queues, req, res));
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      const { port } = server.address() as AddressInfo;
+      return { server, origin: `http://${host}:${port}`, queues };
+    })();
+    endpoints.set(host, opened);
+  }
+  const endpoint = await opened;
+  // Two queues of one name in a process (two runtimes, say) get distinct paths.
+  let path = `/${ACCOUNT}/${queue.name}`;
+  for (let n = 2; endpoint.queues.has(path); n++) path = `/${ACCOUNT}/${queue.name}-${n}`;
+  endpoint.queues.set(path, queue);
+  queue.url = `${endpoint.origin}${path}`;
+  return {
+    async leave(q: LocalQueue) {
+      endpoint.queues.delete(new URL(q.url).pathname);
+      if (endpoint.queues.size > 0 || endpoints.get(host) !== opened) return;
+      endpoints.delete(host);
+      await new Promise<void>((resolve) => {
+        endpoint.server.closeAllConnections();
+        endpoint.server.close(() => resolve());
+      });
+    },
+  };
+}
+
+async function serve(queues: Map<string, LocalQueue>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const reply = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+  };
+  try {
+    const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    const queue = input['QueueUrl'] !== undefined ? queues.get(new URL(String(input['QueueUrl'])).pathname) : undefined;
+    if (!queue) throw new QueueError('AWS.SimpleQueueService.NonExistentQueue', `No queue at ${input['QueueUrl']}`);
+    return reply(200, queue.handle(target, input));
+  } catch (error) {
+    const e = error instanceof QueueError ? error : new QueueError('InternalError', (error as Error).message, 500);
+    res.setHeader('x-amzn-query-error', `${e.type};Sender`);
+    return reply(e.status, { __type: `com.amazonaws.sqs#${e.type}`, message: e.message });
   }
 }
 

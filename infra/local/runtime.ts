@@ -55,6 +55,8 @@ export interface LocalRuntime {
   poller: StreamPoller;
   /** The webhook delivery queue and its consumer (SQS and its event source mapping, locally). */
   deliveryQueue: LocalQueue;
+  /** The fan-out wake-up queue (delays until a hot parent is quiet) and its consumer. */
+  fanOutQueue: LocalQueue;
   /** The absolute path the EMF metric lines go to, when not stdout. */
   metricsFile?: string;
   stop(): Promise<void>;
@@ -110,6 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let poller: StreamPoller | undefined;
   let deliveryQueue: LocalQueue | undefined;
+  let fanOutQueue: LocalQueue | undefined;
   let closeMetrics: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -117,6 +120,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await gateway?.close();
       await poller?.stop();
       await deliveryQueue?.stop();
+      await fanOutQueue?.stop();
       await closeMetrics?.();
       await dynamo.stop();
       process.off('exit', killDynamo);
@@ -134,6 +138,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await deliveryQueue.start();
     // Read when the first delivery is sent: the SDK reaches the local queue as it would SQS.
     Object.assign(process.env, { DELIVERY_QUEUE_URL: deliveryQueue.url, AWS_ENDPOINT_URL_SQS: deliveryQueue.endpoint });
+    const { handler: fanOutHandler } = await import('../../functions/fanout/consumer');
+    const { FANOUT_QUEUE_SETTINGS } = await import('../../functions/fanout/settings');
+    fanOutQueue = new LocalQueue({
+      name: 'cardflow-fanout',
+      settings: FANOUT_QUEUE_SETTINGS,
+      handler: fanOutHandler,
+      onError: (error) => console.error('fan-out queue:', (error as Error).message),
+    });
+    // The same endpoint as the delivery queue (one per host, as SQS has one per region).
+    await fanOutQueue.start();
+    process.env['FANOUT_QUEUE_URL'] = fanOutQueue.url;
     poller = new StreamPoller({
       endpoint: dynamo.endpoint,
       tableName,
@@ -161,6 +176,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       issuer,
       poller,
       deliveryQueue,
+      fanOutQueue,
       stop,
       ...(metricsFile ? { metricsFile } : {}),
     };

@@ -7,6 +7,8 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../infra/local/dynamodb-local';
 import { StreamPoller } from '../../infra/local/stream-poller';
+import { LocalQueue } from '../../infra/local/local-queue';
+import { FANOUT_QUEUE_SETTINGS, type FanOutQueueSettings } from '../../functions/fanout/settings';
 import type { FanOutTuning, StreamHooks } from '../../domain/propagation/stream';
 
 export interface StreamHarness {
@@ -19,6 +21,11 @@ export interface StreamHarness {
   /** The fan-out pacing every new invocation reads. */
   tuning: Partial<FanOutTuning>;
   handler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+  /**
+   * The fan-out wake-up queue (a LocalQueue driving the unchanged consumer): a hot parent's
+   * fan-out waits there. `poller.drain()` drains it too (stream and queue feed each other).
+   */
+  wakeups: LocalQueue;
   stop(): Promise<void>;
 }
 
@@ -28,6 +35,10 @@ export interface StreamHarnessOptions {
   tuning?: Partial<FanOutTuning>;
   /** Called at each fan-out point (a throw kills that invocation, which the poller retries). */
   at?: NonNullable<StreamHooks['at']>;
+  /** Called when a handler invocation has returned (tests check what happened before). */
+  afterInvocation?: (event: DynamoDBStreamEvent) => void;
+  /** The wake-up queue's settings (tests shorten the visibility timeout). */
+  wakeupQueue?: Partial<FanOutQueueSettings>;
 }
 
 export async function startStreamHarness(options: StreamHarnessOptions = {}): Promise<StreamHarness> {
@@ -62,8 +73,23 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
   });
   harness.handler = async (event, context) => {
     harness.delivered.push(event);
-    return inner(event, context);
+    try {
+      return await inner(event, context);
+    } finally {
+      options.afterInvocation?.(event);
+    }
   };
+  // The wake-up consumer reads the same pacing and hooks as the stream processor.
+  const { createFanOutConsumer } = await import('../../functions/fanout/consumer');
+  harness.wakeups = new LocalQueue({
+    name: 'cardflow-fanout',
+    settings: { ...FANOUT_QUEUE_SETTINGS, ...options.wakeupQueue },
+    handler: createFanOutConsumer({ tuning, ...(options.at ? { hooks: { at: options.at } } : {}) }),
+    idleMs: 10,
+    onError: (error) => console.error('fan-out queue:', (error as Error).message),
+  });
+  await harness.wakeups.start();
+  Object.assign(process.env, { FANOUT_QUEUE_URL: harness.wakeups.url, AWS_ENDPOINT_URL_SQS: harness.wakeups.endpoint });
   harness.poller = new StreamPoller({
     endpoint,
     tableName,
@@ -72,8 +98,17 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
     settings: options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {},
   });
   await harness.poller.start();
+  const drainStream = harness.poller.drain.bind(harness.poller);
+  harness.poller.drain = async (quietMs?: number, timeoutMs?: number) => {
+    for (;;) {
+      await drainStream(quietMs, timeoutMs);
+      if (harness.wakeups.size === 0) return;
+      await harness.wakeups.drain(timeoutMs);
+    }
+  };
   harness.stop = async () => {
     await harness.poller.stop();
+    await harness.wakeups.stop();
     // DynamoDB Local describes the stream on every GetRecords at a cost that grows with all the
     // stream records it holds; a file's table (and its stream) goes with the file.
     await new DynamoDBClient({}).send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);

@@ -204,3 +204,52 @@ describe('local queue: the SQS JSON protocol through @aws-sdk/client-sqs', () =>
     }
   });
 });
+
+describe('local queue: DelaySeconds (the fan-out wake-up queue is a delay queue)', () => {
+  it('a delayed message is not received before its delay is over, then received like any other', async () => {
+    const q = await queue({ settings: { visibilityTimeoutSeconds: 30 } });
+    const t0 = 2_000_000;
+    const delayed = q.send('{"late":1}', 'org_a', 2, t0);
+    const now = q.send('{"now":1}', 'org_a', 0, t0);
+    expect(q.receive(10, t0).map((m) => m.messageId)).toEqual([now.messageId]);
+    expect(q.receive(10, t0 + 1_999)).toEqual([]);
+    expect(q.receive(10, t0 + 2_000)).toMatchObject([{ messageId: delayed.messageId, receiveCount: 1 }]);
+  });
+
+  it('SendMessage and SendMessageBatch take DelaySeconds from 0 to 900; queues of one process share one endpoint, routed by QueueUrl', async () => {
+    const a = await queue({ name: 'queue-a' });
+    const b = await queue({ name: 'queue-b' });
+    expect(b.endpoint).toBe(a.endpoint);
+    const sqs = new SQSClient({ endpoint: a.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const before = Date.now();
+      await sqs.send(new SendMessageCommand({ QueueUrl: b.url, MessageBody: '{"wake":1}', MessageGroupId: 'org_a', DelaySeconds: 5 }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: a.url, Entries: [{ Id: '0', MessageBody: '{"x":1}', DelaySeconds: 3 }] }));
+      expect(a.peek().map((m) => m.body)).toEqual(['{"x":1}']);
+      const [wake] = b.peek();
+      expect(wake).toMatchObject({ body: '{"wake":1}', groupId: 'org_a' });
+      expect(wake!.visibleAt - before).toBeGreaterThanOrEqual(5_000);
+      expect(b.receive(10)).toEqual([]);
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: b.url, MessageBody: '{}', DelaySeconds: 901 }))).rejects.toThrow(/DelaySeconds/);
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: `${a.endpoint}/000000000000/nope`, MessageBody: '{}' }))).rejects.toThrow(/No queue/);
+    } finally {
+      sqs.destroy();
+    }
+  });
+
+  it('through the poller: the handler gets a delayed message only once its delay is over', async () => {
+    const seen: Array<{ body: string; at: number }> = [];
+    const q = await queue({
+      idleMs: 5,
+      handler: async (event: SQSEvent) => {
+        for (const r of event.Records) seen.push({ body: r.body, at: Date.now() });
+        return { batchItemFailures: [] };
+      },
+    });
+    // visibleAt moves on at the receive (the visibility timeout): keep the due moment.
+    const due = q.send('{"wake":1}', 'org_a', 1).visibleAt;
+    await until(() => seen.length === 1);
+    expect(seen[0]!.at).toBeGreaterThanOrEqual(due);
+    await q.drain();
+  });
+});
