@@ -6,11 +6,11 @@
  * configuration (DELIVERY_QUEUE_URL), read when something is first sent, so stream code that
  * never delivers does not need it.
  */
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { requiredEnv } from '../shared/env';
 import { recordWebhookDelivery } from '../shared/metrics';
-import { traced } from '../shared/tracer';
+import { sqsClient } from '../shared/sqs';
 
 export const deliveryMessageSchema = z.object({
   orgId: z.string().min(1),
@@ -20,8 +20,7 @@ export const deliveryMessageSchema = z.object({
 
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;
 
-let sqs: SQSClient | undefined;
-export const sqsClient = () => (sqs ??= traced(new SQSClient({})));
+export { sqsClient };
 export const deliveryQueueUrl = () => requiredEnv('DELIVERY_QUEUE_URL');
 
 /** SendMessageBatch takes at most 10 entries. */

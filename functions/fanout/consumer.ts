@@ -19,11 +19,11 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient } from '../../domain/kernel/client';
 import { StreamWork, type FanOutTuning, type StreamHooks, type WakeOutcome } from '../../domain/propagation/stream';
-import { sqsClient } from '../deliveries/queue';
 import { logger } from '../shared/logger';
+import { sqsClient } from '../shared/sqs';
 import { store } from '../shared/store';
 import { captureHandler } from '../shared/tracer';
-import { fanOutQueueUrl, wakeMessageSchema } from './queue';
+import { fanOutQueueUrl, parseWake } from './queue';
 
 export interface FanOutConsumerOptions {
   /** Fan-out pacing (tests shorten the waits); the stream processor must be given the same. */
@@ -46,14 +46,14 @@ export function createFanOutConsumer(options: FanOutConsumerOptions = {}) {
       ...(options.tuning ? { tuning: { ...options.tuning } } : {}),
     });
     const recordHandler = async (record: SQSRecord): Promise<WakeOutcome['outcome']> => {
-      const parsed = wakeMessageSchema.safeParse(safeJson(record.body));
-      if (!parsed.success) {
+      const key = parseWake(record.body);
+      if (!key) {
         // Retrying cannot fix a malformed message: drop it, loudly.
         logger.error('Malformed fan-out wake-up dropped', { messageId: record.messageId });
         return 'stale';
       }
       try {
-        const result = await work.wake(parsed.data.orgId, parsed.data.parentId);
+        const result = await work.wake(key.orgId, key.parentId);
         if (result.outcome === 'early') throw new NotDueYet(result.dueInSeconds);
         return result.outcome;
       } catch (error) {
@@ -72,14 +72,6 @@ async function putBack(record: SQSRecord, seconds: number) {
     await sqsClient().send(new ChangeMessageVisibilityCommand({ QueueUrl: fanOutQueueUrl(), ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
   } catch (error) {
     logger.warn('Could not put an early wake-up back; the queue visibility timeout applies', { messageId: record.messageId, error: error as Error });
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

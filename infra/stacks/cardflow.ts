@@ -89,7 +89,7 @@ export function createCardflowStacks(app: App, settings: CardflowSettings, env?:
     alarmTopic: streams.alarmTopic,
     functions,
     // The streams stack alarms on these functions' errors itself.
-    errorsAlarmedElsewhere: [streams.processor.function, streams.deliveryConsumer.function],
+    errorsAlarmedElsewhere: [streams.processor.function, streams.deliveryConsumer.function, streams.fanOutConsumer.function],
     queues,
     otherAlarms,
     streamConsumers: { processor: streams.processor.function },

@@ -13,6 +13,12 @@
  * messages received more than maxReceiveCount times. Both are configured from
  * DELIVERY_QUEUE_SETTINGS (functions/deliveries/settings.ts), which the local queue reads too.
  *
+ * Coalescing waits outside the stream: a hot parent's fan-out is stored waiting and a delayed
+ * wake-up (SQS DelaySeconds, message group = organization) goes on the fan-out queue, whose small
+ * consumer re-schedules or hands the job back to its stream record (FANOUT_QUEUE_SETTINGS,
+ * functions/fanout/settings.ts). Its dead-letter queue, age and error alarms mirror the delivery
+ * queue's.
+ *
  * A stack of its own rather than part of the API stack: the API stack is exactly the route
  * manifest (one function per API area, one route per entry, tested as such); the processor is not behind a route, has
  * a different failure model (retries, DLQ, iterator age) and can be deployed, paused or rolled
@@ -34,6 +40,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS, type DeliveryQueueSettings } from '../../functions/deliveries/settings';
+import { FANOUT_CONSUMER_TIMEOUT_SECONDS, FANOUT_QUEUE_SETTINGS, type FanOutQueueSettings } from '../../functions/fanout/settings';
 import { STREAM_SETTINGS, type StreamSettings } from '../../functions/streams/settings';
 import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks/webhooks';
 import { bindTable, HouseFunction, SERVICE_NAME } from './house-function';
@@ -51,6 +58,8 @@ export interface StreamsStackProps extends StackProps {
   streamSettings?: Readonly<StreamSettings>;
   /** Defaults to DELIVERY_QUEUE_SETTINGS; only tests pass anything else. */
   deliveryQueueSettings?: Readonly<DeliveryQueueSettings>;
+  /** Defaults to FANOUT_QUEUE_SETTINGS; only tests pass anything else. */
+  fanOutQueueSettings?: Readonly<FanOutQueueSettings>;
   /** The KMS key that wraps webhook secrets' data keys: see StreamsStack.grantWebhookSecrets. */
   webhookSecretsKey?: IKey;
 }
@@ -69,10 +78,19 @@ export const STREAM_ALARMS = {
   deliveryAge: { thresholdSeconds: 900, periodMinutes: 5, evaluationPeriods: 1 },
   /** Invocations of the delivery consumer that failed as a whole (a failed attempt is not one). */
   deliveryErrors: { threshold: 0, periodMinutes: 5, evaluationPeriods: 1 },
+  /** Fan-out wake-ups that gave up after maxReceiveCount receives: their jobs wait until redriven or the parent's next edit. */
+  fanOutDeadLetters: { threshold: 0, periodMinutes: 1, evaluationPeriods: 1 },
+  /** The oldest wake-up, in seconds: each is delayed about a second, so 5 minutes means the consumer is not keeping up. */
+  fanOutAge: { thresholdSeconds: 300, periodMinutes: 5, evaluationPeriods: 1 },
+  /** Invocations of the fan-out consumer that failed as a whole. */
+  fanOutErrors: { threshold: 0, periodMinutes: 5, evaluationPeriods: 1 },
 } as const;
 
 /** Statements the delivery consumer needs on the table: read a delivery and its webhook, update them. */
 export const DELIVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
+
+/** The fan-out consumer on the table: read the job and its parent, write the job's wait (conditionally). */
+export const FANOUT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
 
 /**
  * What the delivery consumer may do with the webhook secrets key: Decrypt opens a sealed secret to
@@ -132,11 +150,18 @@ export class StreamsStack extends Stack {
     deliveryDeadLetters: cloudwatch.Alarm;
     deliveryAge: cloudwatch.Alarm;
     deliveryErrors: cloudwatch.Alarm;
+    fanOutDeadLetters: cloudwatch.Alarm;
+    fanOutAge: cloudwatch.Alarm;
+    fanOutErrors: cloudwatch.Alarm;
   };
   readonly deliveryQueue: Queue;
   readonly deliveryDeadLetterQueue: Queue;
   readonly deliveryConsumer: HouseFunction;
   readonly deliveryEventSource: SqsEventSource;
+  readonly fanOutQueue: Queue;
+  readonly fanOutDeadLetterQueue: Queue;
+  readonly fanOutConsumer: HouseFunction;
+  readonly fanOutEventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: StreamsStackProps) {
     super(scope, id, props);
@@ -145,6 +170,7 @@ export class StreamsStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const settings = props.streamSettings ?? STREAM_SETTINGS;
     const queueSettings = props.deliveryQueueSettings ?? DELIVERY_QUEUE_SETTINGS;
+    const fanOutSettings = props.fanOutQueueSettings ?? FANOUT_QUEUE_SETTINGS;
     const table = props.table;
 
     // --- Integration events: a bus other AWS services subscribe to with their own rules ------
@@ -193,6 +219,29 @@ export class StreamsStack extends Stack {
       removalPolicy,
     });
 
+    // --- Fan-out wake-ups: a delay queue (message group = organization) and its DLQ ----------
+    this.fanOutDeadLetterQueue = new Queue(this, 'FanOutDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(fanOutSettings.deadLetterRetentionSeconds),
+      removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(this.fanOutDeadLetterQueue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue IS the fan-out queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a fan-out job still waiting; the FanOutDeadLetters alarm fires on the first, and a redrive (or the parent's next edit) finishes the job.",
+      },
+    ]);
+    this.fanOutQueue = new Queue(this, 'FanOutWakeups', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(fanOutSettings.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(fanOutSettings.retentionSeconds),
+      deadLetterQueue: { queue: this.fanOutDeadLetterQueue, maxReceiveCount: fanOutSettings.maxReceiveCount },
+      removalPolicy,
+    });
+
     // --- The processor ------------------------------------------------------------------------
     this.processor = new HouseFunction(this, 'Processor', {
       entry: 'functions/streams/processor.ts',
@@ -200,7 +249,12 @@ export class StreamsStack extends Stack {
       description: `${SERVICE_NAME} ${props.stage} table stream processor`,
       memorySize: 1024,
       timeout: Duration.seconds(60),
-      environment: { TABLE_NAME: table.tableName, EVENT_BUS_NAME: this.eventBus.eventBusName, DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl },
+      environment: {
+        TABLE_NAME: table.tableName,
+        EVENT_BUS_NAME: this.eventBus.eventBusName,
+        DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl,
+        FANOUT_QUEUE_URL: this.fanOutQueue.queueUrl,
+      },
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
       logRemovalPolicy: removalPolicy,
     });
@@ -208,8 +262,9 @@ export class StreamsStack extends Stack {
     // Items and indexes exactly as an RW route function: no Scan, no table management.
     bindTable(fn, table, 'RW');
     this.eventBus.grantPutEventsTo(fn);
-    // The processor only enqueues deliveries; it never receives them.
+    // The processor only enqueues deliveries and wake-ups (a waiting job's own record); it never receives them.
     this.deliveryQueue.grantSendMessages(fn);
+    this.fanOutQueue.grantSendMessages(fn);
 
     this.eventSource = new DynamoEventSource(table, eventSourceProps(settings, new SqsDlq(this.deadLetterQueue)));
     // Adds the mapping, the stream read grant (TableV2.grantStreamRead: DescribeStream,
@@ -247,6 +302,31 @@ export class StreamsStack extends Stack {
     // a short delay: the consumer sends to its own queue, nowhere else.
     this.deliveryQueue.grantSendMessages(consumer);
     if (props.webhookSecretsKey) this.grantWebhookSecrets(props.webhookSecretsKey);
+
+    // --- The fan-out wake-up consumer -----------------------------------------------------------
+    this.fanOutConsumer = new HouseFunction(this, 'FanOutConsumer', {
+      entry: 'functions/fanout/consumer.ts',
+      handler: 'handler',
+      description: `${SERVICE_NAME} ${props.stage} fan-out wake-up consumer (coalescing)`,
+      memorySize: 256,
+      timeout: Duration.seconds(FANOUT_CONSUMER_TIMEOUT_SECONDS),
+      environment: { TABLE_NAME: table.tableName, FANOUT_QUEUE_URL: this.fanOutQueue.queueUrl },
+      ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
+      logRemovalPolicy: removalPolicy,
+    });
+    const wakeConsumer = this.fanOutConsumer.function;
+    // Reads a job and its parent, writes the job's wait: two item actions, no query, no index, no delete.
+    wakeConsumer.addToRolePolicy(new iam.PolicyStatement({ actions: [...FANOUT_TABLE_ACTIONS], resources: [table.tableArn] }));
+    this.fanOutEventSource = new SqsEventSource(this.fanOutQueue, {
+      batchSize: fanOutSettings.batchSize,
+      maxBatchingWindow: Duration.seconds(fanOutSettings.maxBatchingWindowSeconds),
+      maxConcurrency: fanOutSettings.maximumConcurrency,
+      reportBatchItemFailures: fanOutSettings.reportBatchItemFailures,
+      enabled: true,
+    });
+    // The mapping and the consume grant on this queue only (ChangeMessageVisibility puts an early
+    // wake-up back). It sends nothing: the next wake-up is sent by the job's stream record.
+    wakeConsumer.addEventSource(this.fanOutEventSource);
 
     // --- Alarms ------------------------------------------------------------------------------
     // Customer managed key: CloudWatch cannot use the AWS managed aws/sns key to publish.
@@ -346,6 +426,36 @@ export class StreamsStack extends Stack {
         evaluationPeriods: STREAM_ALARMS.deliveryErrors.evaluationPeriods,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      fanOutDeadLetters: new cloudwatch.Alarm(this, 'FanOutDeadLettersAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: fan-out wake-ups gave up after ${fanOutSettings.maxReceiveCount} receives; their jobs wait (children at an older value) until the dead-letter queue is redriven or the parent changes again`,
+        metric: this.fanOutDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(STREAM_ALARMS.fanOutDeadLetters.periodMinutes),
+        }),
+        threshold: STREAM_ALARMS.fanOutDeadLetters.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.fanOutDeadLetters.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      fanOutAge: new cloudwatch.Alarm(this, 'FanOutAgeAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the oldest fan-out wake-up waited more than ${STREAM_ALARMS.fanOutAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
+        metric: this.fanOutQueue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: Duration.minutes(STREAM_ALARMS.fanOutAge.periodMinutes),
+        }),
+        threshold: STREAM_ALARMS.fanOutAge.thresholdSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.fanOutAge.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      fanOutErrors: new cloudwatch.Alarm(this, 'FanOutErrorsAlarm', {
+        alarmDescription: `${SERVICE_NAME} ${props.stage}: the fan-out wake-up consumer failed whole invocations (crash or timeout)`,
+        metric: wakeConsumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.fanOutErrors.periodMinutes) }),
+        threshold: STREAM_ALARMS.fanOutErrors.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_ALARMS.fanOutErrors.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     };
     for (const alarm of Object.values(this.alarms)) {
       alarm.addAlarmAction(notify);
@@ -361,6 +471,11 @@ export class StreamsStack extends Stack {
     new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
       value: this.deliveryDeadLetterQueue.queueUrl,
       description: 'delivery messages past maxReceiveCount; redrive to the delivery queue',
+    });
+    new CfnOutput(this, 'FanOutQueueUrl', { value: this.fanOutQueue.queueUrl, description: 'fan-out wake-ups (delay queue, group = organization)' });
+    new CfnOutput(this, 'FanOutDeadLetterQueueUrl', {
+      value: this.fanOutDeadLetterQueue.queueUrl,
+      description: 'fan-out wake-ups past maxReceiveCount; redrive to the fan-out queue',
     });
   }
 

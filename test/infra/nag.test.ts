@@ -97,13 +97,15 @@ describe.each([
     }
   });
 
-  it('the dead-letter queues carry the only SQS3 acknowledgements; the delivery queue has a DLQ of its own', () => {
+  it('the dead-letter queues carry the only SQS3 acknowledgements; the delivery and fan-out queues have a DLQ of their own', () => {
     const queues = resourcesOf(Template.fromStack(streams), 'AWS::SQS::Queue');
     const rules = (id: string) => queues[id]?.Metadata?.cdk_nag?.rules_to_suppress;
     const idOf = (q: { node: { defaultChild?: unknown } }) => streams.getLogicalId(q.node.defaultChild as CfnElement);
-    expect(Object.keys(queues).sort()).toEqual([streams.deadLetterQueue, streams.deliveryDeadLetterQueue, streams.deliveryQueue].map(idOf).sort());
-    for (const dlq of [streams.deadLetterQueue, streams.deliveryDeadLetterQueue])
+    expect(Object.keys(queues).sort()).toEqual(
+      [streams.deadLetterQueue, streams.deliveryDeadLetterQueue, streams.deliveryQueue, streams.fanOutDeadLetterQueue, streams.fanOutQueue].map(idOf).sort(),
+    );
+    for (const dlq of [streams.deadLetterQueue, streams.deliveryDeadLetterQueue, streams.fanOutDeadLetterQueue])
       expect(rules(idOf(dlq))).toEqual([expect.objectContaining({ id: 'AwsSolutions-SQS3' })]);
-    expect(rules(idOf(streams.deliveryQueue))).toBeUndefined();
+    for (const queue of [streams.deliveryQueue, streams.fanOutQueue]) expect(rules(idOf(queue))).toBeUndefined();
   });
 });

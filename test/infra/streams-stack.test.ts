@@ -171,8 +171,10 @@ describe('event source mapping', () => {
 describe('processor', () => {
   const fn = resourcesOf(template, 'AWS::Lambda::Function')[processorId]!;
 
-  it('is one of the two functions of the stack (with the delivery consumer): nodejs24.x on arm64, 1024 MB, 60 s, handler export', () => {
-    expect(Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).sort()).toEqual([processorId, idOf(streams.deliveryConsumer.function)].sort());
+  it('is one of the three functions of the stack (with the delivery and fan-out consumers): nodejs24.x on arm64, 1024 MB, 60 s, handler export', () => {
+    expect(Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).sort()).toEqual(
+      [processorId, idOf(streams.deliveryConsumer.function), idOf(streams.fanOutConsumer.function)].sort(),
+    );
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -247,11 +249,18 @@ describe('processor permissions', () => {
     expect(events).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } })]);
   });
 
-  it('may send to its dead-letter queue and the delivery queue only, and receive from neither', () => {
+  it('may send to its dead-letter queue, the delivery queue and the fan-out queue only, and receive from none', () => {
     const deliveryQueueArn = { 'Fn::GetAtt': [idOf(streams.deliveryQueue), 'Arn'] };
-    // Statements may name both queues at once (minimized policies).
+    const fanOutQueueArn = { 'Fn::GetAtt': [idOf(streams.fanOutQueue), 'Arn'] };
+    // Statements may name several queues at once (minimized policies).
     const targets = (s: { Resource?: unknown }) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
-    for (const s of withAction('sqs:')) for (const r of targets(s)) expect([{ 'Fn::GetAtt': [queueId, 'Arn'] }, deliveryQueueArn]).toContainEqual(r);
+    for (const s of withAction('sqs:'))
+      for (const r of targets(s)) expect([{ 'Fn::GetAtt': [queueId, 'Arn'] }, deliveryQueueArn, fanOutQueueArn]).toContainEqual(r);
+    expect(
+      withAction('sqs:')
+        .filter((s) => targets(s).some((r) => JSON.stringify(r) === JSON.stringify(fanOutQueueArn)))
+        .flatMap(actionsOf),
+    ).toContain('sqs:SendMessage');
     expect(withAction('sqs:').flatMap(actionsOf)).toContain('sqs:SendMessage');
     expect(
       withAction('sqs:')
@@ -326,11 +335,14 @@ describe('alarms', () => {
   };
   const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
 
-  it('has exactly the three stream alarms and the three delivery alarms', () => {
+  it('has exactly the three stream alarms, the three delivery alarms and the three fan-out queue alarms', () => {
     expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      'ApproximateAgeOfOldestMessage',
       'ApproximateAgeOfOldestMessage',
       'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
+      'ApproximateNumberOfMessagesVisible',
+      'Errors',
       'Errors',
       'Errors',
       'IteratorAge',
