@@ -1,7 +1,7 @@
 import { auditTrail, itemActivity, type AuditQuery } from '../../domain/activity/activity-log';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';
-import { routes } from './routes';
+import { activityRoutes as routes } from './routes-activity';
 
 export const cardActivity = apiHandler(routes.cardActivity, async ({ principal, params, query }) => ({
   body: await itemActivity(contextFor(principal), 'card', params.cardId, query),

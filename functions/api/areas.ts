@@ -17,34 +17,12 @@
  * A handler module not listed here is an area of its own, named after the module; it needs an
  * entry file functions/api/areas/<area>.ts (test/infra/handler-entries.test.ts says which).
  */
+import { areaOf } from './area-of';
 import { routeList, type RouteId, type RouteSpec } from './routes';
 
 export type TableAccess = RouteSpec['access'];
 
-/** Handler module (routes.ts `handler.module`) → area. */
-export const AREA_OF_MODULE: Readonly<Record<string, string>> = {
-  system: 'system',
-  pipes: 'pipes',
-  cards: 'cards',
-  databases: 'databases',
-  records: 'databases',
-  connections: 'connections',
-  children: 'connections',
-  automations: 'automations',
-  webhooks: 'webhooks',
-  tokens: 'tokens',
-  // Following a cascade job is part of deleting cards and records.
-  jobs: 'cards',
-  // Item history and the audit trail: read-only, its own function.
-  activity: 'activity',
-  // Organization administration: tokens and settings.
-  settings: 'tokens',
-};
-
-export const areaOf = (route: Pick<RouteSpec, 'handler'>): string => AREA_OF_MODULE[route.handler.module] ?? route.handler.module;
-
-/** The event routeKey API Gateway sets for a route: "GET /v1/pipes/{pipeId}". */
-export const routeKeyOf = (route: Pick<RouteSpec, 'method' | 'path'>): string => `${route.method} ${route.path}`;
+export { AREA_OF_MODULE, areaOf, routeKeyOf } from './area-of';
 
 const STRENGTH: Record<TableAccess, number> = { NONE: 0, RO: 1, RW: 2 };
 

@@ -4,7 +4,7 @@ import * as automations from '../../domain/automations/automations';
 import { documentClient } from '../../domain/kernel/client';
 import { contextFor, store } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { automationRoutes as routes } from './routes-automations';
 
 const repository = new AutomationStore(documentClient, store.table);
 const contextOf = (principal: Principal): automations.AutomationContext => ({ ...contextFor(principal), automations: repository });

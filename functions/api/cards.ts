@@ -3,7 +3,7 @@ import { jobView } from '../../domain/connections/cascade';
 import * as cards from '../../domain/cards/cards';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { cardRoutes as routes } from './routes-cards';
 
 export const createCard = apiHandler(routes.createCard, async ({ principal, params, body }) => {
   const card = await cards.createCard(contextFor(principal), params.pipeId, body);

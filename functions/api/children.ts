@@ -3,7 +3,8 @@ import { disconnect, listChildren } from '../../domain/connections/edges';
 import type { ItemType } from '../../domain/kernel/model';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion, type ApiRequest } from './http';
-import { routes, type RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
+import { connectionRoutes as routes } from './routes-connections';
 
 const parentOf = (type: ItemType, params: { cardId?: string; recordId?: string }) => (type === 'card' ? params.cardId! : params.recordId!);
 

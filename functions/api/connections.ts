@@ -2,7 +2,7 @@ import * as connections from '../../domain/connections/connections';
 import { candidates } from '../../domain/connections/edges';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { connectionRoutes as routes } from './routes-connections';
 
 export const createConnection = apiHandler(routes.createConnection, async ({ principal, body }) => {
   const connection = await connections.createConnection(contextFor(principal), body);

@@ -1,7 +1,7 @@
 import * as databases from '../../domain/databases/databases';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { databaseRoutes as routes } from './routes-databases';
 
 export const createDatabase = apiHandler(routes.createDatabase, async ({ principal, body }) => {
   const database = await databases.createDatabase(contextFor(principal), body);

@@ -29,7 +29,7 @@ import { runAs } from '../../domain/kernel/actor';
 import { captureHandler } from '../shared/tracer';
 import { MAX_BODY_BYTES } from './limits';
 import { apiPolicy, asThrottle, rateLimitHeaders } from './rate-limit';
-import { routeList, type RouteSpec } from './routes';
+import { routeIdOf, type RouteSpec } from './route-spec';
 
 export { MAX_BODY_BYTES };
 
@@ -325,11 +325,6 @@ async function runIdempotent({ ref, fingerprint, requestId, path, leaseMs }: Att
     logger.error('Could not complete an idempotency record', { error: error as Error, requestId, scope: ref.scope });
   }
   return result;
-}
-
-/** The manifest id of a route spec: the scope of its idempotency keys. */
-function routeIdOf(route: RouteSpec): string {
-  return routeList.find((r) => r.method === route.method && r.path === route.path)?.id ?? `${route.method} ${route.path}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { once } from './lazy';
 import { Card, DbRecord, Id, Values, z } from './schemas';
 import { MAX_BATCH_ITEMS } from '../../domain/items/batch-limits';
 
-const ItemTitle = once(() => z.string().trim().min(1).max(LIMITS.shortText));
+const ItemTitle = /* @__PURE__ */ once(() => z.string().trim().min(1).max(LIMITS.shortText));
 
 const batchItem = (kind: 'card' | 'record') =>
   z.strictObject({
@@ -46,19 +46,19 @@ const batchBody = (kind: 'card' | 'record', name: string) =>
       },
     });
 
-export const BatchCards = once(() => batchBody('card', 'BatchCards'));
-export const BatchRecords = once(() => batchBody('record', 'BatchRecords'));
+export const BatchCards = /* @__PURE__ */ once(() => batchBody('card', 'BatchCards'));
+export const BatchRecords = /* @__PURE__ */ once(() => batchBody('record', 'BatchRecords'));
 
-export const BatchCardsResult = once(() =>
+export const BatchCardsResult = /* @__PURE__ */ once(() =>
   z.object({ items: z.array(Card()).openapi({ description: 'The cards as written, in the order of the request.' }) }).openapi('BatchCardsResult'),
 );
-export const BatchRecordsResult = once(() =>
+export const BatchRecordsResult = /* @__PURE__ */ once(() =>
   z.object({ items: z.array(DbRecord()).openapi({ description: 'The records as written, in the order of the request.' }) }).openapi('BatchRecordsResult'),
 );
 
 // ——— List queries ———
 
-const FilterParam = once(() =>
+const FilterParam = /* @__PURE__ */ once(() =>
   z
     .record(z.string().max(64), z.union([z.string().max(4_096), z.record(z.string().max(16), z.string().max(4_096))]))
     .optional()
@@ -74,7 +74,7 @@ const FilterParam = once(() =>
     }),
 );
 
-const SortParam = once(() =>
+const SortParam = /* @__PURE__ */ once(() =>
   z
     .string()
     .max(64)
@@ -87,7 +87,7 @@ const SortParam = once(() =>
     }),
 );
 
-const UpdatedSinceParam = once(() =>
+const UpdatedSinceParam = /* @__PURE__ */ once(() =>
   z
     .string()
     .max(64)
@@ -100,14 +100,14 @@ const UpdatedSinceParam = once(() =>
     }),
 );
 
-const Page = once(() => ({
+const Page = /* @__PURE__ */ once(() => ({
   limit: z.coerce.number().int().min(1).max(100).optional().openapi({
     description: 'Page size, 1 to 100 (default 50). A filtered page may hold fewer items (each page reads at most 1,000); follow nextCursor until it is null.',
   }),
   cursor: z.string().max(4_096).optional().openapi({ description: 'nextCursor of the previous page, with the same query.' }),
 }));
 
-export const ListCardsQuery = once(() =>
+export const ListCardsQuery = /* @__PURE__ */ once(() =>
   z.strictObject({
     ...Page(),
     phaseId: Id('phase').optional().openapi({ description: 'Cards of one phase (the same as filter[phase]).' }),
@@ -117,9 +117,11 @@ export const ListCardsQuery = once(() =>
   }),
 );
 
-export const ListRecordsQuery = once(() => z.strictObject({ ...Page(), filter: FilterParam(), sort: SortParam(), updatedSince: UpdatedSinceParam() }));
+export const ListRecordsQuery = /* @__PURE__ */ once(() =>
+  z.strictObject({ ...Page(), filter: FilterParam(), sort: SortParam(), updatedSince: UpdatedSinceParam() }),
+);
 
-const Deleted = once(() =>
+const Deleted = /* @__PURE__ */ once(() =>
   z
     .object({
       id: z.string(),
@@ -142,5 +144,5 @@ const listPage = <T extends z.ZodType>(item: T, name: string) =>
     })
     .openapi(name);
 
-export const CardListPage = once(() => listPage(Card(), 'CardPage'));
-export const RecordListPage = once(() => listPage(DbRecord(), 'RecordPage'));
+export const CardListPage = /* @__PURE__ */ once(() => listPage(Card(), 'CardPage'));
+export const RecordListPage = /* @__PURE__ */ once(() => listPage(DbRecord(), 'RecordPage'));

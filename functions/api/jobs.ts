@@ -1,7 +1,7 @@
 import { getJob as readJob } from '../../domain/connections/cascade';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';
-import { routes } from './routes';
+import { jobRoutes as routes } from './routes-jobs';
 
 export const getJob = apiHandler(routes.getJob, async ({ principal, params }) => ({
   body: await readJob(contextFor(principal), params.jobId),

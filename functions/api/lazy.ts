@@ -1,11 +1,15 @@
 /**
  * Schemas built on first use. A zod schema costs real time to construct (zod 4 gives every
  * instance its methods, and `.openapi(...)` clones it), and every API function imports the whole
- * contract: built at module level, the ~900 schemas of all routes made up most of an area
+ * contract: built at module level, the hundreds of schemas of all routes made up most of an area
  * function's cold start beyond the AWS SDK, for the handful its first request needs. Each schema
  * is a memoised thunk (`once`) and the route manifest's schema parts are getters (`deferred`), so
  * a function builds the schemas of the requests it serves when it serves them, and the OpenAPI
  * generator, walking the manifest, gets the very same instances (one source of truth).
+ *
+ * Module-level `once(...)` calls carry a pure annotation (`/* @__PURE__ *\/ once(...)`): esbuild
+ * then drops the schemas no route of the bundle's area names (the route tables are per area,
+ * functions/api/routes-<area>.ts), so a bundle neither builds nor holds the other areas' contract.
  */
 
 /** A value built by `build` on the first call, the same one on every call after. */

@@ -1,7 +1,7 @@
 import * as pipes from '../../domain/pipes/pipes';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { pipeRoutes as routes } from './routes-pipes';
 
 export const createPipe = apiHandler(routes.createPipe, async ({ principal, body }) => {
   const pipe = await pipes.createPipe(contextFor(principal), body);

@@ -3,7 +3,7 @@ import { jobView } from '../../domain/connections/cascade';
 import * as records from '../../domain/databases/records';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { databaseRoutes as routes } from './routes-databases';
 
 export const createRecord = apiHandler(routes.createRecord, async ({ principal, params, body }) => {
   const record = await records.createRecord(contextFor(principal), params.databaseId, body);

@@ -30,3 +30,18 @@ export interface RouteSpec {
   /** Problem statuses the use case answers beyond what the entry implies (e.g. 412 for versions in the body). */
   answers?: number[];
 }
+
+/** Route spec → its manifest id (the key of its entry), for every table made with defineRoutes. */
+const ROUTE_IDS = new WeakMap<RouteSpec, string>();
+
+/**
+ * A module's route table, each spec remembered with its id: the handlers ask routeIdOf for it
+ * (metrics, idempotency scopes) without importing the whole manifest (functions/api/routes.ts).
+ */
+export function defineRoutes<T extends Record<string, RouteSpec>>(table: T): T {
+  for (const [id, spec] of Object.entries(table)) ROUTE_IDS.set(spec, id);
+  return table;
+}
+
+/** The manifest id of a route spec ("getPipe"), or "METHOD /path" for a spec no table defines. */
+export const routeIdOf = (route: RouteSpec): string => ROUTE_IDS.get(route) ?? `${route.method} ${route.path}`;

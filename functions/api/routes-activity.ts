@@ -3,11 +3,11 @@ import { AUDITED_ENTITY_TYPES } from '../../domain/activity/activity';
 import { deferred, once } from './lazy';
 import * as s from './schemas';
 import { z } from './schemas';
-import type { RouteSpec } from './route-spec';
+import { defineRoutes, type RouteSpec } from './route-spec';
 
-const Timestamp = once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
+const Timestamp = /* @__PURE__ */ once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
 
-const Actor = once(() =>
+const Actor = /* @__PURE__ */ once(() =>
   z
     .union([
       z.object({ type: z.literal('user'), id: z.string() }),
@@ -25,7 +25,7 @@ const Actor = once(() =>
     }),
 );
 
-const ItemChange = once(() =>
+const ItemChange = /* @__PURE__ */ once(() =>
   z
     .union([
       z.object({ type: z.literal('value'), fieldId: s.Id('field'), before: z.unknown(), after: z.unknown() }),
@@ -37,7 +37,7 @@ const ItemChange = once(() =>
     .openapi('ItemChange', { description: 'One change. Texts longer than 280 characters are shortened (ending in …); the item has the full value.' }),
 );
 
-export const ActivityEntry = once(() =>
+export const ActivityEntry = /* @__PURE__ */ once(() =>
   z
     .object({
       id: z.string().regex(/^act_[0-9a-f]{24}$/),
@@ -56,7 +56,7 @@ export const ActivityEntry = once(() =>
     .openapi('ActivityEntry'),
 );
 
-export const AuditEntry = once(() =>
+export const AuditEntry = /* @__PURE__ */ once(() =>
   z
     .object({
       id: z.string().regex(/^aud_[0-9a-f]{24}$/),
@@ -75,7 +75,7 @@ export const AuditEntry = once(() =>
     .openapi('AuditEntry'),
 );
 
-const AuditQuery = once(() =>
+const AuditQuery = /* @__PURE__ */ once(() =>
   s.Pagination().extend({
     from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Entries at or after this time.' }),
     to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Entries at or before this time.' }),
@@ -84,7 +84,7 @@ const AuditQuery = once(() =>
   }),
 );
 
-export const Settings = once(() =>
+export const Settings = /* @__PURE__ */ once(() =>
   z
     .object({
       activityRetentionDays: z.number().int().openapi({
@@ -97,7 +97,7 @@ export const Settings = once(() =>
     .openapi('Settings'),
 );
 
-const UpdateSettings = once(() =>
+const UpdateSettings = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       activityRetentionDays: z.number().int().min(1).max(3650).optional(),
@@ -108,7 +108,7 @@ const UpdateSettings = once(() =>
 
 const listEntries = 'Newest first. Entries are kept for the retention period (90 days by default), also after the item is deleted (then for admins only).';
 
-export const activityRoutes = {
+export const activityRoutes = defineRoutes({
   cardActivity: {
     method: 'GET',
     path: '/v1/cards/{cardId}/activity',
@@ -168,4 +168,4 @@ export const activityRoutes = {
     ifMatch: true,
     success: deferred({ status: 200, description: 'The settings', schema: Settings, etag: true }),
   },
-} satisfies Record<string, RouteSpec>;
+} satisfies Record<string, RouteSpec>);

@@ -2,11 +2,11 @@
 import * as s from './schemas';
 import { deferred, once } from './lazy';
 import { z } from './schemas';
-import type { RouteSpec } from './route-spec';
+import { defineRoutes, type RouteSpec } from './route-spec';
 
-const automationParams = once(() => z.strictObject({ automationId: s.Id('automation') }));
+const automationParams = /* @__PURE__ */ once(() => z.strictObject({ automationId: s.Id('automation') }));
 
-export const automationRoutes = {
+export const automationRoutes = defineRoutes({
   createAutomation: {
     method: 'POST',
     path: '/v1/automations',
@@ -75,4 +75,4 @@ export const automationRoutes = {
     request: deferred({ params: automationParams, query: s.Pagination }),
     success: deferred({ status: 200, description: 'A page of runs', schema: () => s.page(s.AutomationRun(), 'AutomationRunPage') }),
   },
-} satisfies Record<string, RouteSpec>;
+} satisfies Record<string, RouteSpec>);

@@ -2,11 +2,11 @@
 import * as s from './schemas';
 import { deferred, once } from './lazy';
 import { z } from './schemas';
-import type { RouteSpec } from './route-spec';
+import { defineRoutes, type RouteSpec } from './route-spec';
 
-const Timestamp = once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
+const Timestamp = /* @__PURE__ */ once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
 
-export const Job = once(() =>
+export const Job = /* @__PURE__ */ once(() =>
   z
     .object({
       id: s.Id('job'),
@@ -31,7 +31,7 @@ export const Job = once(() =>
     .openapi('Job'),
 );
 
-const jobParams = once(() => z.strictObject({ jobId: s.Id('job') }));
+const jobParams = /* @__PURE__ */ once(() => z.strictObject({ jobId: s.Id('job') }));
 
 /** The answer of a DELETE that cascades beyond one transaction: 202, Location: /v1/jobs/{jobId}. */
 export const acceptedDelete = deferred({
@@ -41,7 +41,7 @@ export const acceptedDelete = deferred({
   schema: Job,
 });
 
-export const jobRoutes = {
+export const jobRoutes = defineRoutes({
   getJob: {
     method: 'GET',
     path: '/v1/jobs/{jobId}',
@@ -53,4 +53,4 @@ export const jobRoutes = {
     request: deferred({ params: jobParams }),
     success: deferred({ status: 200, description: 'The job', schema: Job }),
   },
-} satisfies Record<string, RouteSpec>;
+} satisfies Record<string, RouteSpec>);

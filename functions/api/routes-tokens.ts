@@ -2,12 +2,12 @@
 import * as s from './schemas';
 import { deferred, once } from './lazy';
 import { z } from './schemas';
-import type { RouteSpec } from './route-spec';
+import { defineRoutes, type RouteSpec } from './route-spec';
 
-const tokenParams = once(() => z.strictObject({ tokenId: s.Id('token') }));
+const tokenParams = /* @__PURE__ */ once(() => z.strictObject({ tokenId: s.Id('token') }));
 const m = { module: 'tokens' } as const;
 
-export const tokenRoutes = {
+export const tokenRoutes = defineRoutes({
   createApiToken: {
     method: 'POST',
     path: '/v1/tokens',
@@ -40,4 +40,4 @@ export const tokenRoutes = {
     request: deferred({ params: tokenParams }),
     success: { status: 204, description: 'Revoked' },
   },
-} satisfies Record<string, RouteSpec>;
+} satisfies Record<string, RouteSpec>);

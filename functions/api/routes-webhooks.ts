@@ -2,10 +2,10 @@
 import * as s from './schemas';
 import { deferred, once } from './lazy';
 import { z } from './schemas';
-import type { RouteSpec } from './route-spec';
+import { defineRoutes, type RouteSpec } from './route-spec';
 
-const webhookParams = once(() => z.strictObject({ webhookId: s.Id('webhook') }));
-const deliveryParams = once(() =>
+const webhookParams = /* @__PURE__ */ once(() => z.strictObject({ webhookId: s.Id('webhook') }));
+const deliveryParams = /* @__PURE__ */ once(() =>
   z.strictObject({
     webhookId: s.Id('webhook'),
     eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be an event id (evt_…)' }),
@@ -13,7 +13,7 @@ const deliveryParams = once(() =>
 );
 const m = { module: 'webhooks' } as const;
 
-export const webhookRoutes = {
+export const webhookRoutes = defineRoutes({
   createWebhook: {
     method: 'POST',
     path: '/v1/webhooks',
@@ -115,4 +115,4 @@ export const webhookRoutes = {
     request: deferred({ params: deliveryParams }),
     success: deferred({ status: 202, description: 'The delivery, pending again', schema: s.WebhookDelivery }),
   },
-} satisfies Record<string, RouteSpec>;
+} satisfies Record<string, RouteSpec>);

@@ -28,20 +28,20 @@ export const Id = (kind: IdKind) =>
     .regex(idPattern(kind), { message: `must be a ${kind} id (${idPattern(kind).source.slice(1, 6)}…)` })
     .openapi({ example: `${idPattern(kind).source.split('_')[0]!.slice(1)}_01JD0000000000000000000000` });
 
-const Name = once(() => z.string().trim().min(1, 'must not be empty').max(120));
-const Description = once(() => z.string().max(2_000));
-const Timestamp = once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
+const Name = /* @__PURE__ */ once(() => z.string().trim().min(1, 'must not be empty').max(120));
+const Description = /* @__PURE__ */ once(() => z.string().max(2_000));
+const Timestamp = /* @__PURE__ */ once(() => z.string().openapi({ format: 'date-time', example: '2026-11-27T09:30:00.000Z' }));
 
-export const FieldType = once(() => z.enum(FIELD_TYPES).openapi('FieldType'));
+export const FieldType = /* @__PURE__ */ once(() => z.enum(FIELD_TYPES).openapi('FieldType'));
 
-const Options = once(() =>
+const Options = /* @__PURE__ */ once(() =>
   z
     .array(z.string().trim().min(1).max(LIMITS.optionLength))
     .max(LIMITS.options)
     .refine((items) => new Set(items).size === items.length, 'options must be unique'),
 );
 
-const fieldShape = once(() => ({
+const fieldShape = /* @__PURE__ */ once(() => ({
   label: Name(),
   type: FieldType(),
   description: Description().optional(),
@@ -67,7 +67,7 @@ function optionsMatchType(field: { type?: string; options?: string[] | undefined
 }
 
 /** A field defined inline while creating a pipe or a database. */
-export const NewFieldInline = once(() =>
+export const NewFieldInline = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       ...fieldShape(),
@@ -77,13 +77,13 @@ export const NewFieldInline = once(() =>
     .openapi('NewFieldInline'),
 );
 
-const connectionIdShape = once(() => ({
+const connectionIdShape = /* @__PURE__ */ once(() => ({
   connectionId: Id('connection')
     .optional()
     .openapi({ description: 'connection fields: the connection (with this pipe or database as parent) whose children are the value.' }),
 }));
 
-export const CreatePipeField = once(() =>
+export const CreatePipeField = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       ...fieldShape(),
@@ -94,14 +94,14 @@ export const CreatePipeField = once(() =>
     .openapi('CreatePipeField'),
 );
 
-export const CreateDatabaseField = once(() =>
+export const CreateDatabaseField = /* @__PURE__ */ once(() =>
   z
     .strictObject({ ...fieldShape(), ...connectionIdShape() })
     .superRefine(optionsMatchType)
     .openapi('CreateDatabaseField'),
 );
 
-export const UpdateField = once(() =>
+export const UpdateField = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       label: Name().optional(),
@@ -112,7 +112,7 @@ export const UpdateField = once(() =>
     .openapi('UpdateField'),
 );
 
-export const Field = once(() =>
+export const Field = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('field'),
@@ -129,7 +129,7 @@ export const Field = once(() =>
     .openapi('Field'),
 );
 
-const NewPhase = once(() =>
+const NewPhase = /* @__PURE__ */ once(() =>
   z.strictObject({
     name: Name(),
     description: Description().optional(),
@@ -138,7 +138,7 @@ const NewPhase = once(() =>
   }),
 );
 
-export const CreatePipe = once(() =>
+export const CreatePipe = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       name: Name(),
@@ -158,7 +158,7 @@ export const CreatePipe = once(() =>
     .openapi('CreatePipe'),
 );
 
-export const UpdatePipe = once(() =>
+export const UpdatePipe = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       name: Name().optional(),
@@ -169,7 +169,7 @@ export const UpdatePipe = once(() =>
     .openapi('UpdatePipe'),
 );
 
-export const CreatePhase = once(() =>
+export const CreatePhase = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       name: Name(),
@@ -180,11 +180,11 @@ export const CreatePhase = once(() =>
     .openapi('CreatePhase'),
 );
 
-export const UpdatePhase = once(() =>
+export const UpdatePhase = /* @__PURE__ */ once(() =>
   z.strictObject({ name: Name().optional(), description: Description().nullable().optional(), done: z.boolean().optional() }).openapi('UpdatePhase'),
 );
 
-export const Phase = once(() =>
+export const Phase = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('phase'),
@@ -197,7 +197,7 @@ export const Phase = once(() =>
 );
 
 /** What pipes and databases share; each summary is its own object (an allOf would join two id patterns). */
-const containerSummaryShape = once(() => ({
+const containerSummaryShape = /* @__PURE__ */ once(() => ({
   name: z.string(),
   description: z.string().optional(),
   version: z.number().int(),
@@ -205,16 +205,16 @@ const containerSummaryShape = once(() => ({
   updatedAt: Timestamp(),
 }));
 
-export const PipeSummary = once(() => z.object({ id: Id('pipe'), ...containerSummaryShape() }).openapi('PipeSummary'));
+export const PipeSummary = /* @__PURE__ */ once(() => z.object({ id: Id('pipe'), ...containerSummaryShape() }).openapi('PipeSummary'));
 
 /** Defined below with the connection schemas; referenced lazily by pipes and databases. */
-const ContainerConnections = once(() =>
+const ContainerConnections = /* @__PURE__ */ once(() =>
   z.lazy(() =>
     z.object({ asParent: z.array(Connection()), asChild: z.array(Connection()) }).openapi({ description: 'Connections this pipe or database takes part in.' }),
   ),
 );
 
-export const Pipe = once(() =>
+export const Pipe = /* @__PURE__ */ once(() =>
   PipeSummary()
     .extend({
       titleFieldId: z.string().nullable(),
@@ -227,10 +227,10 @@ export const Pipe = once(() =>
 
 // ——— Field values, one schema per field type (documentation of domain/fields/field-types.ts checkValue) ———
 
-const ItemIdValue = once(() => z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/));
+const ItemIdValue = /* @__PURE__ */ once(() => z.string().regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/));
 
 /** What each field type stores and shows; the use cases check a request's values against them (422). */
-export const FieldValueSchemas = once(
+export const FieldValueSchemas = /* @__PURE__ */ once(
   () =>
     ({
       short_text: z.string().max(LIMITS.shortText).openapi('ShortTextValue', { description: 'short_text: one line.', example: 'Ada Lovelace' }),
@@ -284,7 +284,7 @@ export const FieldValueSchemas = once(
     }) satisfies Record<(typeof FIELD_TYPES)[number], z.ZodType>,
 );
 
-export const ConnectionChange = once(() =>
+export const ConnectionChange = /* @__PURE__ */ once(() =>
   z
     .strictObject({ add: z.array(ItemIdValue()).max(LIMITS.listValues).optional(), remove: z.array(ItemIdValue()).max(LIMITS.listValues).optional() })
     .openapi('ConnectionChange', {
@@ -301,7 +301,7 @@ export const fieldValueComponent = (type: (typeof FIELD_TYPES)[number]) =>
     .join('')}Value`;
 
 /** A stored value, as GET shows it: one of the field types' values. */
-export const FieldValue = once(() =>
+export const FieldValue = /* @__PURE__ */ once(() =>
   z.union([z.string(), z.number(), z.array(z.string())]).openapi('FieldValue', {
     description: "A value of one of the field types (see the *Value components); which one follows from the field's type.",
     anyOf: FIELD_TYPES.map((type) => ({ $ref: `#/components/schemas/${fieldValueComponent(type)}` })),
@@ -309,7 +309,7 @@ export const FieldValue = once(() =>
 );
 
 /** Field values keyed by field id; each field type checks its own values (422 names the field). */
-export const Values = once(() =>
+export const Values = /* @__PURE__ */ once(() =>
   z
     .record(
       Id('field'),
@@ -325,16 +325,18 @@ export const Values = once(() =>
     }),
 );
 
-const ItemTitle = once(() => z.string().trim().min(1).max(LIMITS.shortText));
+const ItemTitle = /* @__PURE__ */ once(() => z.string().trim().min(1).max(LIMITS.shortText));
 
-export const CreateCard = once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('CreateCard'));
-export const UpdateCard = once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('UpdateCard'));
-export const MoveCard = once(() => z.strictObject({ phaseId: Id('phase') }).openapi('MoveCard'));
+export const CreateCard = /* @__PURE__ */ once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('CreateCard'));
+export const UpdateCard = /* @__PURE__ */ once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('UpdateCard'));
+export const MoveCard = /* @__PURE__ */ once(() => z.strictObject({ phaseId: Id('phase') }).openapi('MoveCard'));
 
-export const PhaseVisit = once(() => z.object({ phaseId: z.string(), enteredAt: Timestamp(), leftAt: Timestamp().optional() }).openapi('PhaseVisit'));
+export const PhaseVisit = /* @__PURE__ */ once(() =>
+  z.object({ phaseId: z.string(), enteredAt: Timestamp(), leftAt: Timestamp().optional() }).openapi('PhaseVisit'),
+);
 
 /** Connection fields whose value in `values` shows only the first ids (see domain/items/views.ts). */
-const ValuesTruncated = once(() =>
+const ValuesTruncated = /* @__PURE__ */ once(() =>
   z
     .array(z.string())
     .optional()
@@ -343,7 +345,7 @@ const ValuesTruncated = once(() =>
     }),
 );
 
-export const Card = once(() =>
+export const Card = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('card'),
@@ -363,7 +365,7 @@ export const Card = once(() =>
     .openapi('Card'),
 );
 
-export const CreateDatabase = once(() =>
+export const CreateDatabase = /* @__PURE__ */ once(() =>
   z
     .strictObject({ name: Name(), description: Description().optional(), fields: z.array(NewFieldInline()).max(90).optional() })
     .superRefine((db, ctx) => {
@@ -374,23 +376,23 @@ export const CreateDatabase = once(() =>
     .openapi('CreateDatabase'),
 );
 
-export const UpdateDatabase = once(() =>
+export const UpdateDatabase = /* @__PURE__ */ once(() =>
   z
     .strictObject({ name: Name().optional(), description: Description().nullable().optional(), titleFieldId: Id('field').nullable().optional() })
     .openapi('UpdateDatabase'),
 );
 
-export const DatabaseSummary = once(() => z.object({ id: Id('database'), ...containerSummaryShape() }).openapi('DatabaseSummary'));
-export const Database = once(() =>
+export const DatabaseSummary = /* @__PURE__ */ once(() => z.object({ id: Id('database'), ...containerSummaryShape() }).openapi('DatabaseSummary'));
+export const Database = /* @__PURE__ */ once(() =>
   DatabaseSummary()
     .extend({ titleFieldId: z.string().nullable(), fields: z.array(Field()), connections: ContainerConnections() })
     .openapi('Database'),
 );
 
-export const CreateRecord = once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('CreateRecord'));
-export const UpdateRecord = once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('UpdateRecord'));
+export const CreateRecord = /* @__PURE__ */ once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('CreateRecord'));
+export const UpdateRecord = /* @__PURE__ */ once(() => z.strictObject({ title: ItemTitle().optional(), values: Values().optional() }).openapi('UpdateRecord'));
 
-export const DbRecord = once(() =>
+export const DbRecord = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('record'),
@@ -406,14 +408,14 @@ export const DbRecord = once(() =>
     .openapi('Record'),
 );
 
-export const Pagination = once(() =>
+export const Pagination = /* @__PURE__ */ once(() =>
   z.strictObject({
     limit: z.coerce.number().int().min(1).max(100).optional().openapi({ description: 'Page size, 1 to 100 (default 50).' }),
     cursor: z.string().max(2_048).optional().openapi({ description: 'nextCursor of the previous page.' }),
   }),
 );
 
-export const ListCardsQuery = once(() => Pagination().extend({ phaseId: Id('phase').optional() }));
+export const ListCardsQuery = /* @__PURE__ */ once(() => Pagination().extend({ phaseId: Id('phase').optional() }));
 
 export const page = <T extends z.ZodType>(item: T, name: string) =>
   z
@@ -423,7 +425,7 @@ export const page = <T extends z.ZodType>(item: T, name: string) =>
     })
     .openapi(name);
 
-export const Problem = once(() =>
+export const Problem = /* @__PURE__ */ once(() =>
   z
     .looseObject({
       type: z.string().openapi({ example: 'urn:cardflow:problem:validation.invalidInput' }),
@@ -441,7 +443,7 @@ export const Problem = once(() =>
     .openapi('Problem', { description: 'RFC 9457 problem details; other members (such as retryAfterSeconds or limitBytes) carry context.' }),
 );
 
-export const DeadLetter = once(() =>
+export const DeadLetter = /* @__PURE__ */ once(() =>
   z
     .object({
       at: Timestamp(),
@@ -454,9 +456,9 @@ export const DeadLetter = once(() =>
     .openapi('DeadLetter', { description: 'Stream records the processors gave up on, with the reason.' }),
 );
 
-export const Health = once(() => z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health'));
+export const Health = /* @__PURE__ */ once(() => z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health'));
 
-export const DocsAssetParams = once(() =>
+export const DocsAssetParams = /* @__PURE__ */ once(() =>
   z.object({
     asset: z.string().min(1).max(64).openapi({ description: 'swagger-ui-bundle.js, swagger-ui.css or init.js', example: 'swagger-ui.css' }),
   }),
@@ -467,7 +469,7 @@ export type NewFieldInlineInput = z.infer<ReturnType<typeof NewFieldInline>>;
 
 // ——— Connections ———
 
-export const ContainerRef = once(() =>
+export const ContainerRef = /* @__PURE__ */ once(() =>
   z
     .strictObject({ type: z.enum(['pipe', 'database']), id: z.string() })
     .superRefine((ref, ctx) => {
@@ -477,7 +479,7 @@ export const ContainerRef = once(() =>
     .openapi('ContainerRef'),
 );
 
-export const FieldMapEntry = once(() =>
+export const FieldMapEntry = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       childFieldId: Id('field'),
@@ -495,7 +497,7 @@ export const FieldMapEntry = once(() =>
     .openapi('FieldMapEntry'),
 );
 
-export const ConnectionRules = once(() =>
+export const ConnectionRules = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       childRequiredToMove: z.boolean().optional().openapi({ description: 'A child must exist before the parent card may leave its phase.' }),
@@ -506,14 +508,16 @@ export const ConnectionRules = once(() =>
     .openapi('ConnectionRules'),
 );
 
-const Entries = once(() => z.enum(['single', 'multiple']).openapi({ description: 'single: a parent has at most one child through the connection.' }));
-const OnParentDelete = once(() =>
+const Entries = /* @__PURE__ */ once(() =>
+  z.enum(['single', 'multiple']).openapi({ description: 'single: a parent has at most one child through the connection.' }),
+);
+const OnParentDelete = /* @__PURE__ */ once(() =>
   z
     .enum(['unlink', 'block', 'cascade'])
     .openapi({ description: 'What deleting a parent does to its children: unlink them (default), refuse (409), or delete them too.' }),
 );
 
-const connectionShape = once(() => ({
+const connectionShape = /* @__PURE__ */ once(() => ({
   name: Name(),
   entries: Entries(),
   maxChildren: z.number().int().min(1).max(100_000).optional().openapi({ description: 'multiple entries: at most this many children per parent.' }),
@@ -524,7 +528,7 @@ const connectionShape = once(() => ({
   onParentDelete: OnParentDelete().optional(),
 }));
 
-export const CreateConnection = once(() =>
+export const CreateConnection = /* @__PURE__ */ once(() =>
   z
     .strictObject({ ...connectionShape(), parent: ContainerRef(), child: ContainerRef() })
     .superRefine((c, ctx) => {
@@ -536,7 +540,7 @@ export const CreateConnection = once(() =>
     .openapi('CreateConnection'),
 );
 
-export const UpdateConnection = once(() =>
+export const UpdateConnection = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       name: Name().optional(),
@@ -551,7 +555,7 @@ export const UpdateConnection = once(() =>
     .openapi('UpdateConnection'),
 );
 
-export const Connection = once(() =>
+export const Connection = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('connection'),
@@ -577,27 +581,27 @@ export const Connection = once(() =>
     .openapi('Connection'),
 );
 
-export const ListConnectionsQuery = once(() =>
+export const ListConnectionsQuery = /* @__PURE__ */ once(() =>
   Pagination().extend({
     pipeId: Id('pipe').optional(),
     databaseId: Id('database').optional(),
   }),
 );
 
-export const DeleteConnectionQuery = once(() =>
+export const DeleteConnectionQuery = /* @__PURE__ */ once(() =>
   z.strictObject({
     cascade: z.enum(['true', 'false']).optional().openapi({ description: 'true: also remove every edge made through the connection.' }),
   }),
 );
 
-const ItemId = once(() =>
+const ItemId = /* @__PURE__ */ once(() =>
   z
     .string()
     .regex(/^(card|rec)_[0-9A-HJKMNP-TV-Z]{26}$/, { message: 'must be a card or record id' })
     .openapi({ example: 'card_01JD0000000000000000000000' }),
 );
 
-export const CandidatesQuery = once(() =>
+export const CandidatesQuery = /* @__PURE__ */ once(() =>
   Pagination().extend({
     parentId: ItemId().openapi({ description: 'The parent card or record; candidates already connected to it are marked.' }),
     q: z.string().max(200).optional().openapi({ description: 'Title prefix, case- and accent-insensitive.' }),
@@ -605,7 +609,7 @@ export const CandidatesQuery = once(() =>
   }),
 );
 
-export const ConnectChild = once(() =>
+export const ConnectChild = /* @__PURE__ */ once(() =>
   z
     .union([
       z.strictObject({ connectionId: Id('connection'), childId: ItemId() }),
@@ -614,10 +618,10 @@ export const ConnectChild = once(() =>
     .openapi('ConnectChild', { description: 'Connect an existing card or record (childId), or create one from the parent (create).' }),
 );
 
-export const ChildrenQuery = once(() => Pagination().extend({ connectionId: Id('connection') }));
-export const RemoveChildQuery = once(() => z.strictObject({ connectionId: Id('connection') }));
+export const ChildrenQuery = /* @__PURE__ */ once(() => Pagination().extend({ connectionId: Id('connection') }));
+export const RemoveChildQuery = /* @__PURE__ */ once(() => z.strictObject({ connectionId: Id('connection') }));
 
-export const ItemSummary = once(() =>
+export const ItemSummary = /* @__PURE__ */ once(() =>
   z
     .object({
       id: z.string(),
@@ -631,9 +635,9 @@ export const ItemSummary = once(() =>
     .openapi('ItemSummary'),
 );
 
-export const ConnectedItem = once(() => ItemSummary().extend({ connectedAt: Timestamp() }).openapi('ConnectedItem'));
+export const ConnectedItem = /* @__PURE__ */ once(() => ItemSummary().extend({ connectedAt: Timestamp() }).openapi('ConnectedItem'));
 
-export const ConnectionGroup = once(() =>
+export const ConnectionGroup = /* @__PURE__ */ once(() =>
   z
     .object({
       connectionId: z.string(),
@@ -644,18 +648,18 @@ export const ConnectionGroup = once(() =>
     .openapi('ConnectionGroup'),
 );
 
-const withConnections = once(() => ({ parents: z.array(ConnectionGroup()), children: z.array(ConnectionGroup()) }));
-export const CardWithConnections = once(() => Card().extend(withConnections()).openapi('CardWithConnections'));
-export const RecordWithConnections = once(() => DbRecord().extend(withConnections()).openapi('RecordWithConnections'));
+const withConnections = /* @__PURE__ */ once(() => ({ parents: z.array(ConnectionGroup()), children: z.array(ConnectionGroup()) }));
+export const CardWithConnections = /* @__PURE__ */ once(() => Card().extend(withConnections()).openapi('CardWithConnections'));
+export const RecordWithConnections = /* @__PURE__ */ once(() => DbRecord().extend(withConnections()).openapi('RecordWithConnections'));
 
-export const ConnectedChild = once(() =>
+export const ConnectedChild = /* @__PURE__ */ once(() =>
   ConnectedItem()
     .extend({ connectionId: Id('connection') })
     .openapi('ConnectedChild'),
 );
 
 /** POST …/children answers the edge it made (connect) or the child it created (create). */
-export const AddedChild = once(() =>
+export const AddedChild = /* @__PURE__ */ once(() =>
   z
     .union([ConnectedChild(), Card(), DbRecord()])
     .openapi(
@@ -665,14 +669,14 @@ export const AddedChild = once(() =>
     ),
 );
 
-export const Candidate = once(() => ItemSummary().extend({ connected: z.boolean() }).openapi('Candidate'));
+export const Candidate = /* @__PURE__ */ once(() => ItemSummary().extend({ connected: z.boolean() }).openapi('Candidate'));
 
 export type CreateConnectionInput = z.infer<ReturnType<typeof CreateConnection>>;
 export type UpdateConnectionInput = z.infer<ReturnType<typeof UpdateConnection>>;
 
 // ——— Automations ———
 
-const AutomationTrigger = once(() =>
+const AutomationTrigger = /* @__PURE__ */ once(() =>
   z
     .discriminatedUnion('type', [
       z.strictObject({ type: z.literal('card.created') }).openapi({ description: 'A card is created in the pipe (directly, or as a connected child).' }),
@@ -687,7 +691,7 @@ const AutomationTrigger = once(() =>
     .openapi('AutomationTrigger'),
 );
 
-const AutomationAction = once(() =>
+const AutomationAction = /* @__PURE__ */ once(() =>
   z
     .discriminatedUnion('type', [
       z
@@ -707,26 +711,26 @@ const AutomationAction = once(() =>
     .openapi('AutomationAction'),
 );
 
-const automationShape = once(() => ({
+const automationShape = /* @__PURE__ */ once(() => ({
   name: Name(),
   enabled: z.boolean().optional().openapi({ description: 'Disabled automations do not run (default true).' }),
   trigger: AutomationTrigger(),
   action: AutomationAction(),
 }));
 
-export const CreateAutomation = once(() =>
+export const CreateAutomation = /* @__PURE__ */ once(() =>
   z
     .strictObject({ ...automationShape(), pipeId: Id('pipe').openapi({ description: 'The pipe whose cards trigger the automation.' }) })
     .openapi('CreateAutomation'),
 );
 
-export const UpdateAutomation = once(() =>
+export const UpdateAutomation = /* @__PURE__ */ once(() =>
   z
     .strictObject({ name: Name().optional(), enabled: z.boolean().optional(), trigger: AutomationTrigger().optional(), action: AutomationAction().optional() })
     .openapi('UpdateAutomation'),
 );
 
-export const Automation = once(() =>
+export const Automation = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('automation'),
@@ -743,7 +747,7 @@ export const Automation = once(() =>
     .openapi('Automation'),
 );
 
-export const ListAutomationsQuery = once(() =>
+export const ListAutomationsQuery = /* @__PURE__ */ once(() =>
   Pagination().extend({
     pipeId: Id('pipe')
       .optional()
@@ -751,7 +755,7 @@ export const ListAutomationsQuery = once(() =>
   }),
 );
 
-export const AutomationRun = once(() =>
+export const AutomationRun = /* @__PURE__ */ once(() =>
   z
     .object({
       automationId: Id('automation'),
@@ -782,15 +786,15 @@ export type AutomationActionInput = z.infer<ReturnType<typeof AutomationAction>>
 // (An import may stand anywhere at module level; this one serves only this section.)
 import { EVENT_TYPES, EVENT_TYPE_WILDCARDS } from '../../domain/webhooks/events';
 
-export const EventType = once(() => z.enum(EVENT_TYPES).openapi('EventType'));
+export const EventType = /* @__PURE__ */ once(() => z.enum(EVENT_TYPES).openapi('EventType'));
 
-export const EventTypePattern = once(() =>
+export const EventTypePattern = /* @__PURE__ */ once(() =>
   z
     .enum([...EVENT_TYPES, ...EVENT_TYPE_WILDCARDS])
     .openapi('EventTypePattern', { description: 'An event type, or a family of them (`card.*`, `record.*`, `connection.*`).' }),
 );
 
-const WebhookUrl = once(() =>
+const WebhookUrl = /* @__PURE__ */ once(() =>
   z.string().min(1).max(2_048).openapi({
     format: 'uri',
     description: 'Where events are POSTed: https to a public host (http to localhost only where the deployment allows loopback, for local development).',
@@ -798,9 +802,9 @@ const WebhookUrl = once(() =>
   }),
 );
 
-const WebhookDescription = once(() => z.string().trim().max(500));
+const WebhookDescription = /* @__PURE__ */ once(() => z.string().trim().max(500));
 
-export const CreateWebhook = once(() =>
+export const CreateWebhook = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       url: WebhookUrl(),
@@ -811,7 +815,7 @@ export const CreateWebhook = once(() =>
     .openapi('CreateWebhook'),
 );
 
-export const UpdateWebhook = once(() =>
+export const UpdateWebhook = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       url: WebhookUrl().optional(),
@@ -822,7 +826,7 @@ export const UpdateWebhook = once(() =>
     .openapi('UpdateWebhook'),
 );
 
-export const Webhook = once(() =>
+export const Webhook = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('webhook'),
@@ -849,7 +853,7 @@ export const Webhook = once(() =>
     .openapi('Webhook'),
 );
 
-export const WebhookWithSecret = once(() =>
+export const WebhookWithSecret = /* @__PURE__ */ once(() =>
   Webhook()
     .extend({
       secret: z.string().openapi({ description: 'The signing secret (`whsec_` + base64 of 32 bytes). Shown this once: store it now.' }),
@@ -857,9 +861,9 @@ export const WebhookWithSecret = once(() =>
     .openapi('WebhookWithSecret'),
 );
 
-export const DeliveryStatus = once(() => z.enum(['pending', 'succeeded', 'failed']).openapi('DeliveryStatus'));
+export const DeliveryStatus = /* @__PURE__ */ once(() => z.enum(['pending', 'succeeded', 'failed']).openapi('DeliveryStatus'));
 
-export const DeliveryAttempt = once(() =>
+export const DeliveryAttempt = /* @__PURE__ */ once(() =>
   z
     .object({
       attempt: z.number().int(),
@@ -871,7 +875,7 @@ export const DeliveryAttempt = once(() =>
     .openapi('DeliveryAttempt'),
 );
 
-export const CardflowEvent = once(() =>
+export const CardflowEvent = /* @__PURE__ */ once(() =>
   z
     .object({
       id: z.string().openapi({
@@ -889,7 +893,7 @@ export const CardflowEvent = once(() =>
     .openapi('Event'),
 );
 
-export const WebhookDelivery = once(() =>
+export const WebhookDelivery = /* @__PURE__ */ once(() =>
   z
     .object({
       webhookId: Id('webhook'),
@@ -910,9 +914,9 @@ export const WebhookDelivery = once(() =>
     .openapi('WebhookDelivery'),
 );
 
-export const WebhookDeliveryWithEvent = once(() => WebhookDelivery().extend({ event: CardflowEvent() }).openapi('WebhookDeliveryWithEvent'));
+export const WebhookDeliveryWithEvent = /* @__PURE__ */ once(() => WebhookDelivery().extend({ event: CardflowEvent() }).openapi('WebhookDeliveryWithEvent'));
 
-export const ListDeliveriesQuery = once(() => Pagination().extend({ status: DeliveryStatus().optional() }));
+export const ListDeliveriesQuery = /* @__PURE__ */ once(() => Pagination().extend({ status: DeliveryStatus().optional() }));
 
 export type CreateWebhookInput = z.infer<ReturnType<typeof CreateWebhook>>;
 export type UpdateWebhookInput = z.infer<ReturnType<typeof UpdateWebhook>>;
@@ -921,9 +925,9 @@ export type UpdateWebhookInput = z.infer<ReturnType<typeof UpdateWebhook>>;
 // (An import may stand anywhere at module level; this one serves only this section.)
 import { ROLES } from '../../domain/kernel/auth';
 
-export const Role = once(() => z.enum(ROLES).openapi('Role'));
+export const Role = /* @__PURE__ */ once(() => z.enum(ROLES).openapi('Role'));
 
-export const CreateApiToken = once(() =>
+export const CreateApiToken = /* @__PURE__ */ once(() =>
   z
     .strictObject({
       name: z.string().trim().min(1, 'must not be empty').max(100).openapi({ description: 'What the token is for, e.g. "ERP nightly sync".' }),
@@ -936,7 +940,7 @@ export const CreateApiToken = once(() =>
     .openapi('CreateApiToken'),
 );
 
-export const ApiToken = once(() =>
+export const ApiToken = /* @__PURE__ */ once(() =>
   z
     .object({
       id: Id('token'),
@@ -951,7 +955,7 @@ export const ApiToken = once(() =>
     .openapi('ApiToken'),
 );
 
-export const ApiTokenWithSecret = once(() =>
+export const ApiTokenWithSecret = /* @__PURE__ */ once(() =>
   ApiToken()
     .extend({
       secret: z.string().openapi({

@@ -1,7 +1,7 @@
 import * as settings from '../../domain/settings/settings';
 import { contextFor } from '../shared/store';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { activityRoutes as routes } from './routes-activity';
 
 export const getSettings = apiHandler(routes.getSettings, async ({ principal }) => {
   const current = await settings.getSettings(contextFor(principal));

@@ -2,7 +2,7 @@ import { NotFoundError } from '../../domain/kernel/errors';
 import { docsAsset } from './docs-assets';
 import { apiHandler, problemResponse, type ApiEvent, type ApiResult } from './http';
 import { API_VERSION, buildOpenApiDocument } from './openapi';
-import { routes } from './routes';
+import { systemRoutes as routes } from './routes-system';
 
 export const health = apiHandler(routes.health, async () => ({ body: { status: 'ok', version: API_VERSION } }));
 

@@ -6,7 +6,7 @@ import * as tokens from '../../domain/tokens/tokens';
 import { tableName } from '../shared/env';
 import { contextFor } from '../shared/store';
 import { apiHandler } from './http';
-import { routes } from './routes';
+import { tokenRoutes as routes } from './routes-tokens';
 
 const store = new DynamoApiTokenStore(documentClient, tableName());
 const ctxFor = (principal: Principal): tokens.TokenContext => ({ ...contextFor(principal), tokens: store });

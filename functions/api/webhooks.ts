@@ -8,7 +8,7 @@ import { secretSealer } from '../shared/secrets';
 import { contextFor } from '../shared/store';
 import { urlPolicy } from '../shared/webhook-config';
 import { apiHandler, ifMatchVersion } from './http';
-import { routes } from './routes';
+import { webhookRoutes as routes } from './routes-webhooks';
 
 const store = new WebhookStore(documentClient, tableName());
 const ctxFor = (principal: Principal): webhooks.WebhookContext => ({ ...contextFor(principal), webhooks: store, urlPolicy, secrets: secretSealer });

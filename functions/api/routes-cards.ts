@@ -1,0 +1,92 @@
+/** Routes of cards; merged into the route manifest (functions/api/routes.ts). */
+import { defineRoutes, type RouteSpec } from './route-spec';
+import { deferred } from './lazy';
+import { pipeParams, cardParams, noContent } from './route-params';
+import * as s from './schemas';
+import * as items from './item-schemas';
+import { acceptedDelete } from './routes-jobs';
+
+export const cardRoutes = defineRoutes({
+  createCard: {
+    method: 'POST',
+    path: '/v1/pipes/{pipeId}/cards',
+    handler: { module: 'cards', export: 'createCard' },
+    access: 'RW',
+    role: 'member',
+    summary: 'Create a card in the start phase',
+    tag: 'Cards',
+    request: deferred({ params: pipeParams, body: s.CreateCard }),
+    success: deferred({ status: 201, description: 'The card', schema: s.Card, etag: true }),
+  },
+  listCards: {
+    method: 'GET',
+    path: '/v1/pipes/{pipeId}/cards',
+    handler: { module: 'cards', export: 'listCards' },
+    access: 'RO',
+    role: 'viewer',
+    summary: 'List, filter and sort the cards of a pipe, or sync its changes (updatedSince)',
+    tag: 'Cards',
+    request: deferred({ params: pipeParams, query: items.ListCardsQuery }),
+    success: deferred({ status: 200, description: 'A page of cards', schema: items.CardListPage }),
+  },
+  batchCards: {
+    method: 'POST',
+    path: '/v1/pipes/{pipeId}/cards/batch',
+    handler: { module: 'cards', export: 'batchCards' },
+    access: 'RW',
+    role: 'member',
+    summary: 'Create or update up to 50 cards, all-or-nothing (one transaction); a refusal lists every failing item by index',
+    tag: 'Cards',
+    request: deferred({ params: pipeParams, body: items.BatchCards }),
+    answers: [412],
+    success: deferred({ status: 200, description: 'The cards as written, in request order', schema: items.BatchCardsResult }),
+  },
+  getCard: {
+    method: 'GET',
+    path: '/v1/cards/{cardId}',
+    handler: { module: 'cards', export: 'getCard' },
+    access: 'RO',
+    role: 'viewer',
+    summary: 'Get a card with its parents and children (the card header), in one read',
+    tag: 'Cards',
+    request: deferred({ params: cardParams }),
+    success: deferred({ status: 200, description: 'The card', schema: s.CardWithConnections, etag: true }),
+  },
+  updateCard: {
+    method: 'PATCH',
+    path: '/v1/cards/{cardId}',
+    handler: { module: 'cards', export: 'updateCard' },
+    access: 'RW',
+    role: 'member',
+    summary: 'Update field values (merged; null clears)',
+    tag: 'Cards',
+    request: deferred({ params: cardParams, body: s.UpdateCard }),
+    ifMatch: true,
+    success: deferred({ status: 200, description: 'The card', schema: s.Card, etag: true }),
+  },
+  moveCard: {
+    method: 'POST',
+    path: '/v1/cards/{cardId}/move',
+    handler: { module: 'cards', export: 'moveCard' },
+    access: 'RW',
+    role: 'member',
+    summary: 'Move a card to another phase',
+    tag: 'Cards',
+    request: deferred({ params: cardParams, body: s.MoveCard }),
+    ifMatch: true,
+    success: deferred({ status: 200, description: 'The card', schema: s.Card, etag: true }),
+  },
+  deleteCard: {
+    method: 'DELETE',
+    path: '/v1/cards/{cardId}',
+    handler: { module: 'cards', export: 'deleteCard' },
+    access: 'RW',
+    role: 'member',
+    summary: 'Delete a card, and what its cascade policies take with it (204, or 202 with a job for large cascades)',
+    tag: 'Cards',
+    request: deferred({ params: cardParams }),
+    ifMatch: true,
+    success: noContent,
+    accepted: acceptedDelete,
+  },
+} satisfies Record<string, RouteSpec>);
