@@ -446,6 +446,19 @@ export class StreamWork {
     const { orgId } = job;
     // A waiting job runs only once a wake-up hands it over.
     if (job.wait) return;
+    const pageAt = (cursor: Item | undefined) =>
+      queryPage(this.doc, {
+        TableName: this.store.table,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemPk(orgId, job.parentType, job.parentId), ':prefix': EDGE_PREFIX.child },
+        ConsistentRead: true,
+        Limit: this.tuning.chunk,
+        ExclusiveStartKey: cursor,
+      });
+    // The next page of edges, read while the current chunk is written (edges do not depend on the
+    // state written; a page read a moment early misses only edges connected meanwhile, which the
+    // connect syncs itself).
+    let prefetched: { cursor: Item; page: ReturnType<typeof pageAt> } | undefined;
     for (;;) {
       await this.hook('fanout.chunk', job);
       const parent = await this.store.items.get<AnyItem>(orgId, job.parentType, job.parentId);
@@ -462,14 +475,15 @@ export class StreamWork {
         job = { ...job, state, summary: job.summary || summaryMoved };
       }
       if (!job.cursor) job.again = false;
-      const page = await queryPage(this.doc, {
-        TableName: this.store.table,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': itemPk(orgId, job.parentType, job.parentId), ':prefix': EDGE_PREFIX.child },
-        ConsistentRead: true,
-        Limit: this.tuning.chunk,
-        ExclusiveStartKey: job.cursor,
-      });
+      const reuse = prefetched && job.cursor && isDeepStrictEqual(prefetched.cursor, job.cursor) ? prefetched.page : undefined;
+      prefetched = undefined;
+      const page = await (reuse ?? pageAt(job.cursor));
+      if (page.lastKey) {
+        const cursor = page.lastKey;
+        prefetched = { cursor, page: pageAt(cursor) };
+        // Awaited (or dropped) at the next chunk; a failure there is read again, not unhandled here.
+        prefetched.page.catch(() => undefined);
+      }
       const current = job;
       const edges = page.items.filter((e) => current.summary || current.state.values[e['connectionId'] as string]);
       await eachLimited(edges, this.tuning.concurrency, (edge) => this.writeChild(current, edge));
@@ -632,7 +646,8 @@ export class StreamWork {
 
   /**
    * Writes the parent's synced values into one child, unless it already holds them or already
-   * follows a newer version of this parent. Returns the child as written, or null if nothing was.
+   * follows a newer version of this parent. Returns the child as written when the write gave it a
+   * new title (its summary changed), else null.
    */
   private async syncChild(
     orgId: string,
@@ -684,11 +699,13 @@ export class StreamWork {
           ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(#sv) OR #sv < :pv) AND (${differs.join(' OR ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: attrValues,
-          ReturnValues: 'ALL_NEW',
+          // The child as written only matters when its summary (its title) changed: else nothing
+          // comes back (no item to send, parse and unmarshall per child).
+          ReturnValues: title ? 'ALL_NEW' : 'NONE',
         }),
       );
       this.childrenWritten++;
-      return strip<AnyItem>(result.Attributes as Item);
+      return title ? strip<AnyItem>(result.Attributes as Item) : null;
     } catch (error) {
       // Already current, newer, or gone: nothing to do.
       if (!isConditionFailure(error)) throw error;
