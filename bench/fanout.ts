@@ -13,7 +13,12 @@
  *         separate client without delay), then checked: every child holds the value;
  *       - a sequential UpdateItem loop writing the same attributes to the same N children;
  *       - a 50-way parallel UpdateItem loop doing the same.
- *     The loops' own stream records are acknowledged unprocessed (a loop is "no stream").
+ *     The loops write the attributes the fan-out writes, and their children's stream records are
+ *     processed as the fan-out's children's are (on this machine both compete for the same cores);
+ *     a third loop, 50-way with its records acknowledged unprocessed, shows the loop alone.
+ *     Each variant first runs once unmeasured (DynamoDB Local's JIT warm-up), and each run logs
+ *     the CPU this process and DynamoDB Local's JVM spent in the propagation and in the loop, and
+ *     the stream reads; FANOUT_CPU_PROFILE=<file> writes a V8 CPU profile of the first value run.
  * (b) Coalescing: a parent with 500 children (`--coalesce-children`) gets 20 edits of its synced
  *     Name, 300 ms apart, through the API; then the stream drains. Counted: UpdateItem requests on
  *     each child item (an SDK middleware, refused conditional writes included, as they cost a write
@@ -24,12 +29,15 @@
  * Children beyond the first are written directly (bench/propagation.ts createDirect: the very
  * items the API's builders make, checked attribute by attribute against an API-made child).
  */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { normalizeTitle } from '../domain/fields/field-types';
 import { FAN_OUT_TUNING, type FanOutTuning } from '../domain/propagation/stream';
+import { CHANGED_BY, PROPAGATION, syncVersionAttribute } from '../domain/propagation/propagation';
 import { documentClient, dynamoClient } from '../domain/kernel/client';
 import { itemPk } from '../domain/connections/store';
 import type { Item } from '../domain/kernel/dynamo';
@@ -65,9 +73,82 @@ export interface LatencyRun {
   settledMs: number;
   sequentialMs: number;
   parallelMs: number;
+  /** The 50-way loop again, its children's stream records acknowledged unprocessed (the loop alone). */
+  parallelUnprocessedMs: number;
+  /** From the 50-way loop's start until the stream went quiet (its children's records processed), as `settledMs` is for propagation. */
+  parallelSettledMs: number;
   requestsPerChild: number;
   /** Requests per child by operation (stream and API), e.g. UpdateItem 1.00. */
   byCommand: Record<string, number>;
+  /** CPU spent (ms) during the propagation and during the 50-way loop: this process, and DynamoDB Local's JVM (when found). */
+  cpu: { propagation: CpuSpent; parallel: CpuSpent };
+}
+
+export interface CpuSpent {
+  nodeMs: number;
+  jvmMs?: number;
+}
+
+/** The DynamoDB Local JVM serving `endpoint` (its -port), to read its CPU time from /proc; undefined elsewhere. */
+function jvmPid(endpoint: string): number | undefined {
+  const port = new URL(endpoint).port;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (args.some((a) => a.includes('DynamoDBLocal')) && args[args.indexOf('-port') + 1] === port) return Number(entry);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return undefined;
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms on Linux). */
+function procCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts counting CPU; the returned function gives what was spent since. */
+function cpuMeter(pid: number | undefined): () => CpuSpent {
+  const node = process.cpuUsage();
+  const jvm = procCpuMs(pid);
+  return () => {
+    const used = process.cpuUsage(node);
+    const jvmNow = procCpuMs(pid);
+    return { nodeMs: (used.user + used.system) / 1000, ...(jvm !== undefined && jvmNow !== undefined ? { jvmMs: jvmNow - jvm } : {}) };
+  };
+}
+
+/**
+ * FANOUT_CPU_PROFILE=<file>: a V8 CPU profile of this process over the first value propagation
+ * (from the PATCH until the fan-out is marked done), for `node` tooling or Chrome's DevTools.
+ */
+async function profiled<T>(enabled: boolean, task: () => Promise<T>): Promise<T> {
+  const file = process.env['FANOUT_CPU_PROFILE'];
+  if (!enabled || !file) return task();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await task();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 export interface LatencyRow {
@@ -80,8 +161,12 @@ export interface LatencyRow {
     settledMs: number;
     sequentialMs: number;
     parallelMs: number;
+    parallelUnprocessedMs: number;
+    parallelSettledMs: number;
     vsSequential: number;
     vsParallel: number;
+    vsParallelUnprocessed: number;
+    settledVsParallelSettled: number;
     requestsPerChild: number;
   };
 }
@@ -181,8 +266,8 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
 
   const orgs = [`${options.orgPrefix}-a`, `${options.orgPrefix}-b`];
   // The stream: the processor as deployed (default tuning), and one without the hot-parent window
-  // for the (b) comparison; given only the bench organizations' records, and none while a
-  // baseline loop runs (acknowledged unprocessed).
+  // for the (b) comparison; given only the bench organizations' records, and none while the
+  // "records unprocessed" loop runs (acknowledged unprocessed).
   const prod = createStreamHandler();
   const noQuiet = createStreamHandler({ tuning: { hotMs: 0 } });
   let useNoQuiet = false;
@@ -207,6 +292,7 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
   };
   const poller = new StreamPoller({ endpoint, tableName, handler, idleMs: 20, onError: (e) => log(`fanout poller: ${(e as Error).message}`) });
   await poller.start();
+  const jvm = jvmPid(endpoint);
   const drain = () => poller.drain(500, 1_800_000);
 
   try {
@@ -233,7 +319,11 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
     let version = parent.version as number;
     for (const variant of ['value', 'title'] as const) {
       const runs: LatencyRun[] = [];
-      for (let r = 1; r <= options.runs; r++) {
+      // Run 0 warms up, unmeasured: DynamoDB Local's JIT compiles the code paths a variant uses
+      // the first time they get hot (its C2 compiler threads took more CPU than its SQLite queue
+      // in a profile), and whichever of propagation and the loops ran first paid for it.
+      for (let r = 0; r <= options.runs; r++) {
+        const warmup = r === 0;
         try {
           const parentField = variant === 'value' ? world.pTier : world.pName;
           const childField = variant === 'value' ? world.cTier : world.cName;
@@ -243,15 +333,25 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           injected.delayMs = options.latencyMs;
           counting = { total: 0, byKey: new Map(), byCommand: new Map() };
           watch = { pk: keys.card(orgA, parent.id).PK, version: version + 1 };
+          const spentInPropagation = cpuMeter(jvm);
+          const readsBefore = poller.reads;
+          const readMsBefore = poller.readMs;
           const t0 = performance.now();
-          const updated = (await api('updateCard', { params: { cardId: parent.id }, body: { values: { [parentField]: value } } })).body;
-          const patchMs = performance.now() - t0;
-          version = updated.version;
-          await markReached(orgA, parent.id, version);
+          const { patchMs } = await profiled(variant === 'value' && r === 1, async () => {
+            const updated = (await api('updateCard', { params: { cardId: parent.id }, body: { values: { [parentField]: value } } })).body;
+            const patched = performance.now() - t0;
+            version = updated.version;
+            await markReached(orgA, parent.id, version);
+            return { patchMs: patched };
+          });
           const propagationMs = performance.now() - t0;
+          const cpuPropagation = spentInPropagation();
+          const readsPropagation = poller.reads - readsBefore;
+          const readMsPropagation = poller.readMs - readMsBefore;
           const toStreamMs = (watch.seenAt ?? NaN) - t0 - patchMs;
           await drain();
           const settledMs = performance.now() - t0;
+          const cpuPropagationSettled = spentInPropagation();
           const requests = counting.total;
           const byCommand = Object.fromEntries(
             [...(counting.byCommand ?? new Map<string, number>())].map(([c, n]) => [c, Number((n / ids.length).toFixed(3))]),
@@ -261,41 +361,92 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           const wrong = await childrenNotAt(orgA, ids, childField, value);
           if (wrong) throw new Error(`${wrong} of ${ids.length} children do not hold the ${variant} after propagation`);
 
-          // Baselines: the same attributes on the same children, same client, same delay.
-          skipping = true;
-          injected.delayMs = options.latencyMs;
-          const write = (v: string) => async (id: string) => {
-            await documentClient.send(
-              new UpdateCommand({
-                TableName: tableName,
-                Key: keys.card(orgA, id),
-                UpdateExpression: `SET #values.#f = :v, updatedAt = :now, version = version + :one${variant === 'title' ? ', title = :title, GSI2SK = :g2' : ''}`,
-                ExpressionAttributeNames: { '#values': 'values', '#f': childField },
-                ExpressionAttributeValues: {
-                  ':v': v,
-                  ':now': new Date().toISOString(),
-                  ':one': 1,
-                  ...(variant === 'title' ? { ':title': v, ':g2': gsi2.titleSortKey(normalizeTitle(v), id) } : {}),
-                },
-              }),
-            );
+          // Baselines: the attributes the fan-out writes (the value, the parent version it follows,
+          // the propagation mark, version and updatedAt, and for a title the title and its index
+          // key) on the same children, same client, same delay. Their stream records are processed
+          // as the fan-out's children's are (both pay for their children's records on this
+          // machine's cores, as both would in Lambda); a last 50-way loop whose records are
+          // acknowledged unprocessed shows what that costs the loop.
+          // The mark names the parent version just propagated (a higher one would make the next
+          // run's guarded writes skip these children) and differs from the previous mark, as a
+          // fresh propagated write's does (see StreamWork.itemChanged).
+          const write = (v: string) => {
+            const parentVersion = version;
+            const mark = { source: PROPAGATION, connectionId: world.connection, parentId: parent.id, parentVersion, loop: v };
+            return async (id: string) => {
+              await documentClient.send(
+                new UpdateCommand({
+                  TableName: tableName,
+                  Key: keys.card(orgA, id),
+                  UpdateExpression: `SET #values.#f = :v, #sv = :pv, #by = :by, updatedAt = :now, version = version + :one${variant === 'title' ? ', title = :title, GSI2SK = :g2' : ''}`,
+                  ExpressionAttributeNames: { '#values': 'values', '#f': childField, '#sv': syncVersionAttribute(world.connection), '#by': CHANGED_BY },
+                  ExpressionAttributeValues: {
+                    ':v': v,
+                    ':pv': parentVersion,
+                    ':by': mark,
+                    ':now': new Date().toISOString(),
+                    ':one': 1,
+                    ...(variant === 'title' ? { ':title': v, ':g2': gsi2.titleSortKey(normalizeTitle(v), id) } : {}),
+                  },
+                }),
+              );
+            };
           };
+          injected.delayMs = options.latencyMs;
           let t = performance.now();
-          for (const id of ids) await write(`${value} seq`)(id);
-          const sequentialMs = performance.now() - t;
+          // The sequential loop's paths are the parallel loop's: not repeated to warm up.
+          if (!warmup) for (const id of ids) await write(`${value} seq`)(id);
+          const sequentialMs = warmup ? Number.NaN : performance.now() - t;
+          injected.delayMs = 0;
+          await drain();
+          injected.delayMs = options.latencyMs;
+          const spentInParallel = cpuMeter(jvm);
+          const readsBeforeParallel = poller.reads;
+          const readMsBeforeParallel = poller.readMs;
           t = performance.now();
           await mapLimit(ids, PARALLEL, write(`${value} par`));
           const parallelMs = performance.now() - t;
+          const cpuParallel = spentInParallel();
+          const readsParallel = poller.reads - readsBeforeParallel;
+          const readMsParallel = poller.readMs - readMsBeforeParallel;
+          injected.delayMs = 0;
+          await drain();
+          const parallelSettledMs = performance.now() - t;
+          const cpuParallelSettled = spentInParallel();
+          skipping = true;
+          injected.delayMs = options.latencyMs;
+          t = performance.now();
+          await mapLimit(ids, PARALLEL, write(`${value} par unprocessed`));
+          const parallelUnprocessedMs = performance.now() - t;
           injected.delayMs = 0;
           await drain();
           skipping = false;
-          runs.push({ patchMs, toStreamMs, propagationMs, settledMs, sequentialMs, parallelMs, requestsPerChild: requests / ids.length, byCommand });
+          if (warmup) {
+            log(`fanout (a) ${variant} warm-up: propagation ${propagationMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms (not counted)`);
+            continue;
+          }
+          runs.push({
+            patchMs,
+            toStreamMs,
+            propagationMs,
+            settledMs,
+            sequentialMs,
+            parallelMs,
+            parallelUnprocessedMs,
+            parallelSettledMs,
+            requestsPerChild: requests / ids.length,
+            byCommand,
+            cpu: { propagation: cpuPropagation, parallel: cpuParallel },
+          });
+          const cpuText = (c: CpuSpent) => `node ${c.nodeMs.toFixed(0)} ms${c.jvmMs !== undefined ? ` + DynamoDB Local ${c.jvmMs.toFixed(0)} ms` : ''}`;
           log(
-            `fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms, ${(requests / ids.length).toFixed(2)} requests/child (${Object.entries(
+            `fanout (a) ${variant} run ${r}: PATCH ${patchMs.toFixed(0)} ms, record to handler +${toStreamMs.toFixed(0)} ms, propagation ${propagationMs.toFixed(0)} ms (settled ${settledMs.toFixed(0)}), sequential ${sequentialMs.toFixed(0)} ms, ${PARALLEL}-way ${parallelMs.toFixed(0)} ms (settled ${parallelSettledMs.toFixed(0)} ms; records unprocessed ${parallelUnprocessedMs.toFixed(0)} ms), ${(requests / ids.length).toFixed(2)} requests/child (${Object.entries(
               byCommand,
             )
               .map(([c, n]) => `${c} ${n}`)
-              .join(', ')})`,
+              .join(
+                ', ',
+              )}); CPU during propagation ${cpuText(cpuPropagation)} (to settled ${cpuText(cpuPropagationSettled)}, ${readsPropagation} GetRecords taking ${readMsPropagation.toFixed(0)} ms), during the ${PARALLEL}-way loop ${cpuText(cpuParallel)} (to settled ${cpuText(cpuParallelSettled)}, ${readsParallel} GetRecords taking ${readMsParallel.toFixed(0)} ms)`,
           );
         } catch (error) {
           result.errors.push(`(a) ${variant} run ${r}: ${(error as Error).message.split('\n')[0]}`);
@@ -317,8 +468,12 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           settledMs: m((x) => x.settledMs),
           sequentialMs: m((x) => x.sequentialMs),
           parallelMs: m((x) => x.parallelMs),
+          parallelUnprocessedMs: m((x) => x.parallelUnprocessedMs),
           vsSequential: m((x) => x.sequentialMs / x.propagationMs),
           vsParallel: m((x) => x.propagationMs / x.parallelMs),
+          vsParallelUnprocessed: m((x) => x.propagationMs / x.parallelUnprocessedMs),
+          parallelSettledMs: m((x) => x.parallelSettledMs),
+          settledVsParallelSettled: m((x) => x.settledMs / x.parallelSettledMs),
           requestsPerChild: m((x) => x.requestsPerChild),
         },
       });
@@ -462,18 +617,18 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
   out.push('');
   out.push(
     `PATCH = the API request; + record to handler = then until the parent's stream record reached the processor (DynamoDB Local's stream and the poller); propagation = from the parent's PATCH until the stream processor marked that parent version fanned out (every child written, and for a title every parent-side summary); settled = until the stream went quiet (the children's own records included). ` +
-      `Baselines in the same run, same client and delay: a sequential UpdateItem loop and a ${r.parallelism}-way parallel loop writing the same attributes to the same children. ` +
+      `Baselines in the same run, same client and delay: a sequential UpdateItem loop and a ${r.parallelism}-way parallel loop writing the attributes the fan-out writes to the same children, their children's stream records processed as the fan-out's are; then the ${r.parallelism}-way loop again with its records acknowledged unprocessed (the loop alone, the comparison before). ${r.parallelism}-way settled = from the loop's start until its children's records were processed too, as settled is for propagation. ` +
       `Fan-out tuning: ${r.tuning.chunk} edges a page, ${r.tuning.concurrency} children in flight. Medians of ${r.latency[0]?.runs.length ?? 0} runs. Targets: ≥ 10× faster than sequential; ≤ 1.5× the ${r.parallelism}-way loop for values, ≤ 3.5× for titles.`,
   );
   out.push('');
   out.push(
-    `| synced | PATCH ms | + record to handler ms | propagation ms | settled ms | sequential loop ms | ${r.parallelism}-way loop ms | sequential ÷ propagation | propagation ÷ ${r.parallelism}-way | requests per child (stream + API) |`,
+    `| synced | PATCH ms | + record to handler ms | propagation ms | settled ms | sequential loop ms | ${r.parallelism}-way loop ms | sequential ÷ propagation | propagation ÷ ${r.parallelism}-way | ${r.parallelism}-way, records unprocessed ms | propagation ÷ that | ${r.parallelism}-way settled ms | settled ÷ ${r.parallelism}-way settled | requests per child (stream + API) |`,
   );
-  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of r.latency) {
     const m = row.median;
     out.push(
-      `| ${row.variant} | ${f0(m.patchMs)} | ${f0(m.toStreamMs)} | ${f0(m.propagationMs)} | ${f0(m.settledMs)} | ${f0(m.sequentialMs)} | ${f0(m.parallelMs)} | ${m.vsSequential.toFixed(1)}× | ${m.vsParallel.toFixed(2)}× | ${m.requestsPerChild.toFixed(2)} |`,
+      `| ${row.variant} | ${f0(m.patchMs)} | ${f0(m.toStreamMs)} | ${f0(m.propagationMs)} | ${f0(m.settledMs)} | ${f0(m.sequentialMs)} | ${f0(m.parallelMs)} | ${m.vsSequential.toFixed(1)}× | ${m.vsParallel.toFixed(2)}× | ${f0(m.parallelUnprocessedMs)} | ${m.vsParallelUnprocessed.toFixed(2)}× | ${f0(m.parallelSettledMs)} | ${m.settledVsParallelSettled.toFixed(2)}× | ${m.requestsPerChild.toFixed(2)} |`,
     );
   }
   out.push('');
