@@ -24,7 +24,9 @@
  *     each child item (an SDK middleware, refused conditional writes included, as they cost a write
  *     too) and the versions the children gained; checked: every child ends at the last value. In
  *     the same run, the same 20 edits on a second parent with the hot-parent window off
- *     (hotMs 0: only a fan-out in flight is taken over), to show what the quiet window buys.
+ *     (hotMs 0: only a fan-out in flight is taken over), to show what the quiet window buys. The
+ *     waits for quiet go through the runtime's fan-out wake-up queue and its consumer (a LocalQueue
+ *     with DelaySeconds), as in AWS: no stream batch sleeps.
  *
  * Children beyond the first are written directly (bench/propagation.ts createDirect: the very
  * items the API's builders make, checked attribute by attribute against an API-made child).
@@ -180,6 +182,8 @@ export interface CoalesceRow {
   /** From the last edit's response until the children held the last value (fan-out marked done). */
   convergeMs: number;
   allAtLastValue: boolean;
+  /** Stream handler invocations holding one of the edited parent's records: the longest (ms), and their sum. */
+  parentBatchMs: { max: number; total: number };
 }
 
 export interface FanoutBenchResult {
@@ -274,6 +278,8 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
   let skipping = false;
   /** The parent record awaited (PK and version), and when a batch holding it reached the handler. */
   let watch: { pk: string; version: number; seenAt?: number } | undefined;
+  /** (b): how long invocations holding the edited parent's records took (a sleep in one shows here). */
+  let parentTiming: { pk: string; max: number; total: number } | undefined;
   const prefixes = orgs.map(orgPrefix);
   const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
     const mine = event.Records.filter((r) => {
@@ -288,7 +294,18 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
         if (image?.['PK']?.S === w.pk && Number(image?.['version']?.N) >= w.version) w.seenAt = performance.now();
       }
     }
-    return (useNoQuiet ? noQuiet : prod)({ Records: mine }, context);
+    const timing = parentTiming;
+    const holdsParent = timing !== undefined && mine.some((r) => (r.dynamodb?.Keys?.['PK'] as { S?: string } | undefined)?.S === timing.pk);
+    const began = performance.now();
+    try {
+      return await (useNoQuiet ? noQuiet : prod)({ Records: mine }, context);
+    } finally {
+      if (holdsParent) {
+        const ms = performance.now() - began;
+        timing.max = Math.max(timing.max, ms);
+        timing.total += ms;
+      }
+    }
   };
   const poller = new StreamPoller({ endpoint, tableName, handler, idleMs: 20, onError: (e) => log(`fanout poller: ${(e as Error).message}`) });
   await poller.start();
@@ -498,6 +515,7 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
         const versionsBefore = await childVersions(orgB, kids);
         const edits = options.edits ?? 20;
         counting = { total: 0, byKey: new Map() };
+        parentTiming = { pk: keys.card(orgB, p.id).PK, max: 0, total: 0 };
         let last = p.version as number;
         let lastAt = 0;
         for (let e = 1; e <= edits; e++) {
@@ -523,15 +541,17 @@ export async function runFanoutBench(options: FanoutBenchOptions): Promise<Fanou
           versionsPerChild: { median: median(gained), max: Math.max(...gained) },
           convergeMs,
           allAtLastValue: wrong === 0,
+          parentBatchMs: { max: parentTiming.max, total: parentTiming.total },
         });
         log(
-          `fanout (b) ${mode}: ${median(writes)} UpdateItem per child (max ${Math.max(...writes)}), converged ${convergeMs.toFixed(0)} ms after the last edit, ${wrong} children not at the last value`,
+          `fanout (b) ${mode}: ${median(writes)} UpdateItem per child (max ${Math.max(...writes)}), converged ${convergeMs.toFixed(0)} ms after the last edit, ${wrong} children not at the last value; invocations holding the parent's records: longest ${parentTiming.max.toFixed(0)} ms, sum ${parentTiming.total.toFixed(0)} ms`,
         );
       } catch (error) {
         result.errors.push(`(b) ${mode}: ${(error as Error).message.split('\n')[0]}`);
         log(`fanout (b) ${mode}: FAILED ${(error as Error).message}`);
       } finally {
         counting = undefined;
+        parentTiming = undefined;
         useNoQuiet = false;
       }
     }
@@ -635,12 +655,12 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
   out.push('### Fan-out (b): 20 quick edits of a synced field (coalescing)');
   out.push('');
   out.push(
-    '| mode | children | edits | UpdateItem per child (median / max) | versions gained per child (median / max) | converged after last edit ms | every child at the last value |',
+    '| mode | children | edits | UpdateItem per child (median / max) | versions gained per child (median / max) | converged after last edit ms | every child at the last value | stream invocations holding the parent: longest / sum ms |',
   );
-  out.push('|---|--:|--:|--:|--:|--:|---|');
+  out.push('|---|--:|--:|--:|--:|--:|---|--:|');
   for (const c of r.coalesce) {
     out.push(
-      `| ${c.mode} | ${c.children} | ${c.edits} | ${c.writesPerChild.median} / ${c.writesPerChild.max} | ${c.versionsPerChild.median} / ${c.versionsPerChild.max} | ${f0(c.convergeMs)} | ${c.allAtLastValue ? 'yes' : '**no**'} |`,
+      `| ${c.mode} | ${c.children} | ${c.edits} | ${c.writesPerChild.median} / ${c.writesPerChild.max} | ${c.versionsPerChild.median} / ${c.versionsPerChild.max} | ${f0(c.convergeMs)} | ${c.allAtLastValue ? 'yes' : '**no**'} | ${f0(c.parentBatchMs.max)} / ${f0(c.parentBatchMs.total)} |`,
     );
   }
   out.push('');

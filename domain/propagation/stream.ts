@@ -276,7 +276,8 @@ export class StreamWork {
    * Carries a parent's change of version `version` to its children, coalesced: if the children
    * already got this version or a newer one, nothing; if a fan-out of this parent is in flight
    * (or was cut short), it is resumed and takes the newest state over; if the parent fanned out
-   * moments ago (a burst of edits), it waits until the parent is quiet and writes the last state
+   * moments ago (a burst of edits), the job is stored waiting for the parent to be quiet (a
+   * delayed wake-up, not a sleep here: see waitForQuiet and wake) and then writes the last state
    * once. `before` is the parent's summary before the change (does the children's copy change?).
    */
   async fanOut(orgId: string, parentType: ItemType, parentId: string, version: number, before: ItemSummary): Promise<void> {
