@@ -24,7 +24,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { WebhookStore } from '../../domain/webhooks/store';
 import type { Webhook } from '../../domain/webhooks/model';
 import { secretHintOf, WEBHOOK_SECRET_PURPOSE, type SecretSealer } from '../../domain/webhooks/webhooks';
@@ -51,17 +51,26 @@ interface KeyProvider {
 
 const context = (orgId: string) => ({ purpose: PURPOSE, orgId });
 
+/**
+ * The KMS SDK is imported on the first seal or open, not with the module: most invocations of the
+ * functions that may sign (the webhooks area's GETs) never touch a secret, and loading a second
+ * SDK client at start-up costs them cold-start CPU.
+ */
+let kmsSdk: Promise<{ sdk: typeof import('@aws-sdk/client-kms'); client: KMSClient }> | undefined;
+const kms = () => (kmsSdk ??= import('@aws-sdk/client-kms').then((sdk) => ({ sdk, client: traced(new sdk.KMSClient({})) })));
+
 function kmsProvider(keyId: string): KeyProvider {
-  const kms = traced(new KMSClient({}));
   return {
     name: 'kms',
     async generate(orgId) {
-      const out = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context(orgId) }));
+      const { sdk, client } = await kms();
+      const out = await client.send(new sdk.GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context(orgId) }));
       if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
       return { plaintext: Buffer.from(out.Plaintext), wrapped: Buffer.from(out.CiphertextBlob) };
     },
     async unwrap(orgId, wrapped) {
-      const out = await kms.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: wrapped, EncryptionContext: context(orgId) }));
+      const { sdk, client } = await kms();
+      const out = await client.send(new sdk.DecryptCommand({ KeyId: keyId, CiphertextBlob: wrapped, EncryptionContext: context(orgId) }));
       if (!out.Plaintext) throw new Error('KMS Decrypt returned no key');
       return Buffer.from(out.Plaintext);
     },
