@@ -9,6 +9,7 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
+import { syncedPipes } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -50,34 +51,14 @@ afterAll(async () => {
 const newOrg = graphCheckedOrgs();
 
 async function syncedParent(api: Api, children: number) {
-  const fields = [
-    { label: 'Name', type: 'short_text', isTitle: true },
-    { label: 'Tier', type: 'short_text' },
-  ];
-  const parentPipe = (await api('createPipe', { body: { name: 'Parent', startFormFields: fields } })).body;
-  const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: fields } })).body;
-  const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
-  const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (
-    await api('createConnection', {
-      body: {
-        name: 'Children',
-        parent: { type: 'pipe', id: parentPipe.id },
-        child: { type: 'pipe', id: childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: cName, parentFieldId: pName, sync: true },
-          { childFieldId: cTier, parentFieldId: pTier, sync: true },
-        ],
-      },
-    })
-  ).body;
+  const { parentPipe, childPipe, connection, f } = await syncedPipes(api);
+  const { pName, pTier } = f;
   const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'v0', [pTier]: 't0' } } })).body;
   for (let i = 0; i < children; i++) {
     const created = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } });
     expect(created.status).toBe(201);
   }
-  return { parent, childPipe, f: { pName, pTier, cName, cTier } };
+  return { parent, childPipe, f };
 }
 
 /** Children as stored, with how many times each was written since it was created (version 1). */

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
+import { syncedPipes } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -59,44 +60,8 @@ afterAll(async () => {
 const newOrg = graphCheckedOrgs();
 
 async function syncedParent(api: Api, children: number) {
-  const parentPipe = (
-    await api('createPipe', {
-      body: {
-        name: 'Parent',
-        startFormFields: [
-          { label: 'Name', type: 'short_text', isTitle: true },
-          { label: 'Tier', type: 'short_text' },
-        ],
-      },
-    })
-  ).body;
-  const childPipe = (
-    await api('createPipe', {
-      body: {
-        name: 'Child',
-        startFormFields: [
-          { label: 'Name', type: 'short_text', isTitle: true },
-          { label: 'Tier', type: 'short_text' },
-        ],
-      },
-    })
-  ).body;
-  const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
-  const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (
-    await api('createConnection', {
-      body: {
-        name: 'Children',
-        parent: { type: 'pipe', id: parentPipe.id },
-        child: { type: 'pipe', id: childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: cName, parentFieldId: pName, sync: true },
-          { childFieldId: cTier, parentFieldId: pTier, sync: true },
-        ],
-      },
-    })
-  ).body;
+  const { parentPipe, childPipe, connection, f } = await syncedPipes(api);
+  const { pName, pTier } = f;
   const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'v0', [pTier]: 't0' } } })).body;
   for (let i = 0; i < children; i += 5) {
     const created = await Promise.all(
@@ -106,7 +71,7 @@ async function syncedParent(api: Api, children: number) {
     );
     expect(created.map((r) => r.status).every((s) => s === 201)).toBe(true);
   }
-  return { parent, childPipe, f: { pName, pTier, cName, cTier } };
+  return { parent, childPipe, f };
 }
 
 /** Children as stored, with how many times each was written since it was created (version 1). */

@@ -39,3 +39,33 @@ export async function accountAndTaskPipes(api: ReturnType<typeof client>) {
   const [cName, cRegion, cNote] = childPipe.startForm.fields.map((f: any) => f.id);
   return { parentPipe, childPipe, pName, pRegion, cName, cRegion, cNote };
 }
+
+/**
+ * A Parent and a Child pipe with Name (the title field) and Tier, and a multiple connection whose
+ * field map syncs both from parent to child: the shape the fan-out tests propagate through.
+ */
+export async function syncedPipes(api: ReturnType<typeof client>) {
+  const fields = [
+    { label: 'Name', type: 'short_text', isTitle: true },
+    { label: 'Tier', type: 'short_text' },
+  ];
+  const parentPipe = (await api('createPipe', { body: { name: 'Parent', startFormFields: fields } })).body;
+  const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: fields } })).body;
+  const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id) as [string, string];
+  const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id) as [string, string];
+  const connection = (
+    await api('createConnection', {
+      body: {
+        name: 'Children',
+        parent: { type: 'pipe', id: parentPipe.id },
+        child: { type: 'pipe', id: childPipe.id },
+        entries: 'multiple',
+        fieldMap: [
+          { childFieldId: cName, parentFieldId: pName, sync: true },
+          { childFieldId: cTier, parentFieldId: pTier, sync: true },
+        ],
+      },
+    })
+  ).body;
+  return { parentPipe, childPipe, connection, f: { pName, pTier, cName, cTier } };
+}
