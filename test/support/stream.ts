@@ -101,8 +101,16 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
   const drainStream = harness.poller.drain.bind(harness.poller);
   harness.poller.drain = async (quietMs?: number, timeoutMs?: number) => {
     for (;;) {
+      // A message stays in the queue until its invocation has returned (and written).
+      const queueIdle = harness.wakeups.size === 0;
+      const invoked = harness.wakeups.invocations.length;
       await drainStream(quietMs, timeoutMs);
-      if (harness.wakeups.size === 0) return;
+      if (harness.wakeups.size === 0) {
+        // The consumer runs while the stream drains: if it ran meanwhile, a record it wrote just
+        // after the stream looked quiet is read by one more pass, begun with the queue empty.
+        if (queueIdle && harness.wakeups.invocations.length === invoked) return;
+        continue;
+      }
       await harness.wakeups.drain(timeoutMs);
     }
   };
