@@ -30,6 +30,7 @@ import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand,
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { prepareCard } from '../domain/cards/cards';
 import { presetFromParent } from '../domain/connections/field-map';
+import { syncedPipes } from '../test/support/fixtures';
 import type { UseCaseContext } from '../domain/kernel/context';
 import { bornWithParent, summaryOf } from '../domain/connections/edges';
 import type { Card } from '../domain/cards/model';
@@ -155,31 +156,11 @@ const TWO_FIELD_PIPE = (name: string) => ({
   ],
 });
 
-/**
- * A parent and a child pipe made from `pipe` (Name, the title field, then Tier) and a connection
- * whose field map syncs both fields from parent to child.
- */
-export async function createSyncedPipes(api: Api, pipe: (name: string) => object) {
-  const parentPipe = (await api('createPipe', { body: pipe('Accounts') })).body;
-  const childPipe = (await api('createPipe', { body: pipe('Account tasks') })).body;
-  const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-  const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
-  const connection = (
-    await api('createConnection', {
-      body: {
-        name: 'Tasks',
-        parent: { type: 'pipe', id: parentPipe.id },
-        child: { type: 'pipe', id: childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: cName, parentFieldId: pName, sync: true },
-          { childFieldId: cTier, parentFieldId: pTier, sync: true },
-        ],
-      },
-    })
-  ).body;
-  return { parentPipe, childPipe, connection, pName, pTier, cName, cTier };
-}
+/** The bench's synced pipes: the tests' fixture, with the bench's pipe and names. */
+export const createSyncedPipes = async (api: Api, pipe: (name: string) => object) => {
+  const { f, ...rest } = await syncedPipes(api, pipe, { parent: 'Accounts', child: 'Account tasks', connection: 'Tasks' });
+  return { ...rest, ...f };
+};
 
 export async function runPropagation(options: PropagationOptions): Promise<PropagationResult> {
   const { orgId, api, endpoint, tableName } = options;

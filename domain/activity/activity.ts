@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { Actor } from '../kernel/actor';
 import { LAST_ACTOR } from '../kernel/actor';
-import { ENTITY } from '../kernel/keys';
+import { ENTITY, STORE_ATTRIBUTES } from '../kernel/keys';
 
 type Item = Record<string, unknown>;
 
@@ -103,26 +103,13 @@ export interface ActivitySource {
 export const MAX_ACTIVITY_TEXT = 280;
 
 /** Attributes that are the store's, not the user's: never part of an audit diff. */
-const INTERNAL = new Set([
-  'PK',
-  'SK',
-  'GSI1PK',
-  'GSI1SK',
-  'GSI2PK',
-  'GSI2SK',
-  'GSI3PK',
-  'entity',
-  'orgId',
-  LAST_ACTOR,
-  'changedBy',
+const INTERNAL = new Set<string>([
+  ...STORE_ATTRIBUTES,
   'version',
   'updatedAt',
   'createdAt',
   'createdBy',
   'expiresAt',
-  'deleting',
-  'closing',
-  'edgeSeq',
   // secrets and what only proves them, never shown
   'secret',
   'previousSecret',

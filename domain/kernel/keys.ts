@@ -39,6 +39,27 @@ export const ENTITY = {
 
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
 
+/**
+ * Attributes every item may carry for the store's own use (keys, index keys, bookkeeping), never
+ * part of what an entity is: `strip` drops them, and activity never diffs them.
+ */
+export const STORE_ATTRIBUTES = [
+  'PK',
+  'SK',
+  'GSI1PK',
+  'GSI1SK',
+  'GSI2PK',
+  'GSI2SK',
+  'GSI3PK',
+  'entity',
+  'orgId',
+  'deleting',
+  'closing',
+  'edgeSeq',
+  'changedBy',
+  'lastActor',
+] as const;
+
 export const META = '#META';
 
 const org = (orgId: string) => `ORG#${orgId}`;

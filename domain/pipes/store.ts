@@ -8,29 +8,12 @@ import type { Database, DatabaseDefinition } from '../databases/model';
 import type { Field } from '../fields/model';
 import type { Phase, Pipe, PipeDefinition } from './model';
 import { batchDelete, countQuery, queryAll, queryPage, TransactionCancelled, transactWrite, type Item, type TransactItem } from '../kernel/dynamo';
-import { ENTITY, gsi1, keys } from '../kernel/keys';
-
-const KEY_ATTRIBUTES = [
-  'PK',
-  'SK',
-  'GSI1PK',
-  'GSI1SK',
-  'GSI2PK',
-  'GSI2SK',
-  'GSI3PK',
-  'entity',
-  'orgId',
-  'deleting',
-  'closing',
-  'edgeSeq',
-  'changedBy',
-  'lastActor',
-];
+import { ENTITY, gsi1, keys, STORE_ATTRIBUTES } from '../kernel/keys';
 
 /** Item → entity: drops key and bookkeeping attributes. */
 export function strip<T>(item: Item): T {
   const copy: Item = { ...item };
-  for (const attribute of KEY_ATTRIBUTES) delete copy[attribute];
+  for (const attribute of STORE_ATTRIBUTES) delete copy[attribute];
   return copy as T;
 }
 

@@ -17,7 +17,7 @@ import { FANOUT_CONSUMER_TIMEOUT_SECONDS, FANOUT_QUEUE_SETTINGS } from '../../fu
 import { LAMBDA_BUILD_OPTIONS } from '../../infra/bundling/options';
 import { REPO_ROOT } from '../../infra/stacks/house-function';
 import { FANOUT_TABLE_ACTIONS, STREAM_ALARMS } from '../../infra/stacks/streams-stack';
-import { actionsOf, buildStacks, resourcesOf, statementsForRole } from './synth';
+import { actionsOf, buildStacks, resourcesOf, statementsForRole, alarmsOn } from './synth';
 
 const { streams } = buildStacks({ stage: 'prod' });
 const template = Template.fromStack(streams);
@@ -108,9 +108,7 @@ describe('fan-out least privilege', () => {
 });
 
 describe('fan-out alarms', () => {
-  const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
-  const on = (metric: string, value: unknown) =>
-    alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(value));
+  const on = (metric: string, value: unknown) => alarmsOn(template, metric, value);
 
   it('dead-letter depth: any message', () => {
     expect(on('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [dlqId, 'QueueName'] })).toEqual([

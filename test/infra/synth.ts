@@ -42,6 +42,13 @@ export function onlyResource(template: Template, type: string): [string, CfnReso
   return entries[0]!;
 }
 
+/** The template's alarms on `metric` whose first dimension is `value` (a Ref or GetAtt). */
+export function alarmsOn(template: Template, metric: string, value: unknown): Array<Record<string, any>> {
+  return Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+    .map((a) => a.Properties!)
+    .filter((a) => a['MetricName'] === metric && JSON.stringify(a['Dimensions']?.[0]?.Value) === JSON.stringify(value));
+}
+
 export interface Statement {
   Effect: 'Allow' | 'Deny';
   Action?: string | string[];

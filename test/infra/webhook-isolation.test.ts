@@ -16,7 +16,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DELIVERY_CONSUMER_TIMEOUT_SECONDS, DELIVERY_QUEUE_SETTINGS } from '../../functions/deliveries/settings';
 import { WEBHOOK_SECRET_PURPOSE } from '../../domain/webhooks/webhooks';
 import { DELIVERY_KMS_ACTIONS, DELIVERY_TABLE_ACTIONS, STREAM_ALARMS } from '../../infra/stacks/streams-stack';
-import { actionsOf, buildStacks, resourcesOf, statementsForRole } from './synth';
+import { actionsOf, buildStacks, resourcesOf, statementsForRole, alarmsOn } from './synth';
 
 const ALLOWANCE = 'WEBHOOK_ALLOW_LOOPBACK';
 // One synthesis for the file (synthesis is the slow part); prod is the stage that matters most.
@@ -123,9 +123,7 @@ describe('webhook secrets key', () => {
 });
 
 describe('delivery alarms', () => {
-  const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
-  const on = (metric: string, value: unknown) =>
-    alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(value));
+  const on = (metric: string, value: unknown) => alarmsOn(template, metric, value);
 
   it('dead-letter depth: any message', () => {
     expect(on('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [dlqId, 'QueueName'] })).toEqual([

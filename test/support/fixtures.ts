@@ -40,23 +40,35 @@ export async function accountAndTaskPipes(api: ReturnType<typeof client>) {
   return { parentPipe, childPipe, pName, pRegion, cName, cRegion, cNote };
 }
 
-/**
- * A Parent and a Child pipe with Name (the title field) and Tier, and a multiple connection whose
- * field map syncs both from parent to child: the shape the fan-out tests propagate through.
- */
-export async function syncedPipes(api: ReturnType<typeof client>) {
-  const fields = [
+/** Any caller of the API by route id: the tests' client, or the bench's. */
+type CallApi = (routeId: any, options?: { params?: Record<string, string>; body?: unknown }) => Promise<{ status: number; body: any }>;
+
+const NAME_AND_TIER = (name: string): object => ({
+  name,
+  startFormFields: [
     { label: 'Name', type: 'short_text', isTitle: true },
     { label: 'Tier', type: 'short_text' },
-  ];
-  const parentPipe = (await api('createPipe', { body: { name: 'Parent', startFormFields: fields } })).body;
-  const childPipe = (await api('createPipe', { body: { name: 'Child', startFormFields: fields } })).body;
-  const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id) as [string, string];
-  const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id) as [string, string];
+  ],
+});
+
+/**
+ * A parent and a child pipe made from `pipe` (Name, the title field, then Tier) and a multiple
+ * connection whose field map syncs both from parent to child: the shape fan-outs propagate
+ * through, in the tests and the benches.
+ */
+export async function syncedPipes(
+  api: CallApi,
+  pipe: (name: string) => object = NAME_AND_TIER,
+  names = { parent: 'Parent', child: 'Child', connection: 'Children' },
+) {
+  const parentPipe = (await api('createPipe', { body: pipe(names.parent) })).body;
+  const childPipe = (await api('createPipe', { body: pipe(names.child) })).body;
+  const [pName, pTier] = parentPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
+  const [cName, cTier] = childPipe.startForm.fields.map((f: { id: string }) => f.id) as [string, string];
   const connection = (
     await api('createConnection', {
       body: {
-        name: 'Children',
+        name: names.connection,
         parent: { type: 'pipe', id: parentPipe.id },
         child: { type: 'pipe', id: childPipe.id },
         entries: 'multiple',
