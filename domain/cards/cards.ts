@@ -4,7 +4,7 @@ import { automationMark, nowIso, type UseCaseContext } from '../kernel/context';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../kernel/errors';
 import {
   connectionFieldSteps,
-  containerDefinition,
+  recentContainerDefinition,
   createSteps,
   headerView,
   missingFields,
@@ -136,7 +136,8 @@ export async function createCard(ctx: UseCaseContext, pipeId: string, input: { t
 export async function getCard(ctx: UseCaseContext, cardId: string) {
   const header = await readHeader<Card>(ctx, 'card', cardId);
   // A container gone meanwhile shows no connection fields rather than failing the read.
-  const fields = async () => (await containerDefinition(ctx, 'card', header.item.pipeId).catch(() => null))?.fields ?? [];
+  // Only which connection fields to show: a cached definition (up to max age old) will do.
+  const fields = async () => (await recentContainerDefinition(ctx, 'card', header.item.pipeId).catch(() => null))?.definition.fields ?? [];
   const [view] = await withConnectionIds(ctx, 'card', fields, [{ view: cardView(header.item), ...fromHeader(header) }], { consistent: true });
   return { ...view!, ...headerView(header) };
 }

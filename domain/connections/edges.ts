@@ -628,6 +628,7 @@ export function summaryChanged(a: ItemSummary, b: ItemSummary) {
   return a.title !== b.title || a.phaseId !== b.phaseId || a.finished !== b.finished;
 }
 
+/** The definition of an item's pipe or database, read fresh. */
 export async function containerDefinition(ctx: UseCaseContext, type: ItemType, containerId: string) {
   const def =
     type === 'card'
@@ -635,6 +636,20 @@ export async function containerDefinition(ctx: UseCaseContext, type: ItemType, c
       : await ctx.store.containers.loadDatabase(ctx.principal.orgId, containerId);
   if (!def) throw new NotFoundError(type === 'card' ? 'Pipe' : 'Database', containerId);
   return def;
+}
+
+/**
+ * The definition of an item's pipe or database, possibly this container's cached copy (up to
+ * max age old; `cached` says so): only for a values PATCH, which plans again on a fresh one
+ * before refusing anything, and for reads that only decide what to show.
+ */
+export async function recentContainerDefinition(ctx: UseCaseContext, type: ItemType, containerId: string) {
+  const recent =
+    type === 'card'
+      ? await ctx.store.containers.recentPipe(ctx.principal.orgId, containerId)
+      : await ctx.store.containers.recentDatabase(ctx.principal.orgId, containerId);
+  if (!recent) throw new NotFoundError(type === 'card' ? 'Pipe' : 'Database', containerId);
+  return recent;
 }
 
 /** Removes every edge made through a connection, a page of parents' edges at a time. */

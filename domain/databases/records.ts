@@ -5,7 +5,7 @@ import { ValidationError } from '../kernel/errors';
 import { loadDatabase } from './databases';
 import {
   connectionFieldSteps,
-  containerDefinition,
+  recentContainerDefinition,
   createSteps,
   headerView,
   missingFields,
@@ -94,7 +94,8 @@ export async function createRecord(ctx: UseCaseContext, databaseId: string, inpu
 export async function getRecord(ctx: UseCaseContext, recordId: string) {
   const header = await readHeader<DbRecord>(ctx, 'record', recordId);
   // A container gone meanwhile shows no connection fields rather than failing the read.
-  const fields = async () => (await containerDefinition(ctx, 'record', header.item.databaseId).catch(() => null))?.fields ?? [];
+  // Only which connection fields to show: a cached definition (up to max age old) will do.
+  const fields = async () => (await recentContainerDefinition(ctx, 'record', header.item.databaseId).catch(() => null))?.definition.fields ?? [];
   const [view] = await withConnectionIds(ctx, 'record', fields, [{ view: recordView(header.item), ...fromHeader(header) }], { consistent: true });
   return { ...view!, ...headerView(header) };
 }

@@ -8,17 +8,19 @@ import {
   containerOf,
   missingFields,
   readCore,
+  recentContainerDefinition,
   runSteps,
   splitValuesChecked,
   type AnyItem,
 } from '../connections/edges';
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../kernel/errors';
+import { AppError, NotFoundError, PreconditionFailedError, ValidationError } from '../kernel/errors';
 import { applyPatch, assertItemSize, checkPatchProblems, deriveTitle, invalidValues, ProblemList } from './item-values';
 import type { DatabaseDefinition } from '../databases/model';
 import type { Field } from '../fields/model';
 import type { ItemType } from '../kernel/model';
 import type { PipeDefinition } from '../pipes/model';
-import type { ItemCore } from './store';
+import { PARENT_LINKS, type ItemCore } from './store';
+import { touchesConnections } from './views';
 
 const LABEL = { card: 'Card', record: 'Record' } as const;
 
@@ -91,6 +93,36 @@ export async function planValuesUpdate<T extends AnyItem>(
 }
 
 /**
+ * Plans a values PATCH on this container's cached definition (up to max age old) when that is
+ * safe, else on a fresh one. Only a fresh definition may refuse: a refusal by the cached one, or
+ * a change of connection fields (whose connections and rules are checked fresh), plans again on
+ * a fresh read. An item that ever had a parent is planned fresh too: whether a field is synced
+ * from its parent may have changed (a new or edited connection), and a stale answer would let it
+ * drift from its parent.
+ */
+async function planOnDefinition<T extends AnyItem>(
+  ctx: UseCaseContext,
+  type: ItemType,
+  core: ItemCore<T>,
+  input: { title?: string; values?: Record<string, unknown> },
+  placeholder: string,
+) {
+  const containerId = containerOf(type, core.item);
+  const neverParented = (core.item as unknown as Record<string, unknown>)[PARENT_LINKS] === 0;
+  const recent = neverParented ? await recentContainerDefinition(ctx, type, containerId) : null;
+  if (recent?.cached && !touchesConnections(recent.definition.fields, input.values)) {
+    try {
+      const plan = await planValuesUpdate(ctx, type, core, recent.definition, input, placeholder, 'body.title');
+      if (plan.linked.steps.length === 0) return { def: recent.definition, plan };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+    }
+  }
+  const def = recent && !recent.cached ? recent.definition : await containerDefinition(ctx, type, containerId);
+  return { def, plan: await planValuesUpdate(ctx, type, core, def, input, placeholder, 'body.title') };
+}
+
+/**
  * Merges values (null clears), applies connection-field changes in the same transaction, and
  * refuses synced fields (409 naming the parent) and a stale If-Match (412). Flat: it reads the
  * item and its counts (never its child edges) and writes the item; the summaries neighbours hold
@@ -123,8 +155,7 @@ export async function updateItemValuesCounted<T extends AnyItem>(
   if (ifMatch !== undefined && ifMatch !== item.version) {
     throw new PreconditionFailedError(`${label} ${id} is at version ${item.version}, not ${ifMatch}`, { currentVersion: item.version });
   }
-  const def = await containerDefinition(ctx, type, containerOf(type, item));
-  const plan = await planValuesUpdate(ctx, type, core, def, input, placeholder, 'body.title');
+  const { def, plan } = await planOnDefinition(ctx, type, core, input, placeholder);
   if (!plan.changed) return { item, counts: core.counts, fields: def.fields };
   const { patch, next, now, linked, titleChange } = plan;
   let updated: T;

@@ -3,6 +3,7 @@
  * partition, so one strongly consistent Query reads it whole.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LRUCache } from 'lru-cache';
 import type { Connection } from '../connections/model';
 import type { Database, DatabaseDefinition } from '../databases/model';
 import type { Field } from '../fields/model';
@@ -24,6 +25,23 @@ function connectionsIn(items: Item[]) {
   return {
     outgoing: items.filter((i) => i['entity'] === ENTITY.connectionOut).map((i) => strip<Connection>(i)),
     incoming: items.filter((i) => i['entity'] === ENTITY.connectionIn).map((i) => strip<Connection>(i)),
+  };
+}
+
+function pipeDefinition(items: Item[]): PipeDefinition {
+  return {
+    pipe: strip<Pipe>(items.find((i) => i['entity'] === ENTITY.pipe)!),
+    phases: items.filter((i) => i['entity'] === ENTITY.phase && !i['closing']).map((i) => strip<Phase>(i)),
+    fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
+    ...connectionsIn(items),
+  };
+}
+
+function databaseDefinition(items: Item[]): DatabaseDefinition {
+  return {
+    database: strip<Database>(items.find((i) => i['entity'] === ENTITY.database)!),
+    fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
+    ...connectionsIn(items),
   };
 }
 
@@ -74,11 +92,91 @@ export function bumpContainer(
   };
 }
 
+/** Powertools Parameters' default maxAge: how long a definition may be reused where reuse is allowed. */
+export const DEFINITION_MAX_AGE_MS = 5_000;
+/** Definitions one container keeps at most (least recently used go first): bounded whatever the tenants. */
+export const DEFINITION_CACHE_ENTRIES = 1_000;
+
+export interface DefinitionCacheOptions {
+  /** Milliseconds a cached definition may be reused; 0 turns the cache off. */
+  maxAgeMs?: number;
+  maxEntries?: number;
+  /** The clock ages are measured with (milliseconds; tests inject one). */
+  now?: () => number;
+}
+
+type Definition = PipeDefinition | DatabaseDefinition;
+
+/** A definition and whether it is this container's cached copy (up to max age old) rather than a fresh read. */
+export interface RecentDefinition<D extends Definition> {
+  definition: D;
+  cached: boolean;
+}
+
+/** Cached copies are shared by requests: frozen, so no request can change another's. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** The partition keys a group of writes changes (condition checks change nothing). */
+function writtenPartitions(items: TransactItem[]): string[] {
+  const pks = items.map((i) => i.Put?.Item?.['PK'] ?? i.Update?.Key?.['PK'] ?? i.Delete?.Key?.['PK']);
+  return pks.filter((pk): pk is string => typeof pk === 'string');
+}
+
 export class ContainerStore {
+  /**
+   * Definitions by their container's partition key (org-scoped): only the paths that re-read
+   * fresh before refusing anything use them (see recentPipe). Every definition write of this
+   * store drops the entry; other containers may hold one up to max age old (README).
+   */
+  private readonly definitions: LRUCache<string, Definition> | null;
+  /** Fresh reads in flight by partition: a write that lands meanwhile keeps their (maybe older) result out of the cache. */
+  private readonly reading = new Map<string, Set<{ overtaken: boolean }>>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly table: string,
-  ) {}
+    options: DefinitionCacheOptions = {},
+  ) {
+    const maxAge = options.maxAgeMs ?? DEFINITION_MAX_AGE_MS;
+    const now = options.now;
+    this.definitions =
+      maxAge > 0
+        ? new LRUCache<string, Definition>({
+            max: options.maxEntries ?? DEFINITION_CACHE_ENTRIES,
+            ttl: maxAge,
+            // Age checked on every read, so max age is a bound, not an approximation.
+            ttlResolution: 0,
+            ...(now ? { perf: { now } } : {}),
+          })
+        : null;
+  }
+
+  /** Drops every cached definition (a container's first request; tests and the bench's cold rows). */
+  forgetDefinitions(): void {
+    this.definitions?.clear();
+  }
+
+  /** After a write (landed or not: a timeout may have landed), the partitions it touched are read fresh again. */
+  private forget(pks: Iterable<string>): void {
+    for (const pk of pks) {
+      this.definitions?.delete(pk);
+      for (const read of this.reading.get(pk) ?? []) read.overtaken = true;
+    }
+  }
+
+  private async writing(pks: string[], write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } finally {
+      this.forget(pks);
+    }
+  }
 
   pipeItem(orgId: string, pipe: Pipe): Item {
     return { ...keys.pipe(orgId, pipe.id), GSI1PK: gsi1.pipesOfOrg(orgId), GSI1SK: gsi1.byId(pipe.id), entity: ENTITY.pipe, orgId, ...pipe };
@@ -102,10 +200,8 @@ export class ContainerStore {
 
   /** Writes a new container and all its parts atomically. */
   async createAll(items: Item[]): Promise<void> {
-    await transactWrite(
-      this.doc,
-      items.map((Item) => ({ Put: { TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(PK)' } })),
-    );
+    const puts: TransactItem[] = items.map((Item) => ({ Put: { TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(PK)' } }));
+    await this.writing(writtenPartitions(puts), () => transactWrite(this.doc, puts));
   }
 
   private async readPartition(key: { PK: string }): Promise<Item[] | null> {
@@ -119,25 +215,55 @@ export class ContainerStore {
     return meta && !meta['deleting'] ? items : null;
   }
 
+  /** A strongly consistent read of a definition; it refreshes the cache unless a write overtook it. */
+  private async readDefinition<D extends Definition>(key: { PK: string }, build: (items: Item[]) => D): Promise<D | null> {
+    const read = { overtaken: false };
+    const reads = this.reading.get(key.PK) ?? new Set();
+    this.reading.set(key.PK, reads.add(read));
+    try {
+      const items = await this.readPartition(key);
+      const definition = items ? build(items) : null;
+      // The caller keeps its own copy; the cache keeps a frozen one.
+      if (this.definitions && !read.overtaken) {
+        if (definition) this.definitions.set(key.PK, deepFreeze(structuredClone(definition)));
+        else this.definitions.delete(key.PK);
+      }
+      return definition;
+    } finally {
+      reads.delete(read);
+      if (!reads.size) this.reading.delete(key.PK);
+    }
+  }
+
+  private async recent<D extends Definition>(key: { PK: string }, build: (items: Item[]) => D): Promise<RecentDefinition<D> | null> {
+    const cached = this.definitions?.get(key.PK) as D | undefined;
+    if (cached) return { definition: cached, cached: true };
+    const definition = await this.readDefinition(key, build);
+    return definition ? { definition, cached: false } : null;
+  }
+
+  /** The pipe's definition, read fresh (strongly consistent). */
   async loadPipe(orgId: string, pipeId: string): Promise<PipeDefinition | null> {
-    const items = await this.readPartition(keys.pipe(orgId, pipeId));
-    if (!items) return null;
-    return {
-      pipe: strip<Pipe>(items.find((i) => i['entity'] === ENTITY.pipe)!),
-      phases: items.filter((i) => i['entity'] === ENTITY.phase && !i['closing']).map((i) => strip<Phase>(i)),
-      fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
-      ...connectionsIn(items),
-    };
+    return this.readDefinition(keys.pipe(orgId, pipeId), pipeDefinition);
   }
 
   async loadDatabase(orgId: string, databaseId: string): Promise<DatabaseDefinition | null> {
-    const items = await this.readPartition(keys.database(orgId, databaseId));
-    if (!items) return null;
-    return {
-      database: strip<Database>(items.find((i) => i['entity'] === ENTITY.database)!),
-      fields: items.filter((i) => i['entity'] === ENTITY.field).map((i) => strip<Field>(i)),
-      ...connectionsIn(items),
-    };
+    return this.readDefinition(keys.database(orgId, databaseId), databaseDefinition);
+  }
+
+  /**
+   * The pipe's definition, possibly this container's cached copy (up to max age old, frozen).
+   * Only for a path that re-reads fresh before it refuses anything or changes connections
+   * (a values PATCH), or that only shows things (a GET): never for moves, creates, connects,
+   * cascades or propagation.
+   */
+  async recentPipe(orgId: string, pipeId: string): Promise<RecentDefinition<PipeDefinition> | null> {
+    return this.recent(keys.pipe(orgId, pipeId), pipeDefinition);
+  }
+
+  /** recentPipe for a database. */
+  async recentDatabase(orgId: string, databaseId: string): Promise<RecentDefinition<DatabaseDefinition> | null> {
+    return this.recent(keys.database(orgId, databaseId), databaseDefinition);
   }
 
   async listContainers(orgId: string, kind: ContainerKind, limit: number, startKey?: Item) {
@@ -157,13 +283,13 @@ export class ContainerStore {
   }
 
   async transact(items: TransactItem[]): Promise<void> {
-    await transactWrite(this.doc, items);
+    await this.writing(writtenPartitions(items), () => transactWrite(this.doc, items));
   }
 
   /** A group of clean-up writes that is applied whole or, if a condition is already settled, not at all. */
   async transactOrSkip(items: TransactItem[]): Promise<void> {
     try {
-      await transactWrite(this.doc, items);
+      await this.transact(items);
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;
     }
@@ -176,12 +302,12 @@ export class ContainerStore {
   async transactLenient(items: TransactItem[]): Promise<void> {
     if (!items.length) return;
     try {
-      await transactWrite(this.doc, items);
+      await this.transact(items);
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;
       for (const item of items) {
         try {
-          await transactWrite(this.doc, [item]);
+          await this.transact([item]);
         } catch (single) {
           if (!(single instanceof TransactionCancelled)) throw single;
         }
@@ -194,7 +320,7 @@ export class ContainerStore {
    * it while it is counted and deleted; the mark is lifted if deletion is refused.
    */
   async setMark(key: { PK: string; SK: string }, mark: 'deleting' | 'closing', on: boolean, expectedVersion?: number) {
-    await transactWrite(this.doc, [
+    await this.transact([
       {
         Update: {
           TableName: this.table,
@@ -229,7 +355,9 @@ export class ContainerStore {
       ConsistentRead: true,
     });
     const parts = items.filter((i) => i['SK'] !== '#META');
-    await batchDelete(this.doc, this.table, parts);
-    await batchDelete(this.doc, this.table, [{ PK: key.PK, SK: '#META' }]);
+    await this.writing([key.PK], async () => {
+      await batchDelete(this.doc, this.table, parts);
+      await batchDelete(this.doc, this.table, [{ PK: key.PK, SK: '#META' }]);
+    });
   }
 }
