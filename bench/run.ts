@@ -243,6 +243,8 @@ async function main() {
   const { dynamoClient } = await import('../domain/kernel/client');
   dynamoClient.middlewareStack.add(meter.middleware as never, { step: 'build', priority: 'high', name: 'benchCounter' });
 
+  // The handlers' own store (same module instance as the runtime's): its cache of container definitions.
+  const forgetDefinitions = async () => (await import('../functions/shared/store')).store.containers.forgetDefinitions();
   const size: import('./scenarios').Sizer = {
     async item(key) {
       const out = await raw.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { PK: { S: key.PK }, SK: { S: key.SK } }, ConsistentRead: true }));
@@ -431,7 +433,7 @@ async function main() {
     // Same length for every scenario: the org id is in every key, so it weighs on every size.
     const shared = s.shared ? sharedSetups.get(s.shared) : undefined;
     const orgId = shared?.orgId ?? `bench-${runId}-${String(index).padStart(2, '0')}`;
-    const ctx = { orgId, api: await apiFor(orgId), size };
+    const ctx = { orgId, api: await apiFor(orgId), size, forgetDefinitions };
     let setup = shared?.state;
     if (!setup) {
       setup = s.setup(ctx);
