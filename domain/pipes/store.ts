@@ -96,6 +96,8 @@ export function bumpContainer(
 export const DEFINITION_MAX_AGE_MS = 5_000;
 /** Definitions one container keeps at most (least recently used go first): bounded whatever the tenants. */
 export const DEFINITION_CACHE_ENTRIES = 1_000;
+/** And their total size, as JSON characters: a pipe may have 500 fields, so entries alone do not bound memory. */
+export const DEFINITION_CACHE_CHARS = 16 * 1024 * 1024;
 
 export interface DefinitionCacheOptions {
   /** Milliseconds a cached definition may be reused; 0 turns the cache off. */
@@ -149,6 +151,8 @@ export class ContainerStore {
       maxAge > 0
         ? new LRUCache<string, Definition>({
             max: options.maxEntries ?? DEFINITION_CACHE_ENTRIES,
+            maxSize: DEFINITION_CACHE_CHARS,
+            sizeCalculation: (definition) => JSON.stringify(definition).length,
             ttl: maxAge,
             // Age checked on every read, so max age is a bound, not an approximation.
             ttlResolution: 0,

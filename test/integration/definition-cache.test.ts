@@ -19,20 +19,24 @@ import { newOrg } from '../support/api';
 const table = () => process.env['TABLE_NAME']!;
 
 /** A store on a client of its own, as a Lambda container has, with the requests it sends. */
-function container(definitions: { maxAgeMs?: number; now?: () => number } = {}) {
+function container(definitions: { maxAgeMs?: number; maxEntries?: number; now?: () => number } = {}) {
   const raw = new DynamoDBClient({});
   stampActorOnWrites(raw);
   const calls: Array<{ command: string; input: string }> = [];
+  const hooks: { afterResponse?: (command: string, input: string) => Promise<void> | undefined } = {};
   raw.middlewareStack.add(
     (next, context) => async (args) => {
-      calls.push({ command: context.commandName as string, input: JSON.stringify(args.input) });
-      return next(args);
+      const call = { command: context.commandName as string, input: JSON.stringify(args.input) };
+      calls.push(call);
+      const result = await next(args);
+      await hooks.afterResponse?.(call.command, call.input);
+      return result;
     },
     { step: 'build', name: 'countRequests' },
   );
   const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const store = createStore(doc, table(), { definitions });
-  return { store, calls };
+  return { store, calls, hooks };
 }
 
 const as = (store: Store, orgId: string): UseCaseContext => ({ principal: { orgId, role: 'admin', userId: 'user-admin' }, store });
@@ -250,6 +254,46 @@ describe('container-definition cache', () => {
     expect((await b.store.containers.recentPipe(orgA, w.pipe.id))?.definition.pipe.name).toBe('Deals');
     // Unknown in a third org: not found, whatever is cached.
     expect(await b.store.containers.recentPipe(newOrg('defcache'), w.pipe.id)).toBeNull();
+  });
+
+  it('a fresh read that a write of the same container overtakes is not cached', async () => {
+    const orgId = newOrg('defcache');
+    const b = container();
+    const ctx = as(b.store, orgId);
+    const w = await pipeWithCard(ctx);
+    b.store.containers.forgetDefinitions();
+    // The first read of the pipe gets its answer, then waits until the write below has landed.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    b.hooks.afterResponse = (command, input) => {
+      if (held || command !== 'QueryCommand' || !input.includes(`PIPE#${w.pipe.id}"`)) return undefined;
+      held = true;
+      return gate;
+    };
+    const reading = b.store.containers.loadPipe(orgId, w.pipe.id);
+    await expect.poll(() => held).toBe(true);
+    const field = await createPipeField(ctx, w.pipe.id, { label: 'Budget', type: 'number' });
+    release();
+    expect((await reading)!.fields.map((f) => f.id)).not.toContain(field.id);
+    const recent = await b.store.containers.recentPipe(orgId, w.pipe.id);
+    expect(recent?.cached).toBe(false);
+    expect(recent!.definition.fields.map((f) => f.id)).toContain(field.id);
+  });
+
+  it('the cache is bounded: the least recently used definition goes first', async () => {
+    const orgId = newOrg('defcache');
+    const b = container({ maxEntries: 2 });
+    const ctx = as(b.store, orgId);
+    const [one, two, three] = [await pipeWithCard(ctx, 'One'), await pipeWithCard(ctx, 'Two'), await pipeWithCard(ctx, 'Three')];
+    // Creating each card read its pipe fresh: only the last two are kept.
+    expect((await b.store.containers.recentPipe(orgId, two.pipe.id))?.cached).toBe(true);
+    expect((await b.store.containers.recentPipe(orgId, three.pipe.id))?.cached).toBe(true);
+    expect((await b.store.containers.recentPipe(orgId, one.pipe.id))?.cached).toBe(false);
+    // Reading One again pushed out Two, the least recently used.
+    expect((await b.store.containers.recentPipe(orgId, two.pipe.id))?.cached).toBe(false);
   });
 
   it('cached definitions are frozen copies: a caller cannot change what the next request sees', async () => {
