@@ -196,7 +196,8 @@ export class ItemStore {
       ConsistentRead: true,
     });
     const meta = items.find((i) => i['SK'] === META);
-    if (!meta) return null;
+    // An item a cascade job has marked is gone to writers too, also to those that would write nothing.
+    if (!meta || meta['deleting']) return null;
     const counts: Record<string, number> = {};
     for (const item of items) if (item['entity'] === ENTITY.childCount) counts[item['connectionId'] as string] = item['count'] as number;
     return {
