@@ -17,10 +17,10 @@
  */
 import { automationMark, type UseCaseContext } from '../kernel/context';
 import { loadDatabase } from '../databases/databases';
-import { containerOf, readCore, runSteps, type AnyItem, type Step } from '../connections/edges';
+import { containerOf, readCore, recentContainerDefinition, runSteps, type AnyItem, type Step } from '../connections/edges';
 import { AppError, ConflictError, PreconditionFailedError, ValidationError, type FieldProblem } from '../kernel/errors';
 import { cardView, prepareCard } from '../cards/cards';
-import { planValuesUpdate } from './item-update';
+import { neverParented, planValuesUpdate } from './item-update';
 import type { DatabaseDefinition } from '../databases/model';
 import type { ItemType } from '../kernel/model';
 import type { PipeDefinition } from '../pipes/model';
@@ -68,13 +68,17 @@ function problemsOf(index: number, error: AppError): FieldProblem[] {
   return [{ path: error.status === 412 ? `items[${index}].expectedVersion` : `items[${index}]`, message: error.message, code: error.code }];
 }
 
+/** The items a batch has read, by id: validated again on a fresh definition, they are not read twice. */
+type Cores = Map<string, ItemCore<AnyItem>>;
+
 /** One item's update, validated against the item as read now; nothing written. */
-async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definition, index: number, input: BatchItemInput): Promise<Prepared> {
+async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definition, index: number, input: BatchItemInput, cores: Cores): Promise<Prepared> {
   const { orgId } = ctx.principal;
   const id = input.id!;
   const label = LABEL[type];
   // Flat, as a single PATCH: the item and its counts, never its child edges.
-  const header = await readCore<AnyItem>(ctx, type, id);
+  const header = cores.get(id) ?? (await readCore<AnyItem>(ctx, type, id));
+  cores.set(id, header);
   const item = header.item;
   const containerId = 'pipe' in def ? def.pipe.id : def.database.id;
   const itemContainer = containerOf(type, item);
@@ -97,7 +101,7 @@ async function prepareUpdate(ctx: UseCaseContext, type: ItemType, def: Definitio
   return { index, type, before: header, after: next, steps: [{ item: guard, fail: stale }, ...linked.steps], changed, counts: linked.counts };
 }
 
-async function prepareCreate(ctx: UseCaseContext, type: ItemType, def: Definition, index: number, input: BatchItemInput): Promise<Prepared> {
+async function prepareCreate(ctx: UseCaseContext, type: ItemType, def: Definition, index: number, input: BatchItemInput, _cores: Cores): Promise<Prepared> {
   const data = { ...(input.title !== undefined ? { title: input.title } : {}), ...(input.values !== undefined ? { values: input.values } : {}) };
   if (input.expectedVersion !== undefined) {
     throw new ValidationError('expectedVersion needs an id', [
@@ -153,13 +157,8 @@ function plan(prepared: Prepared[]): { steps: Step[]; problems: FieldProblem[] }
   return { steps, problems };
 }
 
-/**
- * Validates every item, then writes all of them in one transaction. Any problem anywhere
- * refuses the whole batch with one problem that lists every failing item by index.
- */
-export async function batchWrite(ctx: UseCaseContext, type: ItemType, containerId: string, inputs: BatchItemInput[]) {
-  // The container first, once: an unknown pipe or database is a plain 404, not 50 item problems.
-  const def: Definition = type === 'card' ? await loadPipe(ctx, containerId) : await loadDatabase(ctx, containerId);
+/** Every item validated on `def`: what each will write, and every problem by index; nothing written. */
+async function validate(ctx: UseCaseContext, type: ItemType, def: Definition, inputs: BatchItemInput[], cores: Cores) {
   const problems: FieldProblem[] = [];
   const statuses = new Set<number>();
   const ids = new Map<string, number>();
@@ -176,13 +175,42 @@ export async function batchWrite(ctx: UseCaseContext, type: ItemType, containerI
   // batch of 50 must not fan out into hundreds of parallel reads.
   for (const [index, input] of inputs.entries()) {
     try {
-      prepared.push(await (input.id === undefined ? prepareCreate : prepareUpdate)(ctx, type, def, index, input));
+      prepared.push(await (input.id === undefined ? prepareCreate : prepareUpdate)(ctx, type, def, index, input, cores));
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       problems.push(...problemsOf(index, error));
       statuses.add(error.status === 404 ? 422 : error.status);
     }
   }
+  return { prepared, problems, statuses };
+}
+
+/**
+ * Validates every item, then writes all of them in one transaction. Any problem anywhere
+ * refuses the whole batch with one problem that lists every failing item by index.
+ *
+ * A batch of updates only may be validated on this container's cached definition, as a single
+ * PATCH is (domain/items/item-update.ts): it is validated again on a fresh one (reusing the
+ * items read) if anything is refused, if an item changes connection fields, or if an item ever
+ * had a parent. A batch that creates reads fresh.
+ */
+export async function batchWrite(ctx: UseCaseContext, type: ItemType, containerId: string, inputs: BatchItemInput[]) {
+  const cores: Cores = new Map();
+  const updatesOnly = inputs.length > 0 && inputs.every((input) => input.id !== undefined);
+  // The container first, once: an unknown pipe or database is a plain 404, not 50 item problems.
+  const recent = updatesOnly ? await recentContainerDefinition(ctx, type, containerId) : null;
+  let def: Definition | undefined;
+  let result: Awaited<ReturnType<typeof validate>> | undefined;
+  if (recent?.cached && !inputs.some((input) => touchesConnections(recent.definition.fields, input.values))) {
+    const onCached = await validate(ctx, type, recent.definition, inputs, cores);
+    const safe = !onCached.problems.length && onCached.prepared.every((p) => p.steps.length <= 1 && p.before !== null && neverParented(p.before));
+    if (safe) [def, result] = [recent.definition, onCached];
+  }
+  if (!def || !result) {
+    def = recent && !recent.cached ? recent.definition : type === 'card' ? await loadPipe(ctx, containerId) : await loadDatabase(ctx, containerId);
+    result = await validate(ctx, type, def, inputs, cores);
+  }
+  const { prepared, problems, statuses } = result;
   const merged = plan(prepared);
   if (merged.problems.length) statuses.add(422);
   problems.push(...merged.problems);

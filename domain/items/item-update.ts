@@ -92,6 +92,11 @@ export async function planValuesUpdate<T extends AnyItem>(
   return { patch, next, now, linked, titleChange, changed };
 }
 
+/** Whether the item was never given a parent (PARENT_LINKS 0): no connection can sync a field of it. */
+export function neverParented(core: ItemCore<AnyItem>): boolean {
+  return (core.item as unknown as Record<string, unknown>)[PARENT_LINKS] === 0;
+}
+
 /**
  * Plans a values PATCH on this container's cached definition (up to max age old) when that is
  * safe, else on a fresh one. Only a fresh definition may refuse: a refusal by the cached one, or
@@ -108,8 +113,7 @@ async function planOnDefinition<T extends AnyItem>(
   placeholder: string,
 ) {
   const containerId = containerOf(type, core.item);
-  const neverParented = (core.item as unknown as Record<string, unknown>)[PARENT_LINKS] === 0;
-  const recent = neverParented ? await recentContainerDefinition(ctx, type, containerId) : null;
+  const recent = neverParented(core) ? await recentContainerDefinition(ctx, type, containerId) : null;
   if (recent?.cached && !touchesConnections(recent.definition.fields, input.values)) {
     try {
       const plan = await planValuesUpdate(ctx, type, core, recent.definition, input, placeholder, 'body.title');

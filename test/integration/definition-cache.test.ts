@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createCard, moveCard, updateCard } from '../../domain/cards/cards';
 import { addChild } from '../../domain/connections/children';
+import { batchWrite } from '../../domain/items/batch';
 import { createConnection, updateConnection } from '../../domain/connections/connections';
 import { stampActorOnWrites } from '../../domain/kernel/actor';
 import type { UseCaseContext } from '../../domain/kernel/context';
@@ -130,6 +131,38 @@ describe('container-definition cache', () => {
     await expect(updateCard(as(b.store, orgId), w.card.id, { values: { [w.note]: 'too late' } })).rejects.toMatchObject({ status: 422 });
     // A's own container never sees the window: its write dropped its entry.
     await expect(updateCard(as(a.store, orgId), w.card.id, { values: { [w.note]: 'too late' } })).rejects.toMatchObject({ status: 422 });
+  });
+
+  it('a batch of updates uses the cached definition too, re-validates fresh on a refusal, and a batch that creates reads fresh', async () => {
+    const orgId = newOrg('defcache');
+    const a = container();
+    const b = container();
+    const ctx = as(b.store, orgId);
+    const w = await pipeWithCard(ctx);
+    const second = await createCard(ctx, w.pipe.id, { values: { [w.name]: 'Globex' } });
+    await warm(b.store, orgId, w);
+
+    b.calls.length = 0;
+    await batchWrite(ctx, 'card', w.pipe.id, [
+      { id: w.card.id, values: { [w.note]: 'batch 1' } },
+      { id: second.id, values: { [w.note]: 'batch 1' } },
+    ]);
+    // The two items, then one transaction: no definition read.
+    expect(counted(b.calls)).toEqual({ Query: 2, TransactWriteItems: 1 });
+
+    const field = await createPipeField(as(a.store, orgId), w.pipe.id, { label: 'Budget', type: 'number' });
+    b.calls.length = 0;
+    const accepted = await batchWrite(ctx, 'card', w.pipe.id, [
+      { id: w.card.id, values: { [field.id]: 1 } },
+      { id: second.id, values: { [field.id]: 2 } },
+    ]);
+    expect(accepted.items.map((c) => c.values[field.id])).toEqual([1, 2]);
+    // Refused on the cached copy, accepted on a fresh one: the items are not read twice.
+    expect(counted(b.calls)).toEqual({ Query: 3, TransactWriteItems: 1 });
+
+    b.calls.length = 0;
+    await batchWrite(ctx, 'card', w.pipe.id, [{ id: w.card.id, values: { [w.note]: 'batch 2' } }, { values: { [w.name]: 'Initech' } }]);
+    expect(b.calls.some((c) => c.command === 'QueryCommand' && c.input.includes(`PIPE#${w.pipe.id}"`))).toBe(true);
   });
 
   it('max age 0 turns the cache off', async () => {
