@@ -310,9 +310,10 @@ function childTouch(ctx: UseCaseContext, child: ItemSummary, readVersion: number
 /**
  * Connects an existing child. When the connection syncs fields, the child takes the parent's
  * synced values in the same transaction as the edges (and its new title, in the edge summary the
- * parent holds), guarded by the parent's version: a connect acknowledged is a child that already
- * follows its parent. A parent changed meanwhile is read again (a few times, then a 409); with
- * If-Match, a 412 as for any connect.
+ * parent holds), guarded by the parent's synced values as read: a connect acknowledged is a child
+ * that already follows its parent. A parent whose synced values changed meanwhile is read again (a
+ * few times, then a 409); other changes of the parent (its other children's connects move its
+ * version on) do not refuse it. With If-Match, a 412 as for any connect.
  */
 export async function connectExisting(ctx: UseCaseContext, parentType: ItemType, parentId: string, connectionId: string, childId: string, ifMatch?: number) {
   const connection = await connectionFor(ctx, connectionId);
@@ -345,13 +346,14 @@ async function connectOnce(ctx: UseCaseContext, connection: Connection, parentTy
   const now = nowIso(ctx);
   const sync = await syncOnConnect(ctx, connection, parentType, parentItem, found, childItem, now);
   const child = sync?.summary ?? found;
-  // Values synced at the version read: the parent must still be at it (else they may be stale).
+  // Values synced as read: the parent must still hold them (else they may be stale). Not its
+  // version: every connect moves that on, so sibling connects would refuse each other.
   const guardParent: Step =
     sync && ifMatch === undefined
       ? {
           item: ctx.store.connections.edgeTouch(ctx.principal.orgId, parent.type, parent.id, parent.containerId, now, {
             adding: true,
-            expectedVersion: parentItem.version,
+            expectedValues: syncedSources(connection, parentItem),
           }),
           fail: () => new ParentChanged(`${label(parentType)} ${parentId} changed meanwhile`, 'resource.concurrentChange'),
         }
@@ -359,6 +361,15 @@ async function connectOnce(ctx: UseCaseContext, connection: Connection, parentTy
   const touch = sync?.guard ?? childTouch(ctx, found, childItem.version, now);
   await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now, true, new Map([[child.id, touch]])), guardParent]);
   return { connectionId: connection.id, ...child, connectedAt: now };
+}
+
+/** The parent's values the connection syncs from, by parent field id, as read. */
+function syncedSources(connection: Connection, parentItem: AnyItem): Record<string, unknown> {
+  const sources: Record<string, unknown> = {};
+  for (const entry of connection.fieldMap) {
+    if (entry.sync && entry.parentFieldId !== undefined) sources[entry.parentFieldId] = parentItem.values?.[entry.parentFieldId];
+  }
+  return sources;
 }
 
 /**

@@ -133,7 +133,14 @@ export class ConnectionStore {
     id: string,
     containerId: string | undefined,
     now: string,
-    options: { adding: boolean; expectedVersion?: number /** The item gets a parent (it is the child). */; asChild?: boolean },
+    options: {
+      adding: boolean;
+      expectedVersion?: number;
+      /** The item gets a parent (it is the child). */
+      asChild?: boolean;
+      /** Field id → the value the item must still hold (undefined or null: none). */
+      expectedValues?: Record<string, unknown>;
+    },
   ): TransactItem {
     const conditions = ['attribute_exists(PK)'];
     const names: Record<string, string> = {};
@@ -158,6 +165,15 @@ export class ConnectionStore {
       conditions.push('version = :expected');
       values[':expected'] = options.expectedVersion;
     }
+    Object.entries(options.expectedValues ?? {}).forEach(([fieldId, value], i) => {
+      names['#values'] = 'values';
+      names[`#ev${i}`] = fieldId;
+      if (value === undefined || value === null) conditions.push(`attribute_not_exists(#values.#ev${i})`);
+      else {
+        values[`:ev${i}`] = value;
+        conditions.push(`#values.#ev${i} = :ev${i}`);
+      }
+    });
     return {
       Update: {
         TableName: this.table,

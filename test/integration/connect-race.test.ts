@@ -126,3 +126,103 @@ describe('connecting an existing child that changes meanwhile', () => {
     expect(await edgeSummary(api, w.parent.id, w.connection.id, w.child.id)).toMatchObject({ title: 'After' });
   });
 });
+
+/** The store, but each of the first `times` write-path reads of `parentId` is followed by `edit()` before the caller sees it. */
+function racingParent(parentId: string, times: number, edit: (n: number) => Promise<void>): Store {
+  let made = 0;
+  const items = Object.create(base.items) as Store['items'];
+  items.getCore = (async (orgId: string, kind: never, id: string, ...rest: never[]) => {
+    const read = await (base.items.getCore as (...args: unknown[]) => Promise<unknown>)(orgId, kind, id, ...rest);
+    if (id === parentId && made < times) await edit(++made);
+    return read;
+  }) as Store['items']['getCore'];
+  return { ...base, items };
+}
+
+describe('connecting an existing child to a parent that changes meanwhile (synced fields)', () => {
+  async function syncedWorld(api: Api) {
+    const p = await accountAndTaskPipes(api);
+    const connection = (
+      await api('createConnection', {
+        body: {
+          name: 'Tasks',
+          parent: { type: 'pipe', id: p.parentPipe.id },
+          child: { type: 'pipe', id: p.childPipe.id },
+          entries: 'multiple',
+          fieldMap: [{ childFieldId: p.cRegion, parentFieldId: p.pRegion, sync: true }],
+        },
+      })
+    ).body;
+    const parent = (await api('createCard', { params: { pipeId: p.parentPipe.id }, body: { values: { [p.pName]: 'Acme', [p.pRegion]: 'EU' } } })).body;
+    const child = async (name: string) =>
+      (await api('createCard', { params: { pipeId: p.childPipe.id }, body: { values: { [p.cName]: name, [p.cRegion]: 'OWN' } } })).body;
+    const connect = (childId: string) => api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, childId } });
+    return { ...p, connection, parent, child, connect };
+  }
+
+  it('other children connected to the same parent meanwhile do not refuse the connect', async () => {
+    const orgId = newOrg('connect-race-siblings');
+    const api = client(orgId);
+    const w = await syncedWorld(api);
+    const target = await w.child('target');
+    const siblings = [await w.child('s1'), await w.child('s2'), await w.child('s3'), await w.child('s4')];
+    // Every read of the parent is followed by another child's connect: its version moves on, its values do not.
+    const ctx = {
+      ...contextFor({ orgId, role: 'admin', userId: 'user-admin' }),
+      store: racingParent(w.parent.id, siblings.length, async (n) => {
+        const other = await w.connect(siblings[n - 1]!.id);
+        expect(other.status, JSON.stringify(other.body)).toBe(201);
+      }),
+    };
+    const { addChild } = await import('../../domain/connections/children');
+
+    const result = await addChild(ctx, 'card', w.parent.id, { connectionId: w.connection.id, childId: target.id });
+    expect(result.kind).toBe('connected');
+    const read = (await api('getCard', { params: { cardId: target.id } })).body;
+    expect(read.values[w.cRegion]).toBe('EU');
+    expect(read.parents.flatMap((g: any) => g.items.map((i: any) => i.id))).toEqual([w.parent.id]);
+    const header = (await api('getCard', { params: { cardId: w.parent.id } })).body;
+    expect(header.children.find((g: any) => g.connectionId === w.connection.id).items).toHaveLength(2);
+  });
+
+  it('a synced value changed meanwhile is read again: the child holds the new value, never the one first read', async () => {
+    const orgId = newOrg('connect-race-value');
+    const api = client(orgId);
+    const w = await syncedWorld(api);
+    const target = await w.child('target');
+    const ctx = {
+      ...contextFor({ orgId, role: 'admin', userId: 'user-admin' }),
+      store: racingParent(w.parent.id, 1, async () => {
+        const edited = await api('updateCard', { params: { cardId: w.parent.id }, body: { values: { [w.pRegion]: 'US' } } });
+        expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+      }),
+    };
+    const { addChild } = await import('../../domain/connections/children');
+
+    await addChild(ctx, 'card', w.parent.id, { connectionId: w.connection.id, childId: target.id });
+    expect((await api('getCard', { params: { cardId: target.id } })).body.values[w.cRegion]).toBe('US');
+    await stream.poller.drain();
+    expect((await api('getCard', { params: { cardId: target.id } })).body.values[w.cRegion]).toBe('US');
+  });
+
+  it('a synced value that keeps changing: 409 naming the parent, nothing connected', async () => {
+    const orgId = newOrg('connect-race-value-busy');
+    const api = client(orgId);
+    const w = await syncedWorld(api);
+    const target = await w.child('target');
+    const ctx = {
+      ...contextFor({ orgId, role: 'admin', userId: 'user-admin' }),
+      store: racingParent(w.parent.id, 10, async (n) => {
+        const edited = await api('updateCard', { params: { cardId: w.parent.id }, body: { values: { [w.pRegion]: `R${n}` } } });
+        expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+      }),
+    };
+    const { addChild } = await import('../../domain/connections/children');
+
+    const refused = await addChild(ctx, 'card', w.parent.id, { connectionId: w.connection.id, childId: target.id }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 409, code: 'resource.concurrentChange' });
+    expect((refused as Error).message).toContain(w.parent.id);
+    expect(await edgeSummary(api, w.parent.id, w.connection.id, target.id)).toBeUndefined();
+    expect((await api('getCard', { params: { cardId: target.id } })).body.values[w.cRegion]).toBe('OWN');
+  });
+});
