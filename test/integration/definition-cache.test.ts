@@ -11,6 +11,8 @@ import { createCard, moveCard, updateCard } from '../../domain/cards/cards';
 import { addChild } from '../../domain/connections/children';
 import { batchWrite } from '../../domain/items/batch';
 import { createConnection, updateConnection } from '../../domain/connections/connections';
+import { createDatabase, createDatabaseField } from '../../domain/databases/databases';
+import { createRecord, updateRecord } from '../../domain/databases/records';
 import { stampActorOnWrites } from '../../domain/kernel/actor';
 import type { UseCaseContext } from '../../domain/kernel/context';
 import { createPipe, createPipeField, deletePhase, deletePipeField } from '../../domain/pipes/pipes';
@@ -92,6 +94,29 @@ describe('container-definition cache', () => {
     b.calls.length = 0;
     await updateCard(ctx, w.card.id, { values: { [w.note]: 'warm again' } });
     expect(counted(b.calls)).toEqual({ Query: 1, UpdateItem: 1 });
+  });
+
+  it('a record PATCH is the same: warm 1 Query + 1 UpdateItem, and a field added elsewhere is accepted', async () => {
+    const orgId = newOrg('defcache');
+    const a = container();
+    const b = container();
+    const ctx = as(b.store, orgId);
+    const db = await createDatabase(ctx, {
+      name: 'Customers',
+      fields: [
+        { label: 'Name', type: 'short_text', isTitle: true },
+        { label: 'Plan', type: 'short_text' },
+      ],
+    });
+    const [name, plan] = db.fields.map((f) => f.id) as [string, string];
+    const record = await createRecord(ctx, db.id, { values: { [name]: 'Initech', [plan]: 'Free' } });
+    b.calls.length = 0;
+    await updateRecord(ctx, record.id, { values: { [plan]: 'Pro' } });
+    expect(counted(b.calls)).toEqual({ Query: 1, UpdateItem: 1 });
+
+    const seats = await createDatabaseField(as(a.store, orgId), db.id, { label: 'Seats', type: 'number' });
+    const updated = await updateRecord(ctx, record.id, { values: { [seats.id]: 12 } });
+    expect(updated.values[seats.id]).toBe(12);
   });
 
   it('a field another container added is accepted: the cached refusal is re-checked fresh (no false 422)', async () => {
