@@ -47,8 +47,25 @@ export async function scanOrg(doc: DynamoDBDocumentClient, table: string, orgId:
   return items;
 }
 
+/** Scans after the first that a violation must survive to be reported (see checkGraph). */
+export const CONFIRMING_SCANS = 2;
+
+/**
+ * The checks over a Scan of the organization. A Scan is no snapshot: run while writes land (a
+ * cascade job deleting, any request), it can read one partition before a transaction and another
+ * after it, and see half an edge that never existed alone. So what a scan finds broken is looked
+ * at again: only violations every one of CONFIRMING_SCANS more scans finds as well are reported
+ * (a write in flight is over by then; a lasting violation is found each time). A sound graph
+ * costs one scan.
+ */
 export async function checkGraph(doc: DynamoDBDocumentClient, table: string, orgId: string): Promise<GraphReport> {
-  return checkItems(orgId, await scanOrg(doc, table, orgId));
+  let report = checkItems(orgId, await scanOrg(doc, table, orgId));
+  for (let scan = 0; scan < CONFIRMING_SCANS && report.violations.length > 0; scan++) {
+    const again = checkItems(orgId, await scanOrg(doc, table, orgId));
+    const seenAgain = new Set(again.violations);
+    report = { ...again, violations: report.violations.filter((v) => seenAgain.has(v)) };
+  }
+  return report;
 }
 
 type EdgeKind = 'child' | 'parent';

@@ -8,6 +8,7 @@ import { summaryOf, type AnyItem } from '../../domain/connections/edges';
 import type { Connection, ItemSummary } from '../../domain/connections/model';
 import { documentClient } from '../../domain/kernel/client';
 import { ConnectionStore, containerPk, itemPk } from '../../domain/connections/store';
+import { checkGraph, checkItems, scanOrg } from '../../domain/connections/invariants';
 import { strip } from '../../domain/pipes/store';
 import { transactWrite } from '../../domain/kernel/dynamo';
 import { keys } from '../../domain/kernel/keys';
@@ -110,6 +111,31 @@ describe('graph invariants', () => {
     await ok(api('deleteConnection', { params: { connectionId: g.connection.id }, query: { cascade: 'true' } }), 204);
     const after = await expectGraphValid(orgId);
     expect(after.edges).toBe(2);
+  });
+
+  it('a scan torn by a write in flight is no violation: what one scan saw broken is confirmed by another', async () => {
+    const orgId = newOrg('inv-torn');
+    const api = client(orgId);
+    const g = await buildGraph(api);
+    const before = await scanOrg(documentClient, table(), orgId);
+    // The disconnect removes both halves (and lowers the count) in one transaction.
+    await ok(api('removeCardChild', { params: { cardId: g.a, childId: g.t1 }, query: { connectionId: g.connection.id } }), 204);
+    const after = await scanOrg(documentClient, table(), orgId);
+    // A Scan is no snapshot: it read deal A's partition before the transaction and t1's after it.
+    const partitionA = itemPk(orgId, 'card', g.a);
+    const torn = [...before.filter((i) => i['PK'] === partitionA), ...after.filter((i) => i['PK'] !== partitionA)];
+    expect(checkItems(orgId, torn).violations).toEqual([`CHILD# edge ${edge(g.connection.id, g.a, g.t1)} has no #PARENT# twin`]);
+    let scans = 0;
+    const tearing = {
+      send: (command: unknown) => (scans++ === 0 ? Promise.resolve({ Items: torn }) : documentClient.send(command as never)),
+    } as unknown as typeof documentClient;
+
+    const report = await checkGraph(tearing, table(), orgId);
+    expect(report.violations).toEqual([]);
+    expect(scans).toBeGreaterThan(1);
+    // A lasting violation is still reported, however many scans confirm it.
+    await documentClient.send(new DeleteCommand({ TableName: table(), Key: keys.parentEdge(itemPk(orgId, 'card', g.t2), g.connection.id, g.a) }));
+    expect((await checkGraph(documentClient, table(), orgId)).violations).toEqual([`CHILD# edge ${edge(g.connection.id, g.a, g.t2)} has no #PARENT# twin`]);
   });
 
   it('reports a CHILD# edge whose #PARENT# twin is gone', async () => {
