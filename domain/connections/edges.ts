@@ -297,13 +297,16 @@ export class ChildChanged extends ConflictError {}
 
 /**
  * The child's part of a connect: its version moves on (and it counts one more parent), only if it
- * is still at the version whose summary the parent's edge gets.
+ * still shows the summary the parent's edge gets (title, phase, finished; its container is checked
+ * too). Not its version: other parents' connects move that on without changing the summary, and
+ * would refuse each other. `values`: child field id → the value it must still hold.
  */
-function childTouch(ctx: UseCaseContext, child: ItemSummary, readVersion: number, now: string): TransactItem {
+function childTouch(ctx: UseCaseContext, child: ItemSummary, now: string, values?: Record<string, unknown>): TransactItem {
   return ctx.store.connections.edgeTouch(ctx.principal.orgId, child.type, child.id, child.containerId, now, {
     adding: true,
     asChild: true,
-    expectedVersion: readVersion,
+    expectedSummary: { title: child.title, ...(child.phaseId === undefined ? {} : { phaseId: child.phaseId }), finished: child.finished },
+    ...(values ? { expectedValues: values } : {}),
   });
 }
 
@@ -358,7 +361,7 @@ async function connectOnce(ctx: UseCaseContext, connection: Connection, parentTy
           fail: () => new ParentChanged(`${label(parentType)} ${parentId} changed meanwhile`, 'resource.concurrentChange'),
         }
       : parentStep(ctx, parent, now, { adding: true, ...(ifMatch === undefined ? {} : { ifMatch }) });
-  const touch = sync?.guard ?? childTouch(ctx, found, childItem.version, now);
+  const touch = sync?.guard ?? childTouch(ctx, found, now);
   await runSteps(ctx, [...edgeSteps(ctx, connection, parent, [child], [], now, true, new Map([[child.id, touch]])), guardParent]);
   return { connectionId: connection.id, ...child, connectedAt: now };
 }
@@ -396,7 +399,9 @@ async function syncOnConnect(
   );
   if (!changed.length) return undefined;
   // The touch already moves the version and updatedAt on; the sync adds its values to it.
-  const update = childTouch(ctx, child, childItem.version, now).Update!;
+  // Only the fields that differ are written: the others must still hold what was read.
+  const asRead = Object.fromEntries(Object.keys(values).map((fieldId) => [fieldId, current[fieldId]]));
+  const update = childTouch(ctx, child, now, asRead).Update!;
   const names: Record<string, string> = {
     ...update.ExpressionAttributeNames,
     '#values': 'values',
@@ -592,7 +597,7 @@ export async function connectionFieldSteps(
     for (const id of adds) {
       const { summary, item } = await childItemFor(ctx, connection, id, path);
       const sync = await syncOnConnect(ctx, connection, parentType, parentItem, summary, item, now);
-      guards.set(id, sync?.guard ?? childTouch(ctx, summary, item.version, now));
+      guards.set(id, sync?.guard ?? childTouch(ctx, summary, now));
       children.push(sync?.summary ?? summary);
     }
     const removed = [...removes].map((id) => ({ id, type: itemTypeOf(id) }) as ItemSummary);

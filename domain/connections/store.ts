@@ -140,6 +140,8 @@ export class ConnectionStore {
       asChild?: boolean;
       /** Field id → the value the item must still hold (undefined or null: none). */
       expectedValues?: Record<string, unknown>;
+      /** What a summary of the item shows, which it must still show (title, phase, finished). */
+      expectedSummary?: { title?: string; phaseId?: string; finished: boolean };
     },
   ): TransactItem {
     const conditions = ['attribute_exists(PK)'];
@@ -174,6 +176,22 @@ export class ConnectionStore {
         conditions.push(`#values.#ev${i} = :ev${i}`);
       }
     });
+    const summary = options.expectedSummary;
+    if (summary) {
+      names['#title'] = 'title';
+      if (summary.title === undefined) conditions.push('attribute_not_exists(#title)');
+      else {
+        conditions.push('#title = :esTitle');
+        values[':esTitle'] = summary.title;
+      }
+      if (summary.phaseId !== undefined) {
+        names['#phase'] = 'phaseId';
+        conditions.push('#phase = :esPhase');
+        values[':esPhase'] = summary.phaseId;
+      }
+      names['#finished'] = 'finishedAt';
+      conditions.push(summary.finished ? 'attribute_exists(#finished)' : 'attribute_not_exists(#finished)');
+    }
     return {
       Update: {
         TableName: this.table,

@@ -226,3 +226,35 @@ describe('connecting an existing child to a parent that changes meanwhile (synce
     expect((await api('getCard', { params: { cardId: target.id } })).body.values[w.cRegion]).toBe('OWN');
   });
 });
+
+describe('connecting a child that another parent connects meanwhile', () => {
+  it('its connect moves the version on but changes nothing the new edge holds: the connect goes through at once', async () => {
+    const orgId = newOrg('connect-race-coparent');
+    const api = client(orgId);
+    const w = await world(api);
+    const other = (await api('createCard', { params: { pipeId: w.parentPipe.id }, body: { values: { [w.pName]: 'Other' } } })).body.id as string;
+    // The (only) read of the child is followed by the other parent's connect of it; a second read would find nothing more to race.
+    let reads = 0;
+    const ctx = {
+      ...contextFor({ orgId, role: 'admin', userId: 'user-admin' }),
+      store: racing(w.child.id, 1_000, async (n) => {
+        reads = n;
+        if (n > 1) return;
+        const connected = await api('addCardChild', { params: { cardId: other }, body: { connectionId: w.connection.id, childId: w.child.id } });
+        expect(connected.status, JSON.stringify(connected.body)).toBe(201);
+      }),
+    };
+    const { addChild } = await import('../../domain/connections/children');
+
+    const result = await addChild(ctx, 'card', w.parent.id, { connectionId: w.connection.id, childId: w.child.id });
+    expect(result.kind).toBe('connected');
+    expect(reads).toBe(1);
+    expect(await edgeSummary(api, w.parent.id, w.connection.id, w.child.id)).toMatchObject({ title: 'Before' });
+    const child = (await api('getCard', { params: { cardId: w.child.id } })).body;
+    expect(child.parents.flatMap((g: any) => g.items.map((i: any) => i.id)).sort()).toEqual([w.parent.id, other].sort());
+    // Created, connected twice: one version each.
+    expect(child.version).toBe(w.child.version + 2);
+    await stream.poller.drain();
+    expect(await edgeSummary(api, w.parent.id, w.connection.id, w.child.id)).toMatchObject({ title: 'Before' });
+  });
+});
