@@ -35,6 +35,11 @@ export interface FanOutTuning {
   concurrency: number;
   /** A parent fanned out less than `hotMs` ago is "hot": its next fan-out waits until it has been unchanged for `quietMs`. */
   hotMs: number;
+  /**
+   * Only a hot parent with more children than this waits: a smaller fan-out is one round of
+   * concurrent writes, so waiting would save little and cost every edit the quiet window's lag.
+   */
+  coalesceAbove: number;
   quietMs: number;
   /** The longest such wait. */
   maxWaitMs: number;
@@ -48,6 +53,7 @@ export const FAN_OUT_TUNING: Readonly<FanOutTuning> = {
   chunk: FAN_OUT_CHUNK,
   concurrency: 50,
   hotMs: 3000,
+  coalesceAbove: 50,
   quietMs: 1000,
   maxWaitMs: 10_000,
   marginMs: 15_000,
@@ -296,9 +302,16 @@ export class StreamWork {
     const state = await this.stateOf(orgId, parentType, parent);
     const summary = summaryDiffers(mark?.summary ?? before, state.summary);
     const job: FanOutJob = { orgId, parentType, parentId, state, summary, step: 0 };
-    // A burst of edits: wait until the parent is quiet, outside this batch (see waitForQuiet).
-    if (mark && Date.now() - mark.at < this.tuning.hotMs) return this.waitForQuiet(job, parent.version);
+    // A burst of edits to a parent with many children: wait until it is quiet, outside this batch (see waitForQuiet).
+    if (mark && Date.now() - mark.at < this.tuning.hotMs && (await this.childCount(orgId, parentType, parentId)) > this.tuning.coalesceAbove)
+      return this.waitForQuiet(job, parent.version);
     await this.run(job);
+  }
+
+  /** The parent's children over all its connections, from its count items (never its edges); read only for a hot parent. */
+  private async childCount(orgId: string, parentType: ItemType, parentId: string): Promise<number> {
+    const core = await this.store.items.getCore(orgId, parentType, parentId);
+    return Object.values(core?.counts ?? {}).reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -467,8 +480,9 @@ export class StreamWork {
         await this.deleteJob(job);
         return;
       }
-      // The second pass waits until the parent is quiet (a wake-up, not here).
-      if (!job.cursor && job.again) return this.waitForQuiet(job, parent.version);
+      // The second pass waits until the parent is quiet (a wake-up, not here), unless it has few children.
+      if (!job.cursor && job.again && (await this.childCount(orgId, job.parentType, job.parentId)) > this.tuning.coalesceAbove)
+        return this.waitForQuiet(job, parent.version);
       if (parent.version > job.state.version) {
         const state = await this.stateOf(orgId, job.parentType, parent);
         const summaryMoved = summaryDiffers(job.state.summary, state.summary);

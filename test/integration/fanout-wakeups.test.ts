@@ -27,8 +27,9 @@ const killed: FanOutPoint[] = [];
 let stream: StreamHarness;
 beforeAll(async () => {
   stream = await startStreamHarness({
-    // Every fan-out after a first one is hot (hotMs); the quiet window is above the edits' gap.
-    tuning: { chunk: 4, concurrency: 8, hotMs: 600_000, quietMs: 1000, maxWaitMs: 60_000, marginMs: 1000, lostAfterMs: 3000 },
+    // Every fan-out after a first one is hot (hotMs); the quiet window is above the edits' gap; a
+    // parent with more than 5 children waits, one with 5 or fewer does not.
+    tuning: { chunk: 4, concurrency: 8, hotMs: 600_000, coalesceAbove: 5, quietMs: 1000, maxWaitMs: 60_000, marginMs: 1000, lostAfterMs: 3000 },
     // A killed or failed consumer's message is back after 1 s.
     wakeupQueue: { visibilityTimeoutSeconds: 1 },
     at: (point, { parentId }) => {
@@ -192,6 +193,31 @@ describe('fan-out: the wait for quiet is a delayed wake-up, not a sleep in the b
     const lastVersion = await edit(api, parent.id, f.pName, 'found');
     await stream.poller.drain();
     await expectSettled(orgId, childPipe.id, f, 'found', lastVersion);
+  }, 300_000);
+
+  it('a hot parent with few children (coalesceAbove or fewer) fans out each edit at once: no wait, no wake-up', async () => {
+    const { orgId, api, parent, childPipe, f } = await hotParent('small', 5);
+    const from = events.length;
+    let lastVersion = 0;
+    for (let v = 1; v <= 4; v++) {
+      lastVersion = await edit(api, parent.id, f.pName, `s${v}`);
+      await pause(200);
+    }
+    await stream.poller.drain();
+    const seen = events.slice(from).filter((e) => e.parentId === parent.id);
+    expect(seen.filter((e) => e.what === 'fanout.waiting' || e.what === 'fanout.wake')).toEqual([]);
+    expect(seen.some((e) => e.what === 'fanout.chunk')).toBe(true);
+    const children = await childrenOf(orgId, childPipe.id);
+    expect(children).toHaveLength(5);
+    for (const child of children) {
+      expect(child.values[f.cName]).toBe('s4');
+      // The cold fan-out, then one write per edit at most (a record whose version the mark covers writes nothing).
+      expect(child.writes).toBeGreaterThanOrEqual(2);
+      expect(child.writes).toBeLessThanOrEqual(5);
+    }
+    const items = await snapshotOrg(orgId);
+    expect(items.filter((i) => i['entity'] === 'PropagationJob')).toEqual([]);
+    expect(items.find((i) => i['entity'] === 'FanOutMark')?.['version']).toBe(lastVersion);
   }, 300_000);
 });
 

@@ -41,7 +41,7 @@ beforeAll(async () => {
   stream = await startStreamHarness({
     // Small chunks (several cursors per fan-out) and hot-parent pacing with a quiet window well
     // above the gap between the edits (the machine may be slow).
-    tuning: { chunk: 4, concurrency: 8, hotMs: 3000, quietMs: 2000, maxWaitMs: 60_000, marginMs: 1000 },
+    tuning: { chunk: 4, concurrency: 8, hotMs: 3000, coalesceAbove: 0, quietMs: 2000, maxWaitMs: 60_000, marginMs: 1000 },
     at: (point) => {
       if (!killAt) return;
       if (killAt.seen++ === killAt.n) {
