@@ -644,14 +644,17 @@ export function summaryChanged(a: ItemSummary, b: ItemSummary) {
   return a.title !== b.title || a.phaseId !== b.phaseId || a.finished !== b.finished;
 }
 
+/** What was found of an item's pipe or database, or a 404 naming the container. */
+function containerFound<T>(type: ItemType, containerId: string, found: T | null): T {
+  if (!found) throw new NotFoundError(type === 'card' ? 'Pipe' : 'Database', containerId);
+  return found;
+}
+
 /** The definition of an item's pipe or database, read fresh. */
 export async function containerDefinition(ctx: UseCaseContext, type: ItemType, containerId: string) {
-  const def =
-    type === 'card'
-      ? await ctx.store.containers.loadPipe(ctx.principal.orgId, containerId)
-      : await ctx.store.containers.loadDatabase(ctx.principal.orgId, containerId);
-  if (!def) throw new NotFoundError(type === 'card' ? 'Pipe' : 'Database', containerId);
-  return def;
+  const { containers } = ctx.store;
+  const { orgId } = ctx.principal;
+  return containerFound(type, containerId, type === 'card' ? await containers.loadPipe(orgId, containerId) : await containers.loadDatabase(orgId, containerId));
 }
 
 /**
@@ -660,12 +663,13 @@ export async function containerDefinition(ctx: UseCaseContext, type: ItemType, c
  * before refusing anything, and for reads that only decide what to show.
  */
 export async function recentContainerDefinition(ctx: UseCaseContext, type: ItemType, containerId: string) {
-  const recent =
-    type === 'card'
-      ? await ctx.store.containers.recentPipe(ctx.principal.orgId, containerId)
-      : await ctx.store.containers.recentDatabase(ctx.principal.orgId, containerId);
-  if (!recent) throw new NotFoundError(type === 'card' ? 'Pipe' : 'Database', containerId);
-  return recent;
+  const { containers } = ctx.store;
+  const { orgId } = ctx.principal;
+  return containerFound(
+    type,
+    containerId,
+    type === 'card' ? await containers.recentPipe(orgId, containerId) : await containers.recentDatabase(orgId, containerId),
+  );
 }
 
 /** Removes every edge made through a connection, a page of parents' edges at a time. */
