@@ -3,34 +3,16 @@
  * cascades run as jobs (202), a crash at any write of a job resumes to the same end state, a
  * block that appears during the cascade refuses it with nothing deleted.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cascadeFaults, cascadeSettings, mapLimit } from '../../domain/connections/cascade';
 import { client, newOrg } from '../support/api';
-import { expectGraphValid, graphOf } from '../support/graph';
-import { startStreamHarness, type StreamHarness } from '../support/stream';
+import { expectGraphValid, graphOf, ok } from '../support/graph';
+import { cascadeStreamHarness } from '../support/stream';
 import { snapshotOrg } from '../support/table';
 
 type Api = ReturnType<typeof client>;
 
-let stream: StreamHarness;
-const defaults = { ...cascadeSettings };
-
-beforeAll(async () => {
-  stream = await startStreamHarness();
-});
-afterAll(async () => {
-  await stream.stop();
-});
-afterEach(() => {
-  Object.assign(cascadeSettings, defaults);
-  delete cascadeFaults.beforeWrite;
-});
-
-async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status = 201): Promise<T> {
-  const result = await pending;
-  expect(result.status, JSON.stringify(result.body)).toBe(status);
-  return result.body;
-}
+const stream = cascadeStreamHarness();
 
 const pipe = (api: Api, name: string) => ok(api('createPipe', { body: { name } }));
 const connection = (api: Api, parent: any, child: any, onParentDelete: string) =>
@@ -91,7 +73,7 @@ describe('durable cascade deletes', () => {
     cascadeFaults.beforeWrite = () => void writes++;
     const accepted = await dry('deleteCard', { params: { cardId: sample.r } });
     expect(accepted.status).toBe(202);
-    await stream.poller.drain();
+    await stream().poller.drain();
     expect((await jobOf(dry, accepted.body.id)).status).toBe('succeeded');
     expect(writes).toBeGreaterThan(15);
 
@@ -126,7 +108,7 @@ describe('durable cascade deletes', () => {
       }
       expect(response.status, JSON.stringify(response.body)).toBe(202);
       expect(response.headers['location']).toBe(`/v1/jobs/${response.body.id}`);
-      await stream.poller.drain();
+      await stream().poller.drain();
       const lastRun = crashedAt === undefined;
       if (lastRun) expect(k, 'the job made about as many writes as the dry run').toBeGreaterThanOrEqual(writes - 3);
       const job = await jobOf(api, response.body.id);
@@ -160,12 +142,12 @@ describe('durable cascade deletes', () => {
     const t = await tree(api);
     await child(api, t.k1, t.KB.id, 'blocker');
     // Settle the stream first (activity entries of the setup), so the snapshot holds every effect of it.
-    await stream.poller.drain();
+    await stream().poller.drain();
     const before = await snapshotOrg(orgId);
     const refused = await api('deleteCard', { params: { cardId: t.r } });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'connection.deleteBlocked', blockedItemId: t.k1, cascadePath: [t.r, t.k1] });
-    await stream.poller.drain();
+    await stream().poller.drain();
     expect(await snapshotOrg(orgId)).toEqual(before);
   });
 
@@ -185,7 +167,7 @@ describe('durable cascade deletes', () => {
     expect(accepted.status).toBe(202);
     // Marked: the root reads as gone, and takes no new children.
     expect((await api('getCard', { params: { cardId: t.r } })).status).toBe(404);
-    await stream.poller.drain();
+    await stream().poller.drain();
     const job = await jobOf(api, accepted.body.id);
     expect(job).toMatchObject({ status: 'refused', deleted: 0, error: { code: 'connection.deleteBlocked', blockedItemId: t.k1 } });
     for (const id of [...t.gone, blocker!, t.u1, t.x]) expect((await api('getCard', { params: { cardId: id } })).status, id).toBe(200);
@@ -206,7 +188,7 @@ describe('durable cascade deletes', () => {
       (i) => child(api, parent, PK.id, `kid ${i}`),
     );
     const loose = await card(api, K.id, 'loose');
-    await stream.poller.drain();
+    await stream().poller.drain();
     const accepted = await api('deleteCard', { params: { cardId: parent } });
     expect(accepted.status).toBe(202);
     expect(accepted.body).toMatchObject({ status: 'running', total: 301, target: { type: 'card', id: parent } });
@@ -217,7 +199,7 @@ describe('durable cascade deletes', () => {
     const again = await api('deleteCard', { params: { cardId: parent } });
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(accepted.body.id);
-    await stream.poller.drain();
+    await stream().poller.drain();
     expect(await jobOf(api, accepted.body.id)).toMatchObject({ status: 'succeeded', deleted: 301 });
     for (const id of [parent, kids[0]!, kids[299]!]) expect((await api('getCard', { params: { cardId: id } })).status).toBe(404);
     expect((await api('getCard', { params: { cardId: loose } })).status).toBe(200);

@@ -4,34 +4,17 @@
  * nothing, so no condition of the table refuses it; it must answer 404 from its read, as a GET
  * does, not 200 with the card being deleted.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cascadeFaults, cascadeSettings } from '../../domain/connections/cascade';
 import { client } from '../support/api';
-import { graphCheckedOrgs } from '../support/graph';
-import { startStreamHarness, type StreamHarness } from '../support/stream';
+import { graphCheckedOrgs, ok } from '../support/graph';
+import { cascadeStreamHarness } from '../support/stream';
 
 type Api = ReturnType<typeof client>;
 
-let stream: StreamHarness;
-const defaults = { ...cascadeSettings };
-beforeAll(async () => {
-  stream = await startStreamHarness();
-});
-afterAll(async () => {
-  await stream.stop();
-});
-afterEach(() => {
-  Object.assign(cascadeSettings, defaults);
-  delete cascadeFaults.beforeWrite;
-});
+const stream = cascadeStreamHarness();
 
 const newOrg = graphCheckedOrgs();
-
-async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status = 201): Promise<T> {
-  const result = await pending;
-  expect(result.status, JSON.stringify(result.body)).toBe(status);
-  return result.body;
-}
 
 /** What writers that change nothing answer for a card: [empty PATCH, move to its own phase, move elsewhere]. */
 async function noOpWrites(api: Api, cardId: string, phaseId: string, otherPhaseId: string) {
@@ -74,7 +57,7 @@ describe('an item a cascade job is deleting', () => {
     expect((await api('getCard', { params: { cardId: root } })).status).toBe(404);
     expect(await noOpWrites(api, root, open, doing)).toEqual([404, 404, 404]);
 
-    await stream.poller.drain();
+    await stream().poller.drain();
     expect(kidAnswers).toEqual([404, 404, 404, 404]);
     expect(await ok(api('getJob', { params: { jobId: accepted.body.id } }), 200)).toMatchObject({ status: 'succeeded', deleted: 2 });
     expect(await noOpWrites(api, root, open, doing)).toEqual([404, 404, 404]);

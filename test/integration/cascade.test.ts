@@ -4,18 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { client } from '../support/api';
-import { expectGraphValid, graphCheckedOrgs } from '../support/graph';
+import { expectGraphValid, graphCheckedOrgs, ok } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 
 type Api = ReturnType<typeof client>;
 
 const trackedOrg = graphCheckedOrgs();
-
-async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status = 201): Promise<T> {
-  const result = await pending;
-  expect(result.status, JSON.stringify(result.body)).toBe(status);
-  return result.body;
-}
 
 /** Pipes A → B (policy ab) and B → C (policy bc), with cards a → b → c. */
 async function chain(api: Api, ab: string, bc: string) {

@@ -13,18 +13,12 @@ import { strip } from '../../domain/pipes/store';
 import { transactWrite } from '../../domain/kernel/dynamo';
 import { keys } from '../../domain/kernel/keys';
 import { client, newOrg } from '../support/api';
-import { expectGraphValid, graphOf } from '../support/graph';
+import { expectGraphValid, graphOf, ok } from '../support/graph';
 
 type Api = ReturnType<typeof client>;
 
 const table = () => process.env['TABLE_NAME']!;
 const MISSING_CARD = 'card_01JD0000000000000000000000';
-
-async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status = 201): Promise<T> {
-  const result = await pending;
-  expect(result.status, JSON.stringify(result.body)).toBe(status);
-  return result.body;
-}
 
 /**
  * Deals (parent pipe) → Tasks (child pipe), multiple entries: deal A has t1, t2 connected and

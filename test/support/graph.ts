@@ -33,3 +33,10 @@ export function graphCheckedOrgs(): (label: string) => string {
     return orgId;
   };
 }
+
+/** The body of a call that must answer `status` (201 by default); else the test fails showing the body. */
+export async function ok<T = any>(pending: Promise<{ status: number; body: T }>, status = 201): Promise<T> {
+  const result = await pending;
+  expect(result.status, JSON.stringify(result.body)).toBe(status);
+  return result.body;
+}

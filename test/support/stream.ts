@@ -3,6 +3,7 @@
  * test file produces are the only ones its poller sees. Set up before any handler is imported.
  */
 import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../infra/local/dynamodb-local';
@@ -10,6 +11,7 @@ import { StreamPoller } from '../../infra/local/stream-poller';
 import { LocalQueue } from '../../infra/local/local-queue';
 import { FANOUT_QUEUE_SETTINGS, type FanOutQueueSettings } from '../../functions/fanout/settings';
 import type { FanOutTuning, StreamHooks } from '../../domain/propagation/stream';
+import { cascadeFaults, cascadeSettings } from '../../domain/connections/cascade';
 
 export interface StreamHarness {
   poller: StreamPoller;
@@ -122,4 +124,24 @@ export async function startStreamHarness(options: StreamHarnessOptions = {}): Pr
     await new DynamoDBClient({}).send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
   };
   return harness;
+}
+
+/**
+ * A file of cascade tests: one stream harness for the file, and the cascade settings and fault
+ * hook a test changed put back after it. Returns the harness (started before the first test).
+ */
+export function cascadeStreamHarness(): () => StreamHarness {
+  let stream: StreamHarness | undefined;
+  const defaults = { ...cascadeSettings };
+  beforeAll(async () => {
+    stream = await startStreamHarness();
+  });
+  afterAll(async () => {
+    await stream?.stop();
+  });
+  afterEach(() => {
+    Object.assign(cascadeSettings, defaults);
+    delete cascadeFaults.beforeWrite;
+  });
+  return () => stream!;
 }
