@@ -63,8 +63,10 @@ export function decodeCursor<T extends { key?: Key }>(
 ): T {
   const [payload, sent, ...rest] = cursor.split('.');
   if (!payload || !sent || rest.length) throw invalid();
-  const expected = tag(scope, payload);
-  const given = Buffer.from(sent, 'base64url');
+  // Compared as text, not as decoded bytes: a tag's last character carries unused bits, and a
+  // decoder ignores them, so a changed character there would otherwise still pass.
+  const expected = Buffer.from(tag(scope, payload).toString('base64url'));
+  const given = Buffer.from(sent);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
   let state: T;
   try {
