@@ -92,6 +92,17 @@ export const DELIVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'
 /** The fan-out consumer on the table: read the job and its parent, write the job's wait (conditionally). */
 export const FANOUT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
 
+/** A consumer's event source mapping: batches, bounded concurrency and partial batch failures, from its queue settings. */
+function consumerEventSource(queue: Queue, settings: Readonly<DeliveryQueueSettings>): SqsEventSource {
+  return new SqsEventSource(queue, {
+    batchSize: settings.batchSize,
+    maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+    maxConcurrency: settings.maximumConcurrency,
+    reportBatchItemFailures: settings.reportBatchItemFailures,
+    enabled: true,
+  });
+}
+
 /**
  * What the delivery consumer may do with the webhook secrets key: Decrypt opens a sealed secret to
  * sign; GenerateDataKey seals, in place, a secret stored before encryption (openWebhookSecrets).
@@ -197,50 +208,22 @@ export class StreamsStack extends Stack {
     ]);
 
     // --- Webhook deliveries: a fair queue (message group = organization) and its DLQ ----------
-    this.deliveryDeadLetterQueue = new Queue(this, 'DeliveryDeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionSeconds),
+    ({ queue: this.deliveryQueue, deadLetterQueue: this.deliveryDeadLetterQueue } = this.consumerQueue(
+      'Deliveries',
+      'DeliveryDeadLetters',
+      queueSettings,
       removalPolicy,
-    });
-    NagSuppressions.addResourceSuppressions(this.deliveryDeadLetterQueue, [
-      {
-        id: 'AwsSolutions-SQS3',
-        reason:
-          "This queue IS the delivery queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a delivery still pending in the log; the DeliveryDeadLetters alarm fires on the first, and a redrive moves them back.",
-      },
-    ]);
-    this.deliveryQueue = new Queue(this, 'Deliveries', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.seconds(queueSettings.retentionSeconds),
-      deadLetterQueue: { queue: this.deliveryDeadLetterQueue, maxReceiveCount: queueSettings.maxReceiveCount },
-      removalPolicy,
-    });
+      "This queue IS the delivery queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a delivery still pending in the log; the DeliveryDeadLetters alarm fires on the first, and a redrive moves them back.",
+    ));
 
     // --- Fan-out wake-ups: a delay queue (message group = organization) and its DLQ ----------
-    this.fanOutDeadLetterQueue = new Queue(this, 'FanOutDeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.seconds(fanOutSettings.deadLetterRetentionSeconds),
+    ({ queue: this.fanOutQueue, deadLetterQueue: this.fanOutDeadLetterQueue } = this.consumerQueue(
+      'FanOutWakeups',
+      'FanOutDeadLetters',
+      fanOutSettings,
       removalPolicy,
-    });
-    NagSuppressions.addResourceSuppressions(this.fanOutDeadLetterQueue, [
-      {
-        id: 'AwsSolutions-SQS3',
-        reason:
-          "This queue IS the fan-out queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a fan-out job still waiting; the FanOutDeadLetters alarm fires on the first, and a redrive (or the parent's next edit) finishes the job.",
-      },
-    ]);
-    this.fanOutQueue = new Queue(this, 'FanOutWakeups', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(fanOutSettings.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.seconds(fanOutSettings.retentionSeconds),
-      deadLetterQueue: { queue: this.fanOutDeadLetterQueue, maxReceiveCount: fanOutSettings.maxReceiveCount },
-      removalPolicy,
-    });
+      "This queue IS the fan-out queue's dead-letter queue (redrive after maxReceiveCount receives). Its messages name a fan-out job still waiting; the FanOutDeadLetters alarm fires on the first, and a redrive (or the parent's next edit) finishes the job.",
+    ));
 
     // --- The processor ------------------------------------------------------------------------
     this.processor = new HouseFunction(this, 'Processor', {
@@ -287,13 +270,7 @@ export class StreamsStack extends Stack {
     // Reads a delivery and its webhook, records the attempt and the webhook's health: two item
     // actions on the table, no query, no index, no delete.
     consumer.addToRolePolicy(new iam.PolicyStatement({ actions: [...DELIVERY_TABLE_ACTIONS], resources: [table.tableArn] }));
-    this.deliveryEventSource = new SqsEventSource(this.deliveryQueue, {
-      batchSize: queueSettings.batchSize,
-      maxBatchingWindow: Duration.seconds(queueSettings.maxBatchingWindowSeconds),
-      maxConcurrency: queueSettings.maximumConcurrency,
-      reportBatchItemFailures: queueSettings.reportBatchItemFailures,
-      enabled: true,
-    });
+    this.deliveryEventSource = consumerEventSource(this.deliveryQueue, queueSettings);
     // Adds the mapping and the consume grant (ReceiveMessage, DeleteMessage,
     // ChangeMessageVisibility — the retry backoff — and GetQueueAttributes/GetQueueUrl) on this
     // queue only.
@@ -317,13 +294,7 @@ export class StreamsStack extends Stack {
     const wakeConsumer = this.fanOutConsumer.function;
     // Reads a job and its parent, writes the job's wait: two item actions, no query, no index, no delete.
     wakeConsumer.addToRolePolicy(new iam.PolicyStatement({ actions: [...FANOUT_TABLE_ACTIONS], resources: [table.tableArn] }));
-    this.fanOutEventSource = new SqsEventSource(this.fanOutQueue, {
-      batchSize: fanOutSettings.batchSize,
-      maxBatchingWindow: Duration.seconds(fanOutSettings.maxBatchingWindowSeconds),
-      maxConcurrency: fanOutSettings.maximumConcurrency,
-      reportBatchItemFailures: fanOutSettings.reportBatchItemFailures,
-      enabled: true,
-    });
+    this.fanOutEventSource = consumerEventSource(this.fanOutQueue, fanOutSettings);
     // The mapping and the consume grant on this queue only (ChangeMessageVisibility puts an early
     // wake-up back). It sends nothing: the next wake-up is sent by the job's stream record.
     wakeConsumer.addEventSource(this.fanOutEventSource);
@@ -366,96 +337,87 @@ export class StreamsStack extends Stack {
 
     const { iteratorAge, errors, deadLetters } = STREAM_ALARMS;
     this.alarms = {
-      iteratorAge: new cloudwatch.Alarm(this, 'IteratorAgeAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the table stream processor is more than ${iteratorAge.thresholdMs / 1000} s behind`,
-        metric: fn.metric('IteratorAge', {
+      iteratorAge: this.alarmAbove(
+        'IteratorAgeAlarm',
+        `${SERVICE_NAME} ${props.stage}: the table stream processor is more than ${iteratorAge.thresholdMs / 1000} s behind`,
+        fn.metric('IteratorAge', {
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(iteratorAge.periodMinutes),
         }),
-        threshold: iteratorAge.thresholdMs,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: iteratorAge.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      errors: new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the table stream processor failed whole invocations (crash, timeout or every record of a batch failed)`,
-        metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(errors.periodMinutes) }),
-        threshold: errors.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: errors.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      deadLetters: new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: stream records gave up after their retries and are in the dead-letter queue (replay within 24 h, while the stream still has them)`,
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        iteratorAge.thresholdMs,
+        iteratorAge.evaluationPeriods,
+      ),
+      errors: this.alarmAbove(
+        'ErrorsAlarm',
+        `${SERVICE_NAME} ${props.stage}: the table stream processor failed whole invocations (crash, timeout or every record of a batch failed)`,
+        fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(errors.periodMinutes) }),
+        errors.threshold,
+        errors.evaluationPeriods,
+      ),
+      deadLetters: this.alarmAbove(
+        'DeadLettersAlarm',
+        `${SERVICE_NAME} ${props.stage}: stream records gave up after their retries and are in the dead-letter queue (replay within 24 h, while the stream still has them)`,
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(deadLetters.periodMinutes),
         }),
-        threshold: deadLetters.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: deadLetters.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      deliveryDeadLetters: new cloudwatch.Alarm(this, 'DeliveryDeadLettersAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: webhook delivery messages gave up after ${queueSettings.maxReceiveCount} receives; their deliveries stay pending until the dead-letter queue is redriven`,
-        metric: this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        deadLetters.threshold,
+        deadLetters.evaluationPeriods,
+      ),
+      deliveryDeadLetters: this.alarmAbove(
+        'DeliveryDeadLettersAlarm',
+        `${SERVICE_NAME} ${props.stage}: webhook delivery messages gave up after ${queueSettings.maxReceiveCount} receives; their deliveries stay pending until the dead-letter queue is redriven`,
+        this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(STREAM_ALARMS.deliveryDeadLetters.periodMinutes),
         }),
-        threshold: STREAM_ALARMS.deliveryDeadLetters.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.deliveryDeadLetters.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      deliveryAge: new cloudwatch.Alarm(this, 'DeliveryAgeAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the oldest webhook delivery message waited more than ${STREAM_ALARMS.deliveryAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
-        metric: this.deliveryQueue.metricApproximateAgeOfOldestMessage({
+        STREAM_ALARMS.deliveryDeadLetters.threshold,
+        STREAM_ALARMS.deliveryDeadLetters.evaluationPeriods,
+      ),
+      deliveryAge: this.alarmAbove(
+        'DeliveryAgeAlarm',
+        `${SERVICE_NAME} ${props.stage}: the oldest webhook delivery message waited more than ${STREAM_ALARMS.deliveryAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
+        this.deliveryQueue.metricApproximateAgeOfOldestMessage({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(STREAM_ALARMS.deliveryAge.periodMinutes),
         }),
-        threshold: STREAM_ALARMS.deliveryAge.thresholdSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.deliveryAge.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      deliveryErrors: new cloudwatch.Alarm(this, 'DeliveryErrorsAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the webhook delivery consumer failed whole invocations (crash or timeout)`,
-        metric: consumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.deliveryErrors.periodMinutes) }),
-        threshold: STREAM_ALARMS.deliveryErrors.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.deliveryErrors.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      fanOutDeadLetters: new cloudwatch.Alarm(this, 'FanOutDeadLettersAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: fan-out wake-ups gave up after ${fanOutSettings.maxReceiveCount} receives; their jobs wait (children at an older value) until the dead-letter queue is redriven or the parent changes again`,
-        metric: this.fanOutDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        STREAM_ALARMS.deliveryAge.thresholdSeconds,
+        STREAM_ALARMS.deliveryAge.evaluationPeriods,
+      ),
+      deliveryErrors: this.alarmAbove(
+        'DeliveryErrorsAlarm',
+        `${SERVICE_NAME} ${props.stage}: the webhook delivery consumer failed whole invocations (crash or timeout)`,
+        consumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.deliveryErrors.periodMinutes) }),
+        STREAM_ALARMS.deliveryErrors.threshold,
+        STREAM_ALARMS.deliveryErrors.evaluationPeriods,
+      ),
+      fanOutDeadLetters: this.alarmAbove(
+        'FanOutDeadLettersAlarm',
+        `${SERVICE_NAME} ${props.stage}: fan-out wake-ups gave up after ${fanOutSettings.maxReceiveCount} receives; their jobs wait (children at an older value) until the dead-letter queue is redriven or the parent changes again`,
+        this.fanOutDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(STREAM_ALARMS.fanOutDeadLetters.periodMinutes),
         }),
-        threshold: STREAM_ALARMS.fanOutDeadLetters.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.fanOutDeadLetters.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      fanOutAge: new cloudwatch.Alarm(this, 'FanOutAgeAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the oldest fan-out wake-up waited more than ${STREAM_ALARMS.fanOutAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
-        metric: this.fanOutQueue.metricApproximateAgeOfOldestMessage({
+        STREAM_ALARMS.fanOutDeadLetters.threshold,
+        STREAM_ALARMS.fanOutDeadLetters.evaluationPeriods,
+      ),
+      fanOutAge: this.alarmAbove(
+        'FanOutAgeAlarm',
+        `${SERVICE_NAME} ${props.stage}: the oldest fan-out wake-up waited more than ${STREAM_ALARMS.fanOutAge.thresholdSeconds / 60} min (the consumer is not keeping up)`,
+        this.fanOutQueue.metricApproximateAgeOfOldestMessage({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(STREAM_ALARMS.fanOutAge.periodMinutes),
         }),
-        threshold: STREAM_ALARMS.fanOutAge.thresholdSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.fanOutAge.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      fanOutErrors: new cloudwatch.Alarm(this, 'FanOutErrorsAlarm', {
-        alarmDescription: `${SERVICE_NAME} ${props.stage}: the fan-out wake-up consumer failed whole invocations (crash or timeout)`,
-        metric: wakeConsumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.fanOutErrors.periodMinutes) }),
-        threshold: STREAM_ALARMS.fanOutErrors.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: STREAM_ALARMS.fanOutErrors.evaluationPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+        STREAM_ALARMS.fanOutAge.thresholdSeconds,
+        STREAM_ALARMS.fanOutAge.evaluationPeriods,
+      ),
+      fanOutErrors: this.alarmAbove(
+        'FanOutErrorsAlarm',
+        `${SERVICE_NAME} ${props.stage}: the fan-out wake-up consumer failed whole invocations (crash or timeout)`,
+        wakeConsumer.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(STREAM_ALARMS.fanOutErrors.periodMinutes) }),
+        STREAM_ALARMS.fanOutErrors.threshold,
+        STREAM_ALARMS.fanOutErrors.evaluationPeriods,
+      ),
     };
     for (const alarm of Object.values(this.alarms)) {
       alarm.addAlarmAction(notify);
@@ -476,6 +438,45 @@ export class StreamsStack extends Stack {
     new CfnOutput(this, 'FanOutDeadLetterQueueUrl', {
       value: this.fanOutDeadLetterQueue.queueUrl,
       description: 'fan-out wake-ups past maxReceiveCount; redrive to the fan-out queue',
+    });
+  }
+
+  /** A consumer's queue and its dead-letter queue, from the settings the local queue reads too. */
+  private consumerQueue(
+    id: string,
+    deadLetterId: string,
+    settings: Readonly<DeliveryQueueSettings>,
+    removalPolicy: RemovalPolicy,
+    /** Why the dead-letter queue has no dead-letter queue of its own (cdk-nag AwsSolutions-SQS3). */
+    deadLetterReason: string,
+  ): { queue: Queue; deadLetterQueue: Queue } {
+    const deadLetterQueue = new Queue(this, deadLetterId, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
+      removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(deadLetterQueue, [{ id: 'AwsSolutions-SQS3', reason: deadLetterReason }]);
+    const queue = new Queue(this, id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(settings.retentionSeconds),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      removalPolicy,
+    });
+    return { queue, deadLetterQueue };
+  }
+
+  /** An alarm when `metric` is above `threshold` for `evaluationPeriods` periods; no data is no alarm. */
+  private alarmAbove(id: string, alarmDescription: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods: number): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription,
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 
