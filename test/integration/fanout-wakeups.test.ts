@@ -9,7 +9,7 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
-import { syncedPipes } from '../support/fixtures';
+import { syncedParent } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -50,17 +50,6 @@ afterAll(async () => {
 });
 
 const newOrg = graphCheckedOrgs();
-
-async function syncedParent(api: Api, children: number) {
-  const { parentPipe, childPipe, connection, f } = await syncedPipes(api);
-  const { pName, pTier } = f;
-  const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'v0', [pTier]: 't0' } } })).body;
-  for (let i = 0; i < children; i++) {
-    const created = await api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } });
-    expect(created.status).toBe(201);
-  }
-  return { parent, childPipe, f };
-}
 
 /** Children as stored, with how many times each was written since it was created (version 1). */
 async function childrenOf(orgId: string, childPipeId: string) {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
-import { syncedPipes } from '../support/fixtures';
+import { syncedParent } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
@@ -29,8 +29,6 @@ dynamoClient.middlewareStack.add(
   }) as never,
   { step: 'initialize', name: 'countUpdates' },
 );
-
-type Api = ReturnType<typeof client>;
 
 /** When set, the n-th fan-out point reached from now on throws (the invocation dies there). */
 let killAt: { n: number; seen: number; point?: FanOutPoint } | undefined;
@@ -58,21 +56,6 @@ afterAll(async () => {
 });
 
 const newOrg = graphCheckedOrgs();
-
-async function syncedParent(api: Api, children: number) {
-  const { parentPipe, childPipe, connection, f } = await syncedPipes(api);
-  const { pName, pTier } = f;
-  const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [pName]: 'v0', [pTier]: 't0' } } })).body;
-  for (let i = 0; i < children; i += 5) {
-    const created = await Promise.all(
-      Array.from({ length: Math.min(5, children - i) }, () =>
-        api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } }),
-      ),
-    );
-    expect(created.map((r) => r.status).every((s) => s === 201)).toBe(true);
-  }
-  return { parent, childPipe, f };
-}
 
 /** Children as stored, with how many times each was written since it was created (version 1). */
 async function childrenOf(orgId: string, childPipeId: string) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncedPipes } from '../support/fixtures';
 import { client, fakeContext } from '../support/api';
 import { graphCheckedOrgs } from '../support/graph';
 import { snapshotOrg } from '../support/table';
@@ -17,48 +18,17 @@ const newOrg = graphCheckedOrgs();
 
 type Api = ReturnType<typeof client>;
 
-/** Parent pipe → child pipe with the parent's Name synced into the child's Name (the child's title). */
-async function syncedPair(api: Api, childName = 'Child') {
-  const parentPipe = (
-    await api('createPipe', {
-      body: {
-        name: 'Parent',
-        startFormFields: [
-          { label: 'Name', type: 'short_text', isTitle: true },
-          { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] },
-        ],
-      },
-    })
-  ).body;
-  const childPipe = (
-    await api('createPipe', {
-      body: {
-        name: childName,
-        startFormFields: [
-          { label: 'Name', type: 'short_text', isTitle: true },
-          { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] },
-        ],
-      },
-    })
-  ).body;
-  const [pName, pTier] = parentPipe.startForm.fields.map((f: any) => f.id);
-  const [cName, cTier] = childPipe.startForm.fields.map((f: any) => f.id);
-  const connection = (
-    await api('createConnection', {
-      body: {
-        name: `to ${childName}`,
-        parent: { type: 'pipe', id: parentPipe.id },
-        child: { type: 'pipe', id: childPipe.id },
-        entries: 'multiple',
-        fieldMap: [
-          { childFieldId: cName, parentFieldId: pName, sync: true },
-          { childFieldId: cTier, parentFieldId: pTier, sync: true },
-        ],
-      },
-    })
-  ).body;
-  return { parentPipe, childPipe, connection, f: { pName, pTier, cName, cTier } };
-}
+/** A pipe with Name (its title field) and Tier, a single select. */
+const nameAndTier = (name: string) => ({
+  name,
+  startFormFields: [
+    { label: 'Name', type: 'short_text', isTitle: true },
+    { label: 'Tier', type: 'single_select', options: ['Gold', 'Silver'] },
+  ],
+});
+
+/** Parent pipe → child pipe with the parent's Name synced into the child's Name (the child's title), and Tier into Tier. */
+const syncedPair = (api: Api, childName = 'Child') => syncedPipes(api, nameAndTier, { parent: 'Parent', child: childName, connection: `to ${childName}` });
 
 async function childrenOf(api: Api, cardId: string) {
   const header = (await api('getCard', { params: { cardId } })).body;

@@ -81,3 +81,22 @@ export async function syncedPipes(
   ).body;
   return { parentPipe, childPipe, connection, f: { pName, pTier, cName, cTier } };
 }
+
+/**
+ * syncedPipes with a parent card (Name v0, Tier t0) and `children` children created from it
+ * through the API, five at a time.
+ */
+export async function syncedParent(api: CallApi, children: number) {
+  const { parentPipe, childPipe, connection, f } = await syncedPipes(api);
+  const parent = (await api('createCard', { params: { pipeId: parentPipe.id }, body: { values: { [f.pName]: 'v0', [f.pTier]: 't0' } } })).body;
+  for (let i = 0; i < children; i += 5) {
+    const created = await Promise.all(
+      Array.from({ length: Math.min(5, children - i) }, () =>
+        api('addCardChild', { params: { cardId: parent.id }, body: { connectionId: connection.id, create: {} } }),
+      ),
+    );
+    const refused = created.find((r) => r.status !== 201);
+    if (refused) throw new Error(`creating a child answered ${refused.status}: ${JSON.stringify(refused.body)}`);
+  }
+  return { parent, childPipe, f };
+}
