@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
 import { syncedParent } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
-import { snapshotOrg } from '../support/table';
+import { cardsOfPipe, snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 import type { FanOutPoint } from '../../domain/propagation/stream';
 import { keys } from '../../domain/kernel/keys';
@@ -51,14 +51,6 @@ afterAll(async () => {
 
 const newOrg = graphCheckedOrgs();
 
-/** Children as stored, with how many times each was written since it was created (version 1). */
-async function childrenOf(orgId: string, childPipeId: string) {
-  const items = await snapshotOrg(orgId);
-  return items
-    .filter((i) => i['entity'] === 'Card' && i['pipeId'] === childPipeId)
-    .map((c) => ({ values: c['values'] as Record<string, unknown>, title: c['title'], writes: (c['version'] as number) - 1 }));
-}
-
 async function edit(api: Api, cardId: string, fieldId: string, value: string): Promise<number> {
   const res = await api('updateCard', { params: { cardId }, body: { values: { [fieldId]: value } } });
   expect(res.status).toBe(200);
@@ -78,7 +70,7 @@ async function hotParent(label: string, children: number) {
 }
 
 async function expectSettled(orgId: string, childPipeId: string, f: { cName: string }, last: string, lastVersion: number) {
-  const children = await childrenOf(orgId, childPipeId);
+  const children = await cardsOfPipe(orgId, childPipeId);
   for (const child of children) {
     expect(child.values[f.cName]).toBe(last);
     expect(child.title).toBe(last);
@@ -176,7 +168,7 @@ describe('fan-out: the wait for quiet is a delayed wake-up, not a sleep in the b
     await stream.poller.drain();
     const job = (await snapshotOrg(orgId)).find((i) => i['entity'] === 'PropagationJob');
     expect((job?.['job'] as { wait?: unknown } | undefined)?.wait).toBeDefined();
-    expect((await childrenOf(orgId, childPipe.id)).every((c) => c.values[f.cName] === 'cold')).toBe(true);
+    expect((await cardsOfPipe(orgId, childPipe.id)).every((c) => c.values[f.cName] === 'cold')).toBe(true);
     // Past lostAfterMs (3 s here) the parent's next record sees the wake-up is overdue.
     await pause(4500);
     const lastVersion = await edit(api, parent.id, f.pName, 'found');
@@ -196,7 +188,7 @@ describe('fan-out: the wait for quiet is a delayed wake-up, not a sleep in the b
     const seen = events.slice(from).filter((e) => e.parentId === parent.id);
     expect(seen.filter((e) => e.what === 'fanout.waiting' || e.what === 'fanout.wake')).toEqual([]);
     expect(seen.some((e) => e.what === 'fanout.chunk')).toBe(true);
-    const children = await childrenOf(orgId, childPipe.id);
+    const children = await cardsOfPipe(orgId, childPipe.id);
     expect(children).toHaveLength(5);
     for (const child of children) {
       expect(child.values[f.cName]).toBe('s4');

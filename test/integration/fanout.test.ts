@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/api';
 import { syncedParent } from '../support/fixtures';
 import { graphCheckedOrgs } from '../support/graph';
-import { snapshotOrg } from '../support/table';
+import { cardsOfPipe, snapshotOrg } from '../support/table';
 import { startStreamHarness, type StreamHarness } from '../support/stream';
 import type { FanOutPoint } from '../../domain/propagation/stream';
 import { dynamoClient } from '../../domain/kernel/client';
@@ -57,14 +57,6 @@ afterAll(async () => {
 
 const newOrg = graphCheckedOrgs();
 
-/** Children as stored, with how many times each was written since it was created (version 1). */
-async function childrenOf(orgId: string, childPipeId: string) {
-  const items = await snapshotOrg(orgId);
-  return items
-    .filter((i) => i['entity'] === 'Card' && i['pipeId'] === childPipeId)
-    .map((c) => ({ pk: c['PK'] as string, values: c['values'] as Record<string, unknown>, title: c['title'], writes: (c['version'] as number) - 1 }));
-}
-
 describe('fan-out', () => {
   it('coalesces 20 quick edits: at most 2 writes per child, every child at the last value', async () => {
     const orgId = newOrg('coalesce');
@@ -81,7 +73,7 @@ describe('fan-out', () => {
       await new Promise((r) => setTimeout(r, 300));
     }
     await stream.poller.drain(2500);
-    const children = await childrenOf(orgId, childPipe.id);
+    const children = await cardsOfPipe(orgId, childPipe.id);
     expect(children).toHaveLength(60);
     for (const child of children) {
       expect(child.values[f.cName]).toBe('v20');
@@ -119,7 +111,7 @@ describe('fan-out', () => {
         await stream.poller.drain(500);
         // The acknowledged write is there, and every child followed it.
         expect((await api('getCard', { params: { cardId: parent.id } })).body.values[f.pName]).toBe(`after-${n}`);
-        const children = await childrenOf(orgId, childPipe.id);
+        const children = await cardsOfPipe(orgId, childPipe.id);
         expect(children, `killed at point ${n}`).toHaveLength(10);
         for (const child of children) {
           expect(child.values[f.cName], `killed at point ${n}`).toBe(`after-${n}`);

@@ -25,3 +25,11 @@ export async function snapshotOrg(orgId: string): Promise<Array<Record<string, u
   } while (startKey);
   return items.sort((a, b) => `${a['PK']}|${a['SK']}`.localeCompare(`${b['PK']}|${b['SK']}`));
 }
+
+/** The cards of a pipe as stored, with how many times each was written since it was created (version 1). */
+export async function cardsOfPipe(orgId: string, pipeId: string) {
+  const items = await snapshotOrg(orgId);
+  return items
+    .filter((i) => i['entity'] === 'Card' && i['pipeId'] === pipeId)
+    .map((c) => ({ pk: c['PK'] as string, values: c['values'] as Record<string, unknown>, title: c['title'], writes: (c['version'] as number) - 1 }));
+}
